@@ -1,0 +1,45 @@
+# Bình Yên: the two commands are `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_HOUSEHOLDS ?= 300
+
+.PHONY: run test install install-dev i18n i18n-compile clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+i18n-compile: install
+	$(BIN)/pybabel compile --use-fuzzy -d locales -D messages --statistics
+
+# Extract new interface text into the catalogs (then translate locales/en), and compile.
+i18n: install
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k __ -k N_ --no-location --sort-output \
+		--project binhyen -o locales/messages.pot bot handlers db scheduler content
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching
+	$(MAKE) i18n-compile
+
+run: install i18n-compile
+	$(BIN)/binhyen db upgrade
+	$(BIN)/binhyen demo-data --households $(DEMO_HOUSEHOLDS)
+	$(BIN)/binhyen run
+
+test: install-dev i18n-compile
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) binhyen.db binhyen.db-wal binhyen.db-shm
+	find locales -name '*.mo' -delete

@@ -1,0 +1,1 @@
+"""Bình Yên: settings, app assembly, CLI, channels, middlewares and the webhook server."""

@@ -1,0 +1,107 @@
+"""Assembles the bot: settings, database, FSM storage, i18n, middlewares and routers."""
+
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.utils.i18n import I18n
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+import handlers
+from bot.errors import errors_router
+from bot.i18n import MemberLocaleMiddleware, make_i18n
+from bot.middlewares.member import MemberMiddleware
+from bot.middlewares.roles import RoleMiddleware
+from bot.middlewares.transaction import UpdateTransactionMiddleware
+from bot.settings import Settings
+from db.migrate import check_migrated
+from db.session import make_engine, make_sessionmaker
+
+FSM_PREFIX = "binhyen:fsm"
+
+
+@dataclass
+class App:
+    """Everything a running bot holds; `close()` releases it."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    i18n: I18n
+    dispatcher: Dispatcher
+    redis: Redis | None
+
+    async def close(self) -> None:
+        """Close the FSM storage, Redis and the database pool."""
+        await self.dispatcher.storage.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.engine.dispose()
+
+
+def _fsm(redis: Redis | None) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Redis when several instances share the work, else memory in this process."""
+    if redis is None:
+        return MemoryStorage(), SimpleEventIsolation()
+    keys = DefaultKeyBuilder(prefix=FSM_PREFIX, with_bot_id=True, with_destiny=True)
+    return RedisStorage(redis, key_builder=keys), RedisEventIsolation(redis, key_builder=keys)
+
+
+def build_dispatcher(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+    redis: Redis | None,
+) -> Dispatcher:
+    """A dispatcher with the middlewares in their required order and every feature router."""
+    storage, isolation = _fsm(redis)
+    dispatcher = Dispatcher(
+        storage=storage,
+        events_isolation=isolation,
+        settings=settings,
+        sessionmaker=sessionmaker,
+    )
+    # Order matters: the transaction (and ledger) wraps everything, the member is read in it.
+    dispatcher.update.outer_middleware(UpdateTransactionMiddleware(sessionmaker, redis))
+    dispatcher.update.outer_middleware(MemberMiddleware())
+    MemberLocaleMiddleware(i18n).setup(dispatcher)
+    dispatcher.message.middleware(RoleMiddleware())
+    dispatcher.callback_query.middleware(RoleMiddleware())
+    dispatcher.include_router(errors_router())
+    dispatcher.include_routers(*handlers.routers())
+    return dispatcher
+
+
+async def build_app(settings: Settings, engine: AsyncEngine | None = None) -> App:
+    """Connect to the database (refusing an unmigrated one) and assemble the dispatcher."""
+    engine = engine or make_engine(settings.database_url)
+    try:
+        await check_migrated(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    sessionmaker = make_sessionmaker(engine)
+    i18n = make_i18n(settings.default_locale)
+    dispatcher = build_dispatcher(settings, sessionmaker, i18n, redis)
+    return App(settings, engine, sessionmaker, i18n, dispatcher, redis)
+
+
+def telegram_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+    """The Telegram bot, talking to BINHYEN_TELEGRAM_API_BASE (a local server in tests)."""
+    if session is None:
+        server = TelegramAPIServer.from_base(settings.telegram_api_base)
+        session = AiohttpSession(api=server)
+    return Bot(
+        settings.telegram_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )

@@ -1,0 +1,69 @@
+"""The local console channel: chat with the bot in a terminal, or replay a script of lines."""
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.enums import ParseMode
+from aiogram.types import User
+
+from bot.app import App
+from bot.channels.text_session import TextChannelSession
+
+# The console bot needs a token of Telegram's shape; no request ever leaves the process.
+CONSOLE_TOKEN = "1000:console"
+
+
+class ConsoleSession(TextChannelSession):
+    """Prints what the bot sends; a message for another chat is marked with its chat id."""
+
+    def __init__(self, write: Callable[[str], None], user_id: int) -> None:
+        super().__init__()
+        self.write = write
+        self.user_id = user_id
+
+    async def deliver(self, chat_id: int, text: str) -> None:
+        """Print one message of the bot."""
+        header = "Bình Yên" if chat_id == self.user_id else f"Bình Yên → {chat_id}"
+        self.write(f"[{header}]\n{text}\n")
+
+
+class ConsoleChat:
+    """One console user talking to the full bot through the real dispatcher."""
+
+    def __init__(self, app: App, user_id: int, write: Callable[[str], None] = print) -> None:
+        self.app = app
+        self.write = write
+        self.session = ConsoleSession(write, user_id)
+        self.bot = Bot(
+            CONSOLE_TOKEN,
+            session=self.session,
+            default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+        )
+        self.user = User(id=user_id, is_bot=False, first_name="Console")
+
+    async def say(self, text: str) -> None:
+        """Send one line as the user and wait until the bot has answered."""
+        update = self.session.incoming(self.user, text)
+        await self.app.dispatcher.feed_update(self.bot, update, channel="console")
+
+    async def run_script(self, path: Path) -> None:
+        """Say each line of a file in turn (blank lines and # comments are skipped)."""
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                self.write(f"› {line}")
+                await self.say(line)
+
+    async def interact(self) -> None:
+        """Read lines from the terminal until end of input (Ctrl-D) or /quit."""
+        while True:
+            try:
+                line = await asyncio.to_thread(input, "› ")
+            except EOFError:
+                break
+            if line.strip() in ("/quit", "/exit"):
+                break
+            if line.strip():
+                await self.say(line)

@@ -1,0 +1,75 @@
+"""Telegram through aiogram: long polling, or a webhook served by aiohttp."""
+
+import asyncio
+import logging
+
+from aiogram import Bot
+from aiogram.types import BotCommand
+from aiohttp import web
+
+from bot.app import App
+from bot.i18n import use_locale
+from bot.settings import LOCALES
+from bot.webhook import web_application
+from handlers.commands import COMMANDS
+
+log = logging.getLogger(__name__)
+
+
+async def publish_commands(app: App, bot: Bot) -> None:
+    """Show the commands anyone may use in Telegram's menu, in each language."""
+    for locale in LOCALES:
+        with use_locale(app.i18n, locale):
+            commands = [
+                BotCommand(command=info.name, description=str(info.description))
+                for info in COMMANDS.values()
+                if not info.roles
+            ]
+        language = None if locale == app.settings.default_locale else locale
+        await bot.set_my_commands(commands, language_code=language)
+
+
+async def run_polling(app: App, bot: Bot) -> None:
+    """Long polling until stopped (Ctrl-C or SIGTERM)."""
+    await bot.delete_webhook(drop_pending_updates=False)
+    await publish_commands(app, bot)
+    await app.dispatcher.start_polling(
+        bot,
+        channel="telegram",
+        allowed_updates=app.dispatcher.resolve_used_update_types(),
+        tasks_concurrency_limit=64,
+        close_bot_session=True,
+    )
+
+
+def webhook_application(app: App, bot: Bot, register_webhook: bool = True) -> web.Application:
+    """The aiohttp application answering Telegram's webhook on BINHYEN_WEBHOOK_URL's path."""
+    settings = app.settings
+
+    async def on_startup(_: web.Application) -> None:
+        if register_webhook:
+            await bot.set_webhook(
+                settings.webhook_url,
+                secret_token=settings.webhook_secret.get_secret_value(),
+                allowed_updates=app.dispatcher.resolve_used_update_types(),
+                drop_pending_updates=False,
+            )
+            await publish_commands(app, bot)
+            log.info("webhook registered at %s", settings.webhook_path)
+
+    web_app = web_application(app, bot, settings.webhook_path, settings.webhook_secret)
+    web_app.on_startup.append(on_startup)
+    return web_app
+
+
+async def serve_webhook(app: App, bot: Bot) -> None:
+    """Serve the webhook on BINHYEN_WEBHOOK_LISTEN until cancelled."""
+    host, port = app.settings.listen_host_port
+    runner = web.AppRunner(webhook_application(app, bot))
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        log.info("webhook server listening on %s:%s", host, port)
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,240 @@
+"""The `binhyen` command: run the bot, chat on the console, migrate, import and grant roles."""
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.app import App, build_app, telegram_bot
+from bot.i18n import make_i18n, use_locale
+from bot.settings import Settings, SettingsError, load_settings
+from db import migrate
+from db.migrate import NotMigrated
+from db.models import CHANNELS, ROLES
+from db.services.csv_import import ImportFailed, import_areas, import_households, read_csv
+from db.services.demo import load_demo
+from db.services.members import grant_role, list_staff
+from db.session import make_engine, make_sessionmaker
+from db.text import Problem
+from handlers.labels import render_problem
+
+Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+
+
+async def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[int]]) -> int:
+    """Run `work` in one committed transaction on a migrated database."""
+    engine = make_engine(settings.database_url)
+    try:
+        await migrate.check_migrated(engine)
+        async with make_sessionmaker(engine)() as session, session.begin():
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Start the bot: Telegram (webhook or polling) when a token is set, else the console."""
+    if settings.telegram_token is None:
+        print(_("Chưa đặt BINHYEN_TELEGRAM_TOKEN: mở kênh thử trên máy (console)."))
+        return await cmd_chat(args, settings)
+    app = await build_app(settings)
+    from bot.channels.telegram import run_polling, serve_webhook
+
+    bot = telegram_bot(settings)
+    try:
+        if settings.webhook_url:
+            await serve_webhook(app, bot)
+        else:
+            await run_polling(app, bot)
+    finally:
+        await bot.session.close()
+        await app.close()
+    return 0
+
+
+async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    """Chat with the bot on the console as user --user, typed or from --script."""
+    from bot.channels.console import ConsoleChat
+
+    app: App = await build_app(settings)
+    try:
+        chat = ConsoleChat(app, args.user)
+        if getattr(args, "script", None):
+            await chat.run_script(Path(args.script))
+        else:
+            print(_("Bình Yên — kênh thử trên máy. Gõ /start để bắt đầu, /quit để thoát.\n"))
+            await chat.interact()
+    finally:
+        await app.close()
+    return 0
+
+
+async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    """Migrate the database to the newest revision."""
+    engine = make_engine(settings.database_url)
+    try:
+        await migrate.upgrade(engine)
+        revision = await migrate.current_revision(engine)
+    finally:
+        await engine.dispose()
+    print(_("Cơ sở dữ liệu đã ở phiên bản mới nhất ({revision}).").format(revision=revision))
+    return 0
+
+
+async def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the database's revision and the code's."""
+    engine = make_engine(settings.database_url)
+    try:
+        current = await migrate.current_revision(engine)
+    finally:
+        await engine.dispose()
+    print(_("Cơ sở dữ liệu: {current}; mã nguồn cần: {head}.").format(
+        current=current or "—", head=migrate.head_revision()
+    ))
+    return 0 if current == migrate.head_revision() else 1
+
+
+def _import(kind: str) -> Command:
+    importer = {"areas": import_areas, "households": import_households}[kind]
+
+    async def command(args: argparse.Namespace, settings: Settings) -> int:
+        try:
+            rows = read_csv(Path(args.file), kind)
+            summary = await _in_transaction(settings, lambda session: importer(session, rows))
+        except ImportFailed as failed:
+            for line, problem in failed.problems:
+                print(_("Dòng {line}: {problem}").format(line=line, problem=render_problem(problem)),
+                      file=sys.stderr)
+            if failed.total > len(failed.problems):
+                print(_("… và {count} dòng lỗi khác.").format(count=failed.total - len(failed.problems)),
+                      file=sys.stderr)
+            print(_("Không nhập dòng nào của tệp {file}. Sửa các dòng trên rồi chạy lại.").format(
+                file=args.file), file=sys.stderr)
+            return 1
+        print(_("Đã nhập {file}: {created} mới, {updated} cập nhật.").format(
+            file=args.file, created=summary.created, updated=summary.updated))
+        return 0
+
+    command.__doc__ = f"Import {kind} from a CSV file: all rows or none."
+    return command
+
+
+async def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
+    """Load the demo province once."""
+    async def work(session: AsyncSession) -> int:
+        summary = await load_demo(
+            session, args.households, date.today().year, args.communes, args.hamlets
+        )
+        if summary is None:
+            print(_("Dữ liệu mẫu đã có sẵn; không nạp lại."))
+        else:
+            print(_("Đã nạp dữ liệu mẫu: {communes} xã, {hamlets} ấp, {households} hộ.").format(
+                communes=summary.communes, hamlets=summary.hamlets, households=summary.households))
+        return 0
+
+    return await _in_transaction(settings, work)
+
+
+async def cmd_members_grant(args: argparse.Namespace, settings: Settings) -> int:
+    """Give a chat user a role scoped to an area."""
+    async def work(session: AsyncSession) -> int:
+        member = await grant_role(session, args.channel, args.user, args.role, args.area)
+        area = member.area.code if member.area else _("toàn hệ thống")
+        print(_("Đã cấp vai trò {role} ({area}) cho {channel}:{user}.").format(
+            role=member.role, area=area, channel=member.channel, user=member.user_id))
+        return 0
+
+    return await _in_transaction(settings, work)
+
+
+async def cmd_members_list(args: argparse.Namespace, settings: Settings) -> int:
+    """List the members who have a role above resident."""
+    async def work(session: AsyncSession) -> int:
+        for member in await list_staff(session):
+            area = member.area.code if member.area else "*"
+            print(f"{member.channel}\t{member.user_id}\t{member.role}\t{area}")
+        return 0
+
+    return await _in_transaction(settings, work)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    top = argparse.ArgumentParser(prog="binhyen", description="Bình Yên chat bot")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="start the bot (Telegram, or the console without a token)")
+    run.add_argument("--user", type=int, default=1, help="console user id when no token is set")
+    run.set_defaults(handler=cmd_run)
+
+    chat = commands.add_parser("chat", help="chat with the bot on the console")
+    chat.add_argument("--user", type=int, required=True, help="the console user's id")
+    chat.add_argument("--script", help="a file of lines to send, one per line")
+    chat.set_defaults(handler=cmd_chat)
+
+    database = commands.add_parser("db", help="database migrations").add_subparsers(
+        dest="db_command", required=True, metavar="ACTION")
+    database.add_parser("upgrade", help="migrate to the newest revision").set_defaults(
+        handler=cmd_db_upgrade)
+    database.add_parser("current", help="show the revision").set_defaults(handler=cmd_db_current)
+
+    for kind in ("areas", "households"):
+        group = commands.add_parser(kind, help=f"{kind} in bulk").add_subparsers(
+            dest=f"{kind}_command", required=True, metavar="ACTION")
+        importer = group.add_parser("import", help=f"import {kind} from a UTF-8 CSV file")
+        importer.add_argument("file")
+        importer.set_defaults(handler=_import(kind))
+
+    demo = commands.add_parser("demo-data", help="load a demo province once")
+    demo.add_argument("--households", type=int, default=300)
+    demo.add_argument("--communes", type=int, default=4)
+    demo.add_argument("--hamlets", type=int, default=5, help="hamlets per commune")
+    demo.set_defaults(handler=cmd_demo_data)
+
+    members = commands.add_parser("members", help="roles of chat users").add_subparsers(
+        dest="members_command", required=True, metavar="ACTION")
+    grant = members.add_parser("grant", help="give a user a role in an area")
+    grant.add_argument("--channel", choices=CHANNELS, required=True)
+    grant.add_argument("--user", required=True, help="the user's id on that channel")
+    grant.add_argument("--role", choices=ROLES, required=True)
+    grant.add_argument("--area", help="area code (hamlet for hamlet_head, commune for officer)")
+    grant.set_defaults(handler=cmd_members_grant)
+    members.add_parser("list", help="list staff members").set_defaults(handler=cmd_members_list)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `binhyen` console script."""
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"Cấu hình sai / invalid configuration: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    with use_locale(make_i18n(settings.default_locale), settings.default_locale):
+        try:
+            return asyncio.run(args.handler(args, settings))
+        except NotMigrated as error:
+            print(_("Cơ sở dữ liệu đang ở phiên bản {current}, phiên bản này cần {head}. "
+                    "Hãy chạy trước: binhyen db upgrade").format(
+                current=error.current or _("(chưa có bảng nào)"), head=error.head), file=sys.stderr)
+            return 1
+        except Problem as problem:
+            print(render_problem(problem), file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Interface text: the gettext catalogs, the per-user locale, and translating outside updates."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from aiogram.types import TelegramObject
+from aiogram.utils.i18n import I18n, I18nMiddleware
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from bot.settings import LOCALES
+from handlers.preferences import prefs_key, remembered_locale
+
+DOMAIN = "messages"
+
+
+def locales_dir() -> Path:
+    """The folder holding locales/<lang>/LC_MESSAGES/messages.po (and the compiled .mo)."""
+    return Path(str(files("locales")))
+
+
+def compile_catalogs(force: bool = False) -> list[Path]:
+    """Compile every .po whose .mo is missing or older; returns the files written."""
+    written = []
+    for po_path in sorted(locales_dir().glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if not force and mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=po_path.parent.parent.name)
+        with mo_path.open("wb") as mo_file:
+            write_mo(mo_file, catalog)
+        written.append(mo_path)
+    return written
+
+
+def make_i18n(default_locale: str) -> I18n:
+    """The catalogs, compiled first if needed."""
+    compile_catalogs()
+    return I18n(path=locales_dir(), default_locale=default_locale, domain=DOMAIN)
+
+
+@contextmanager
+def use_locale(i18n: I18n, locale: str | None) -> Iterator[None]:
+    """Translate in `locale` outside an update (CLI, scheduled jobs)."""
+    with i18n.context(), i18n.use_locale(locale if locale in LOCALES else i18n.default_locale):
+        yield
+
+
+class MemberLocaleMiddleware(I18nMiddleware):
+    """The member's chosen language, else a non-member's remembered choice, else the default.
+
+    Telegram's language_code is not used: many phones in Vietnam run an English interface
+    for people who read Vietnamese best.
+    """
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        """Pick the locale for this update."""
+        locale = data.get("member_locale")
+        if locale is None and data.get("member_id") is None:
+            locale = await self._remembered(data)
+        return locale if locale in LOCALES else self.i18n.default_locale
+
+    async def _remembered(self, data: dict[str, Any]) -> str | None:
+        user, chat, storage = data.get("event_from_user"), data.get("event_chat"), data.get("fsm_storage")
+        if user is None or storage is None:
+            return None
+        key = prefs_key(data["bot"].id, chat.id if chat else user.id, user.id)
+        return await remembered_locale(storage, key)

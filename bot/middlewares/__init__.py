@@ -1,0 +1,1 @@
+"""Update middlewares: one transaction per update, the member, and role checks."""

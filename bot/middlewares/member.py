@@ -1,0 +1,32 @@
+"""Loads the member behind each update (None for people who never registered)."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import Update
+
+from db.services.members import get_member
+
+
+class MemberMiddleware(BaseMiddleware):
+    """Puts `member` (or None), `channel` and `channel_user_id` into the handler data."""
+
+    async def __call__(
+        self,
+        handler: Callable[[Update, dict[str, Any]], Awaitable[Any]],
+        update: Update,
+        data: dict[str, Any],
+    ) -> Any:
+        user = data.get("event_from_user")
+        data.setdefault("channel", "telegram")
+        member = None
+        if user is not None and "session" in data:
+            # Channels whose user ids are not numbers pass their own id along with the update.
+            data.setdefault("channel_user_id", str(user.id))
+            member = await get_member(data["session"], data["channel"], data["channel_user_id"])
+        data["member"] = member
+        # Plain values survive a rollback, for the error handler to answer in the right language.
+        data["member_id"] = member.id if member else None
+        data["member_locale"] = member.locale if member else None
+        return await handler(update, data)

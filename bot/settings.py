@@ -1,0 +1,161 @@
+"""Settings read from BINHYEN_* environment variables, checked once at start."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "BINHYEN_"
+LOCALES = ("vi", "en")
+_TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+class SettingsError(Exception):
+    """A setting has a wrong value; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """Every knob of a deployment; one instance is built at start and injected."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    database_url: str = "sqlite+aiosqlite:///./binhyen.db"
+    telegram_token: SecretStr | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1:8080"
+    redis_url: str | None = None
+    default_locale: str = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+        return value
+
+    @field_validator("telegram_token", mode="before")
+    @classmethod
+    def _telegram_token(cls, value: object) -> object:
+        if value in ("", None):
+            return None
+        if not isinstance(value, str) or not _TOKEN.match(value):
+            raise ValueError("is not a Telegram bot token (digits:secret, from @BotFather)")
+        return value
+
+    @field_validator("telegram_api_base", mode="before")
+    @classmethod
+    def _api_base(cls, value: object) -> object:
+        return cls._http_url(value or "https://api.telegram.org")
+
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _webhook_url(cls, value: object) -> object:
+        return cls._http_url(value) if value else None
+
+    @staticmethod
+    def _http_url(value: object) -> str:
+        parts = urlsplit(str(value))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL")
+        return str(value).rstrip("/")
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, value: object) -> object:
+        if value in ("", None):
+            return None
+        if not isinstance(value, str) or not _SECRET.match(value):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _webhook_listen(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be HOST:PORT, for example 0.0.0.0:8080")
+        return value
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _redis_url(cls, value: object) -> object:
+        if value in ("", None):
+            return None
+        if not str(value).startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _default_locale(cls, value: str) -> str:
+        if value not in LOCALES:
+            raise ValueError(f"must be one of {', '.join(LOCALES)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not a known time zone (for example Asia/Ho_Chi_Minh)") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _webhook_needs_token_and_secret(self) -> Settings:
+        if self.webhook_url and not self.telegram_token:
+            raise ValueError("BINHYEN_WEBHOOK_URL is set but BINHYEN_TELEGRAM_TOKEN is not")
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError(
+                "BINHYEN_WEBHOOK_URL is set but BINHYEN_WEBHOOK_SECRET is not: "
+                "Telegram must prove each update with the secret token"
+            )
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The deployment's time zone."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def webhook_path(self) -> str:
+        """The path the webhook server answers on: the path of BINHYEN_WEBHOOK_URL."""
+        return urlsplit(self.webhook_url or "").path or "/"
+
+    @property
+    def listen_host_port(self) -> tuple[str, int]:
+        """BINHYEN_WEBHOOK_LISTEN split into host and port."""
+        host, _, port = self.webhook_listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment, raising SettingsError that names the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            field = ".".join(str(part) for part in problem["loc"])
+            name = f"{ENV_PREFIX}{field.upper()}" if field else "settings"
+            message = problem["msg"].removeprefix("Value error, ")
+            lines.append(f"{name} {message}" if field else message)
+        raise SettingsError("; ".join(lines)) from None

@@ -1,0 +1,1 @@
+"""Outreach articles, pledge texts and quizzes (Markdown/YAML per language) and their loader."""

@@ -1,0 +1,1 @@
+"""Database models, session, migrations and the domain services; knows nothing of chat."""

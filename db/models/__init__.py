@@ -1,0 +1,22 @@
+"""All models, imported here so that Alembic and the services see one metadata."""
+
+from db.models.areas import LEVELS, Area
+from db.models.base import Base, utcnow
+from db.models.campaigns import SEED_TARGETS, Campaign
+from db.models.households import Household
+from db.models.members import CHANNELS, ROLES, Member
+from db.models.updates import ProcessedUpdate
+
+__all__ = [
+    "CHANNELS",
+    "LEVELS",
+    "ROLES",
+    "SEED_TARGETS",
+    "Area",
+    "Base",
+    "Campaign",
+    "Household",
+    "Member",
+    "ProcessedUpdate",
+    "utcnow",
+]

@@ -1,0 +1,39 @@
+"""Members: a chat user on one channel, in at most one household, with a role scoped to an area."""
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from db.models.areas import Area
+from db.models.base import Base, utcnow
+from db.models.households import Household
+
+ROLES = ("resident", "hamlet_head", "officer", "admin")
+CHANNELS = ("telegram", "zalo", "console")
+
+
+class Member(Base):
+    """A user of one channel; the same person on two channels is two members."""
+
+    __tablename__ = "members"
+    __table_args__ = (
+        UniqueConstraint("channel", "user_id"),
+        CheckConstraint("role IN ('resident', 'hamlet_head', 'officer', 'admin')", name="role"),
+        CheckConstraint("channel IN ('telegram', 'zalo', 'console')", name="channel"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(String(64))
+    household_id: Mapped[int | None] = mapped_column(
+        ForeignKey("households.id", ondelete="SET NULL"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(16), default="resident")
+    # The area the role applies to (and everything below it); none means the whole deployment.
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    household: Mapped[Household | None] = relationship(lazy="joined")
+    area: Mapped[Area | None] = relationship(lazy="joined")

@@ -1,0 +1,48 @@
+"""Campaigns: the current campaign for an area, and creating one."""
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import SEED_TARGETS, Area, Campaign
+
+
+def ancestor_ids(area: Area) -> list[int]:
+    """The ids on the path from the root to `area`, root first."""
+    return [int(part) for part in area.path.strip("/").split("/") if part]
+
+
+async def current_campaign(session: AsyncSession, area: Area, today: date) -> Campaign | None:
+    """The campaign running on `today` for `area`, set at the area or the nearest area above it."""
+    ids = ancestor_ids(area)
+    query = select(Campaign).where(
+        Campaign.area_id.in_(ids), Campaign.starts_on <= today, Campaign.ends_on >= today
+    )
+    campaigns = list(await session.scalars(query))
+    campaigns.sort(key=lambda campaign: ids.index(campaign.area_id), reverse=True)
+    return campaigns[0] if campaigns else None
+
+
+async def create_campaign(
+    session: AsyncSession,
+    area: Area,
+    year: int,
+    name: str,
+    pledge_version: str = "1",
+    targets: dict[str, float] | None = None,
+) -> Campaign:
+    """A calendar-year campaign for `area` with the seed targets unless others are given."""
+    campaign = Campaign(
+        area_id=area.id,
+        area=area,
+        year=year,
+        name=name,
+        starts_on=date(year, 1, 1),
+        ends_on=date(year, 12, 31),
+        pledge_version=pledge_version,
+        targets=dict(targets or SEED_TARGETS),
+    )
+    session.add(campaign)
+    await session.flush()
+    return campaign

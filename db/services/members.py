@@ -1,0 +1,80 @@
+"""Members: find or create a chat user, grant roles, and check what a role's scope covers."""
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import CHANNELS, LEVELS, ROLES, Area, Member
+from db.services.areas import require_area
+from db.text import N_, Problem
+
+# The levels a role may be scoped to; an admin may also have no area (the whole deployment).
+ROLE_LEVELS = {
+    "hamlet_head": {"hamlet"},
+    "officer": {"commune", "district", "province"},
+    "admin": set(LEVELS),
+}
+STAFF_ROLES = frozenset({"hamlet_head", "officer", "admin"})
+
+
+async def get_member(session: AsyncSession, channel: str, user_id: str) -> Member | None:
+    """The member for this channel user, or None when they never registered."""
+    query = select(Member).where(Member.channel == channel, Member.user_id == user_id)
+    return await session.scalar(query)
+
+
+async def ensure_member(session: AsyncSession, channel: str, user_id: str) -> Member:
+    """The member for this channel user, created as a resident if new."""
+    if channel not in CHANNELS:
+        raise Problem(N_("Kênh không hợp lệ: {channel}."), channel=channel)
+    member = await get_member(session, channel, user_id)
+    if member is None:
+        member = Member(channel=channel, user_id=user_id, role="resident")
+        session.add(member)
+        await session.flush()
+    return member
+
+
+async def grant_role(
+    session: AsyncSession, channel: str, user_id: str, role: str, area_code: str | None
+) -> Member:
+    """Give a channel user a role scoped to an area (resident clears the scope)."""
+    if role not in ROLES:
+        raise Problem(N_("Vai trò không hợp lệ: {role}."), role=role)
+    area = await require_area(session, area_code) if area_code else None
+    if role == "resident":
+        area = None
+    elif area is None and role != "admin":
+        raise Problem(N_("Vai trò {role} cần một địa bàn (--area)."), role=role)
+    elif area is not None and area.level not in ROLE_LEVELS[role]:
+        raise Problem(
+            N_("Vai trò {role} không gắn được với địa bàn cấp {level}."),
+            role=role,
+            level=area.level,
+        )
+    member = await ensure_member(session, channel, user_id)
+    member.role = role
+    member.area_id = area.id if area else None
+    member.area = area
+    await session.flush()
+    return member
+
+
+def scope_covers(member: Member | None, area: Area) -> bool:
+    """True when the member's role may act on `area` (their own area or anything below it)."""
+    if member is None or member.role not in STAFF_ROLES:
+        return False
+    if member.area is None:
+        return member.role == "admin"
+    return member.area.contains(area)
+
+
+async def set_locale(session: AsyncSession, member: Member, locale: str) -> None:
+    """Remember the member's interface language."""
+    member.locale = locale
+    await session.flush()
+
+
+async def list_staff(session: AsyncSession) -> list[Member]:
+    """Every member with a role above resident, for the operator's listing."""
+    query = select(Member).where(Member.role != "resident")
+    return list(await session.scalars(query.order_by(Member.role, Member.channel, Member.user_id)))

@@ -1,0 +1,56 @@
+"""Engine and session factory for SQLite (embedded) and PostgreSQL (production)."""
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+def is_sqlite(url: str) -> bool:
+    """True for the embedded SQLite database."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """Create the async engine; on SQLite every transaction takes the write lock up front."""
+    # Statement parameters can hold what users typed; errors and logs must not repeat them.
+    kwargs.setdefault("hide_parameters", True)
+    if not is_sqlite(url):
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_async_engine(url, **kwargs)
+    connect_args = kwargs.pop("connect_args", {})
+    connect_args.setdefault("timeout", 30)
+    engine = create_async_engine(url, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # We issue BEGIN ourselves (below); the driver must not.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # BEGIN IMMEDIATE: two updates writing at once wait for each other instead of
+        # failing with "database is locked" when a read transaction tries to upgrade.
+        # Work that only reads may ask for a deferred BEGIN (see READ_ONLY) and then
+        # never holds up the writers.
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+# Execution options for work that only reads (reports, checks): on SQLite it then takes no
+# write lock, and in WAL mode readers never block the bot's writes.
+READ_ONLY = {"sqlite_begin": "DEFERRED"}
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit (handlers render after it)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)

@@ -1,0 +1,59 @@
+"""/area [CODE]: staff see an area of their scope, its sub-areas and their households."""
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.markdown import html_decoration as hd
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Member
+from db.services.areas import children, get_area, household_counts
+from db.services.members import scope_covers
+from handlers.commands import COMMANDS
+from handlers.labels import level_label
+
+MAX_LISTED = 40
+
+
+async def show_area(
+    message: Message, command: CommandObject, session: AsyncSession, member: Member
+) -> None:
+    """Show the asked area (default: the member's own) if it lies within their scope."""
+    code = (command.args or "").strip()
+    area = member.area
+    if code:
+        area = await get_area(session, code)
+        if area is None:
+            await message.answer(_("Không có địa bàn mã {code}.").format(code=hd.quote(code)))
+            return
+        if not scope_covers(member, area):
+            await message.answer(
+                _("Địa bàn {code} nằm ngoài phạm vi bạn phụ trách.").format(code=hd.quote(area.code))
+            )
+            return
+    below = await children(session, area)
+    counts = await household_counts(session, ([area] if area else []) + below)
+    if area is None:
+        lines = [_("<b>Toàn hệ thống</b>")]
+    else:
+        lines = [_("<b>{name}</b> ({code}), {level}: {households} hộ").format(
+            name=hd.quote(area.name), code=area.code, level=level_label(area).lower(),
+            households=counts[area.id],
+        )]
+    for child in below[:MAX_LISTED]:
+        lines.append(_("• {name} ({code}): {households} hộ").format(
+            name=hd.quote(child.name), code=child.code, households=counts[child.id]
+        ))
+    if len(below) > MAX_LISTED:
+        lines.append(_("… và {count} địa bàn khác.").format(count=len(below) - MAX_LISTED))
+    if below:
+        lines.append(_("Gõ /area MÃ để xem một địa bàn, ví dụ /area {code}.").format(code=below[0].code))
+    await message.answer("\n".join(lines))
+
+
+def router() -> Router:
+    """The /area router (staff only)."""
+    router = Router(name="area")
+    router.message.register(show_area, Command("area"), flags=COMMANDS["area"].flags)
+    return router

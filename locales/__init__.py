@@ -1,0 +1,1 @@
+"""Gettext catalogs of the interface text: vi (default) and en."""

@@ -1,0 +1,1 @@
+"""Scheduled jobs (reminders, broadcasts, tally snapshots) and the rate-limited delivery worker."""

@@ -1,0 +1,98 @@
+"""A fake Telegram Bot API server on 127.0.0.1: queues updates for getUpdates, records sends."""
+
+import asyncio
+import itertools
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+
+
+class FakeTelegram:
+    """Answers like api.telegram.org for the methods the bot uses; no network beyond loopback."""
+
+    def __init__(self) -> None:
+        self.updates: list[dict[str, Any]] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.new_update = asyncio.Event()
+        self.sent = asyncio.Queue()
+        self._message_ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.base = ""
+        self.closing = False
+
+    async def start(self) -> "FakeTelegram":
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        self.base = f"http://127.0.0.1:{port}"
+        return self
+
+    async def stop(self) -> None:
+        self.closing = True
+        self.new_update.set()  # release a long poll still waiting
+        if self._runner:
+            await self._runner.cleanup()
+
+    def push(self, update: dict[str, Any]) -> None:
+        """Queue an update for the next getUpdates."""
+        self.updates.append(update)
+        self.new_update.set()
+
+    def methods(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            return await request.json()
+        form = await request.post()
+        params = {}
+        for key, value in form.items():
+            try:
+                params[key] = json.loads(value)
+            except (TypeError, ValueError):
+                params[key] = value
+        return params
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        if method != "getUpdates":
+            self.calls.append((method, params))
+        handler = getattr(self, f"_{method}", None)
+        result = await handler(params) if handler else True
+        return web.json_response({"ok": True, "result": result})
+
+    async def _getMe(self, params):
+        return {"id": 123456, "is_bot": True, "first_name": "Bình Yên", "username": "binhyen_test_bot"}
+
+    async def _getUpdates(self, params):
+        offset = int(params.get("offset") or 0)
+        deadline = time.monotonic() + float(params.get("timeout") or 0)
+        while True:
+            ready = [u for u in self.updates if u["update_id"] >= offset]
+            if ready or self.closing or time.monotonic() >= deadline:
+                return ready
+            self.new_update.clear()
+            try:
+                await asyncio.wait_for(self.new_update.wait(), deadline - time.monotonic())
+            except TimeoutError:
+                pass
+
+    async def _sendMessage(self, params):
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": int(params["chat_id"]), "type": "private"},
+            "text": params["text"],
+        }
+        await self.sent.put(params)
+        return message
+
+    async def _editMessageText(self, params):
+        return await self._sendMessage(params)

@@ -1,0 +1,122 @@
+"""Test doubles: a recording Bot API session and a chat driver over the real dispatcher."""
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.enums import ParseMode
+from aiogram.methods import TelegramMethod
+from aiogram.types import CallbackQuery, Chat, Message, Update, User
+
+from bot.app import App
+from bot.channels.text_session import TextChannelSession
+
+TEST_TOKEN = "123456:TEST-token-for-the-recording-session"
+
+
+@dataclass
+class Sent:
+    """One text the bot delivered, as a text-only channel shows it."""
+
+    chat_id: int
+    text: str
+
+
+class RecordingSession(TextChannelSession):
+    """Records every Bot API call (raw) and every delivered text (rendered).
+
+    It answers only the methods the text channels support, so a handler that would break
+    on Zalo or the console breaks here too.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[TelegramMethod[Any]] = []
+        self.sent: list[Sent] = []
+
+    async def make_request(self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
+        self.requests.append(method)
+        return await super().make_request(bot, method, timeout)
+
+    async def deliver(self, chat_id: int, text: str) -> None:
+        self.sent.append(Sent(chat_id, text))
+
+
+@dataclass
+class ChatDriver:
+    """Talks to the full bot as chat users on one channel, through `Dispatcher.feed_update`."""
+
+    app: App
+    channel: str = "telegram"
+    session: RecordingSession = field(default_factory=RecordingSession)
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    def __post_init__(self) -> None:
+        self.bot = Bot(
+            TEST_TOKEN,
+            session=self.session,
+            default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+        )
+
+    @staticmethod
+    def user(user_id: int) -> User:
+        return User(id=user_id, is_bot=False, first_name=f"User {user_id}")
+
+    async def feed(self, update: Update, **data: Any) -> Any:
+        """Feed one update and return the dispatcher's result."""
+        return await self.app.dispatcher.feed_update(self.bot, update, channel=self.channel, **data)
+
+    async def send(self, text: str, user_id: int = 1001, chat_id: int | None = None) -> list[str]:
+        """The user types `text` (a listed number presses that option); returns the bot's new texts."""
+        before = len(self.session.sent)
+        await self.feed(self.session.incoming(self.user(user_id), text, chat_id))
+        return [sent.text for sent in self.session.sent[before:]]
+
+    def message(self, text: str, user_id: int = 1001, chat_id: int | None = None,
+                chat_type: str = "private", update_id: int | None = None) -> Update:
+        """A plain message update with a chosen update id (for redelivery tests)."""
+        chat_id = user_id if chat_id is None else chat_id
+        return Update(
+            update_id=update_id or next(self._ids),
+            message=Message(
+                message_id=next(self._ids),
+                date=0,
+                chat=Chat(id=chat_id, type=chat_type),
+                from_user=self.user(user_id),
+                text=text,
+            ),
+        )
+
+    async def press(self, data: str, user_id: int = 1001) -> list[str]:
+        """Press the button with this callback data on the latest keyboard of the user's chat."""
+        menu = self.session.menus[user_id]
+        assert any(option.callback_data == data for option in menu.options), (
+            f"no button {data!r} in {[o.callback_data for o in menu.options]}"
+        )
+        before = len(self.session.sent)
+        query_id = f"q{next(self._ids)}"
+        self.session._callback_chats[query_id] = user_id
+        update = Update(
+            update_id=next(self._ids),
+            callback_query=CallbackQuery(
+                id=query_id, from_user=self.user(user_id), chat_instance="test",
+                message=menu.message, data=data,
+            ),
+        )
+        await self.feed(update)
+        return [sent.text for sent in self.session.sent[before:]]
+
+    def buttons(self, user_id: int = 1001) -> list[str]:
+        """Callback data of the options under the user's latest message."""
+        menu = self.session.menus.get(user_id)
+        return [option.callback_data for option in menu.options] if menu else []
+
+
+async def count(session, model, *where) -> int:
+    """Rows of `model` as committed now (ends the session's snapshot first)."""
+    from sqlalchemy import func, select
+
+    await session.rollback()
+    return await session.scalar(select(func.count()).select_from(model).where(*where))

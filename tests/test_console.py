@@ -1,0 +1,41 @@
+"""The console channel: `binhyen chat` replays a script through the real dispatcher."""
+
+
+from bot.cli import main
+
+
+def test_a_script_shows_replies_and_numbers_press_buttons(database_url, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
+    assert main(["demo-data", "--households", "20"]) == 0
+    script = tmp_path / "script.txt"
+    script.write_text("# a resident tries things\n/start\n/language\n2\n/help\n\n/area\n", encoding="utf-8")
+    assert main(["chat", "--user", "9", "--script", str(script)]) == 0
+    out = capsys.readouterr().out
+    assert "› /start" in out and "113" in out
+    assert "1. Tiếng Việt\n2. English\n(Trả lời bằng số để chọn)" in out
+    assert "Switched to English." in out
+    assert "What you can do:" in out
+    assert "Your account does not have this permission." in out
+    assert "# a resident" not in out
+
+
+def test_the_demo_admin_can_use_staff_commands_on_the_console(database_url, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
+    main(["demo-data", "--households", "20"])
+    script = tmp_path / "script.txt"
+    script.write_text("/area\n/area DEMO-01\n", encoding="utf-8")
+    assert main(["chat", "--user", "4", "--script", str(script)]) == 0
+    out = capsys.readouterr().out
+    assert "Tỉnh Bình Yên (dữ liệu mẫu)" in out and "20 hộ" in out
+    assert "• Ấp Bình Long (DEMO-01-01): 1 hộ" in out
+
+
+def test_run_without_a_token_opens_the_console(database_url, monkeypatch, capsys):
+    import io
+
+    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
+    monkeypatch.delenv("BINHYEN_TELEGRAM_TOKEN", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO("/start\n/quit\n"))
+    assert main(["run", "--user", "12"]) == 0
+    out = capsys.readouterr().out
+    assert "console" in out and "113" in out

@@ -1,0 +1,83 @@
+"""/start, /help, /language and the friendly fallback, through the real dispatcher."""
+
+from sqlalchemy import select
+
+from db.models import Member
+from db.services.areas import add_area
+from db.services.members import grant_role
+
+
+async def test_start_greets_in_vietnamese_and_names_113(chat):
+    [reply] = await chat.send("/start")
+    assert "Bình Yên" in reply
+    assert "113" in reply
+    assert "Toàn dân bảo vệ an ninh Tổ quốc" in reply
+
+
+async def test_help_lists_only_what_a_resident_may_do(chat):
+    [reply] = await chat.send("/help")
+    assert "/language" in reply
+    assert "/area" not in reply
+    assert "Người dân" in reply
+
+
+async def test_help_shows_staff_commands_and_the_role_with_its_area(chat, session):
+    province = await add_area(session, "P1", "Tỉnh Thử", "province", None)
+    commune = await add_area(session, "C1", "Xã Tân Hòa", "commune", province)
+    await grant_role(session, "telegram", "2002", "officer", commune.code)
+    await session.commit()
+    [reply] = await chat.send("/help", user_id=2002)
+    assert "/area" in reply
+    assert "Công an xã, phường — Xã Tân Hòa" in reply
+
+
+async def test_language_choice_of_a_non_member_is_kept_without_a_database_row(chat, session):
+    await chat.send("/language")
+    assert chat.buttons() == ["lang:vi", "lang:en"]
+    [reply] = await chat.press("lang:en")
+    assert reply == "Switched to English."
+    [reply] = await chat.send("/help")
+    assert "What you can do" in reply
+    assert (await session.scalars(select(Member))).all() == []
+
+
+async def test_language_choice_of_a_member_is_stored_on_the_member(chat, session):
+    await grant_role(session, "telegram", "1001", "admin", None)
+    await session.commit()
+    await chat.send("/language")
+    await chat.send("2")  # the numbered option works on Telegram's driver too
+    member = await session.scalar(select(Member).where(Member.user_id == "1001"))
+    await session.refresh(member)
+    assert member.locale == "en"
+    await chat.send("/language")
+    [reply] = await chat.press("lang:vi")
+    assert reply == "Đã chuyển sang tiếng Việt."
+
+
+async def test_language_with_a_forged_code_changes_nothing(chat, session):
+    await chat.send("/language")
+    # Somebody crafts callback data the keyboard never offered.
+    chat.session.menus[1001].options[0].callback_data = "lang:xx"
+    await chat.press("lang:xx")
+    [reply] = await chat.send("/help")
+    assert "Những việc bạn làm được" in reply
+
+
+async def test_unknown_text_and_unknown_command_get_a_friendly_answer(chat):
+    [reply] = await chat.send("xin chào")
+    assert "chưa hiểu" in reply and "/help" in reply
+    [reply] = await chat.send("/khongco")
+    assert "chưa có lệnh này" in reply
+
+
+async def test_the_bot_stays_quiet_on_ordinary_group_messages(chat):
+    await chat.feed(chat.message("chuyện thường ngày", user_id=1001, chat_id=-100500, chat_type="group"))
+    assert chat.session.sent == []
+
+
+async def test_a_stale_button_is_answered(chat):
+    await chat.send("/language")
+    chat.session.menus[1001].options[0].callback_data = "gone:1"
+    await chat.press("gone:1")
+    answers = [r for r in chat.session.requests if type(r).__name__ == "AnswerCallbackQuery"]
+    assert answers and "không còn dùng được" in answers[-1].text
