@@ -62,6 +62,8 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     """Chat with the bot on the console as user --user, typed or from --script."""
     from bot.channels.console import ConsoleChat
 
+    # The terminal is the chat: keep the per-update log lines out of it.
+    logging.getLogger("aiogram").setLevel(logging.WARNING)
     app: App = await build_app(settings)
     try:
         chat = ConsoleChat(app, args.user)
