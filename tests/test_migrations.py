@@ -19,7 +19,8 @@ def _downgrade_to_base(connection) -> None:
     command.downgrade(config, "base")
 
 
-TABLES = {"areas", "households", "members", "campaigns", "processed_updates", "alembic_version"}
+TABLES = {"areas", "households", "members", "campaigns", "processed_updates", "alembic_version",
+          "readings", "quiz_attempts", "pledges"}
 
 
 async def test_upgrade_creates_the_tables_and_matches_the_models(empty_database_url):

@@ -5,6 +5,8 @@ from db.models.base import Base, utcnow
 from db.models.campaigns import SEED_TARGETS, Campaign
 from db.models.households import Household
 from db.models.members import CHANNELS, ROLES, Member
+from db.models.outreach import QuizAttempt, Reading
+from db.models.pledges import Pledge
 from db.models.updates import ProcessedUpdate
 
 __all__ = [
@@ -17,6 +19,9 @@ __all__ = [
     "Campaign",
     "Household",
     "Member",
+    "Pledge",
     "ProcessedUpdate",
+    "QuizAttempt",
+    "Reading",
     "utcnow",
 ]

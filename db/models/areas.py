@@ -27,6 +27,8 @@ class Area(Base):
     # "/1/7/42/": the ids from the root down to this area, so a subtree is one prefix match.
     path: Mapped[str] = mapped_column(String(400), index=True, default="")
     depth: Mapped[int] = mapped_column(default=0)
+    # Hamlets only: the code residents type or scan (QR, deep link j_<code>) to join.
+    join_code: Mapped[str | None] = mapped_column(String(16), unique=True)
 
     def contains(self, other: "Area") -> bool:
         """True when `other` is this area or lies below it in the tree."""

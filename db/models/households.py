@@ -16,6 +16,7 @@ class Household(Base):
     __table_args__ = (
         UniqueConstraint("hamlet_id", "code"),
         CheckConstraint("size >= 1 AND size <= 99", name="size"),
+        CheckConstraint("status IN ('active', 'pending', 'rejected')", name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -26,6 +27,8 @@ class Household(Base):
     head_name_key: Mapped[str] = mapped_column(String(200), index=True)
     address: Mapped[str] = mapped_column(String(300), default="")
     size: Mapped[int] = mapped_column(SmallInteger, default=1)
+    # "pending": registered by a resident in chat, waiting for the hamlet head's approval.
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     hamlet: Mapped[Area] = relationship(lazy="joined", innerjoin=True)

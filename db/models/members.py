@@ -33,6 +33,9 @@ class Member(Base):
     # The area the role applies to (and everything below it); none means the whole deployment.
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
     locale: Mapped[str | None] = mapped_column(String(8))
+    # The explicit "Đồng ý" to the privacy notice: when, and which version of the notice.
+    consent_at: Mapped[datetime | None]
+    consent_version: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     household: Mapped[Household | None] = relationship(lazy="joined")

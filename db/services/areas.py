@@ -1,11 +1,23 @@
 """Areas: look-ups, adding to the tree, and scope checks."""
 
+import secrets
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from db.models import LEVELS, Area, Household
 from db.text import N_, Problem
+
+
+# Join codes are read off posters and typed on cheap phones: no 0/O or 1/I/L to confuse.
+JOIN_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+JOIN_CODE_LENGTH = 6
+
+
+def new_join_code() -> str:
+    """A random hamlet join code (31^6 ≈ 887 million of them)."""
+    return "".join(secrets.choice(JOIN_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
 
 
 async def get_area(session: AsyncSession, code: str) -> Area | None:
@@ -43,6 +55,8 @@ async def add_area(
     """Insert an area below `parent` and compute its path."""
     check_parent(level, parent)
     area = Area(code=code, name=name, level=level, parent_id=parent.id if parent else None)
+    if level == "hamlet":
+        area.join_code = new_join_code()
     session.add(area)
     await session.flush()
     area.path = f"{parent.path if parent else '/'}{area.id}/"
