@@ -27,9 +27,10 @@ i18n-compile: install
 
 # Extract new interface text into the catalogs (then translate locales/en), and compile.
 i18n: install
-	$(BIN)/pybabel extract -F babel.cfg -k _ -k __ -k N_ --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k __ -k N_ --no-location --sort-output --no-wrap \
 		--project binhyen -o locales/messages.pot bot handlers db scheduler content
-	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching \
+		--no-wrap --ignore-obsolete
 	$(MAKE) i18n-compile
 
 run: install i18n-compile
