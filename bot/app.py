@@ -1,6 +1,7 @@
 """Assembles the bot: settings, database, FSM storage, i18n, middlewares and routers."""
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -22,10 +23,16 @@ from bot.middlewares.member import MemberMiddleware
 from bot.middlewares.roles import RoleMiddleware
 from bot.middlewares.transaction import UpdateTransactionMiddleware
 from bot.settings import Settings
+from content.catalog import Catalog
 from db.migrate import check_migrated
 from db.session import make_engine, make_sessionmaker
 
 FSM_PREFIX = "binhyen:fsm"
+
+
+def utc_now() -> datetime:
+    """The clock handlers read (tests replace it with `dispatcher["clock"] = ...`)."""
+    return datetime.now(timezone.utc)
 
 
 @dataclass
@@ -60,6 +67,7 @@ def build_dispatcher(
     sessionmaker: async_sessionmaker[AsyncSession],
     i18n: I18n,
     redis: Redis | None,
+    catalog: Catalog | None = None,
 ) -> Dispatcher:
     """A dispatcher with the middlewares in their required order and every feature router."""
     storage, isolation = _fsm(redis)
@@ -68,6 +76,8 @@ def build_dispatcher(
         events_isolation=isolation,
         settings=settings,
         sessionmaker=sessionmaker,
+        catalog=catalog or Catalog.load(),
+        clock=utc_now,
     )
     # Order matters: the transaction (and ledger) wraps everything, the member is read in it.
     dispatcher.update.outer_middleware(UpdateTransactionMiddleware(sessionmaker, redis))

@@ -19,6 +19,7 @@ from db.migrate import NotMigrated
 from db.models import CHANNELS, ROLES
 from db.services.csv_import import ImportFailed, import_areas, import_households, read_csv
 from db.services.demo import load_demo
+from db.services.areas import require_area
 from db.services.members import grant_role, list_staff
 from db.session import make_engine, make_sessionmaker
 from db.text import Problem
@@ -166,6 +167,51 @@ async def cmd_members_list(args: argparse.Namespace, settings: Settings) -> int:
     return await _in_transaction(settings, work)
 
 
+async def cmd_qr(args: argparse.Namespace, settings: Settings) -> int:
+    """Draw a hamlet's join QR code and print its link and join code."""
+    from bot.qr import join_link, write_qr
+
+    username = args.bot or settings.telegram_bot_username
+    if not username:
+        print(_("Cần tên bot Telegram: đặt BINHYEN_TELEGRAM_BOT_USERNAME hoặc dùng --bot."),
+              file=sys.stderr)
+        return 2
+
+    async def work(session: AsyncSession) -> int:
+        hamlet = await require_area(session, args.hamlet)
+        if hamlet.level != "hamlet" or not hamlet.join_code:
+            print(_("{code} không phải là ấp, khóm; mã QR chỉ dành cho ấp.").format(code=hamlet.code),
+                  file=sys.stderr)
+            return 1
+        link = join_link(username, hamlet.join_code)
+        write_qr(link, Path(args.out))
+        print(_("{hamlet}: mã tham gia {join_code}").format(hamlet=hamlet.name, join_code=hamlet.join_code))
+        print(link)
+        print(_("Trên Zalo, bà con gõ: /join {join_code}").format(join_code=hamlet.join_code))
+        print(_("Đã lưu mã QR vào {file}.").format(file=args.out))
+        return 0
+
+    return await _in_transaction(settings, work)
+
+
+async def cmd_content_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Validate the outreach catalog."""
+    from content.catalog import Catalog, default_root
+    from content.check import check_catalog
+
+    root = Path(args.root) if args.root else default_root()
+    problems = check_catalog(root)
+    for name, message, params in problems:
+        print(f"{name}: {_(message).format(**params)}", file=sys.stderr)
+    if problems:
+        print(_("Kho nội dung có {count} lỗi.").format(count=len(problems)), file=sys.stderr)
+        return 1
+    catalog = Catalog.load(root)
+    print(_("Kho nội dung hợp lệ: {articles} bài, {pledges} văn bản cam kết.").format(
+        articles=len({key[0] for key in catalog.articles}), pledges=len({key[0] for key in catalog.pledges})))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     top = argparse.ArgumentParser(prog="binhyen", description="Bình Yên chat bot")
@@ -208,6 +254,18 @@ def parser() -> argparse.ArgumentParser:
     grant.add_argument("--area", help="area code (hamlet for hamlet_head, commune for officer)")
     grant.set_defaults(handler=cmd_members_grant)
     members.add_parser("list", help="list staff members").set_defaults(handler=cmd_members_list)
+
+    qr = commands.add_parser("qr", help="a hamlet's join QR code (PNG) and link")
+    qr.add_argument("hamlet", help="the hamlet's area code")
+    qr.add_argument("--out", required=True, help="the PNG file to write")
+    qr.add_argument("--bot", help="the bot's Telegram username (default BINHYEN_TELEGRAM_BOT_USERNAME)")
+    qr.set_defaults(handler=cmd_qr)
+
+    content = commands.add_parser("content", help="the outreach catalog").add_subparsers(
+        dest="content_command", required=True, metavar="ACTION")
+    check = content.add_parser("check", help="validate articles, quizzes and pledge texts")
+    check.add_argument("--root", help="a catalog folder (default: the one shipped)")
+    check.set_defaults(handler=cmd_content_check)
     return top
 
 

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./binhyen.db"
     telegram_token: SecretStr | None = None
     telegram_api_base: str = "https://api.telegram.org"
+    telegram_bot_username: str | None = None
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1:8080"
@@ -69,6 +70,16 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an http(s) URL")
         return str(value).rstrip("/")
+
+    @field_validator("telegram_bot_username", mode="before")
+    @classmethod
+    def _bot_username(cls, value: object) -> object:
+        if value in ("", None):
+            return None
+        name = str(value).lstrip("@")
+        if not re.match(r"^[A-Za-z][A-Za-z0-9_]{3,31}$", name):
+            raise ValueError("is not a Telegram bot username (letters, digits, _)")
+        return name
 
     @field_validator("webhook_secret", mode="before")
     @classmethod

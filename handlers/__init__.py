@@ -2,9 +2,27 @@
 
 from aiogram import Router
 
-from handlers import area, fallback, help, language, start
+from handlers import (
+    area,
+    cancel,
+    fallback,
+    help,
+    households,
+    joining,
+    language,
+    learn,
+    pledge,
+    privacy,
+    quiz,
+    start,
+)
 
 
 def routers() -> list[Router]:
-    """Fresh routers for one dispatcher, the fallback last."""
-    return [start.router(), help.router(), language.router(), area.router(), fallback.router()]
+    """Fresh routers for one dispatcher: joining before /start (it takes /start j_CODE),
+    /cancel early (it ends any conversation), the fallback last."""
+    return [
+        cancel.router(), joining.router(), start.router(), help.router(), language.router(),
+        learn.router(), quiz.router(), pledge.router(), privacy.router(), households.router(),
+        area.router(), fallback.router(),
+    ]

@@ -36,7 +36,15 @@ COMMANDS = {
     for info in (
         CommandInfo("start", __("Bắt đầu và giới thiệu Bình Yên")),
         CommandInfo("help", __("Những việc bạn làm được với Bình Yên")),
+        CommandInfo("join", __("Tham gia ấp, khóm và chọn hộ gia đình của bạn")),
+        CommandInfo("learn", __("Đọc tin tuyên truyền phòng, chống tội phạm")),
+        CommandInfo("pledge", __("Xác nhận cam kết “An toàn về an ninh, trật tự” của hộ")),
+        CommandInfo("privacy", __("Xem Bình Yên lưu gì về bạn")),
+        CommandInfo("forget", __("Xóa dữ liệu cá nhân của bạn")),
         CommandInfo("language", __("Đổi ngôn ngữ (Tiếng Việt / English)")),
+        CommandInfo("cancel", __("Dừng việc đang làm dở")),
+        CommandInfo("households", __("Danh sách hộ chưa ký cam kết, chưa được tuyên truyền"), STAFF),
+        CommandInfo("approve", __("Duyệt hộ mới đăng ký"), STAFF),
         CommandInfo("area", __("Xem địa bàn phụ trách và số hộ"), STAFF),
     )
 }

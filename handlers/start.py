@@ -14,7 +14,10 @@ async def start(message: Message) -> None:
         _(
             "Xin chào! Mình là <b>Bình Yên</b>, trợ lý của phong trào "
             "“Toàn dân bảo vệ an ninh Tổ quốc” ở địa phương.\n\n"
-            "Gõ /help để xem những việc bạn làm được, /language để đổi ngôn ngữ.\n\n"
+            "• /join — tham gia ấp, khóm của bạn (hoặc quét mã QR ở nhà văn hóa ấp)\n"
+            "• /learn — đọc tin tuyên truyền phòng, chống tội phạm\n"
+            "• /pledge — hộ xác nhận cam kết “An toàn về an ninh, trật tự”\n\n"
+            "Gõ /help để xem mọi việc bạn làm được, /language để đổi ngôn ngữ.\n\n"
             "🚨 Khi khẩn cấp, hãy gọi ngay <b>113</b>."
         )
     )

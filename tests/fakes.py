@@ -89,12 +89,20 @@ class ChatDriver:
             ),
         )
 
-    async def press(self, data: str, user_id: int = 1001) -> list[str]:
-        """Press the button with this callback data on the latest keyboard of the user's chat."""
-        menu = self.session.menus[user_id]
-        assert any(option.callback_data == data for option in menu.options), (
-            f"no button {data!r} in {[o.callback_data for o in menu.options]}"
-        )
+    async def press(self, data: str, user_id: int = 1001, forged: bool = False) -> list[str]:
+        """Press the button with this callback data on the latest keyboard of the user's chat.
+
+        `forged=True` sends the callback data even though no keyboard offered it, as a
+        modified client could."""
+        if forged:
+            message = Message(message_id=next(self._ids), date=0, text="…",
+                              chat=Chat(id=user_id, type="private"))
+        else:
+            menu = self.session.menus[user_id]
+            assert any(option.callback_data == data for option in menu.options), (
+                f"no button {data!r} in {[o.callback_data for o in menu.options]}"
+            )
+            message = menu.message
         before = len(self.session.sent)
         query_id = f"q{next(self._ids)}"
         self.session._callback_chats[query_id] = user_id
@@ -102,7 +110,7 @@ class ChatDriver:
             update_id=next(self._ids),
             callback_query=CallbackQuery(
                 id=query_id, from_user=self.user(user_id), chat_instance="test",
-                message=menu.message, data=data,
+                message=message, data=data,
             ),
         )
         await self.feed(update)
@@ -114,9 +122,21 @@ class ChatDriver:
         return [option.callback_data for option in menu.options] if menu else []
 
 
+async def fetch(session, statement):
+    """The first value of `statement` as committed now.
+
+    The session's transaction is ended before and after, so the test never holds an old SQLite
+    snapshot: a test session that later writes from a stale snapshot would fail with
+    "database is locked" (the bot committed in between)."""
+    await session.rollback()
+    # Objects loaded before must show what the bot committed since.
+    value = await session.scalar(statement.execution_options(populate_existing=True))
+    await session.commit()
+    return value
+
+
 async def count(session, model, *where) -> int:
-    """Rows of `model` as committed now (ends the session's snapshot first)."""
+    """Rows of `model` as committed now."""
     from sqlalchemy import func, select
 
-    await session.rollback()
-    return await session.scalar(select(func.count()).select_from(model).where(*where))
+    return await fetch(session, select(func.count()).select_from(model).where(*where))

@@ -27,6 +27,7 @@ _GIVEN = ["An", "Bình", "Cường", "Dũng", "Hạnh", "Hoa", "Hùng", "Lan", "
           "Nam", "Phúc", "Quang", "Sơn", "Tâm", "Thảo", "Trung", "Tuấn", "Vy", "Yến", "Đạt"]
 _STREETS = ["đường liên ấp", "đường Nguyễn Huệ", "tổ 3", "tổ 5", "kênh Xáng", "đường bờ kè"]
 _BATCH = 5000
+DEMO_PLEDGE_VERSION = "2026.1"
 
 
 @dataclass
@@ -85,6 +86,7 @@ async def load_demo(
     await create_campaign(
         session, province, year,
         f"Phong trào toàn dân bảo vệ an ninh Tổ quốc năm {year} (dữ liệu mẫu)",
+        pledge_version=DEMO_PLEDGE_VERSION,
     )
     for user_id, role, area_code in DEMO_STAFF:
         if await get_area(session, area_code) is not None:

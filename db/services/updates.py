@@ -3,11 +3,10 @@
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ProcessedUpdate
+from db.services.sql import insert_ignore
 
 
 async def record_update(session: AsyncSession, source: str, update_id: str) -> bool:
@@ -16,14 +15,8 @@ async def record_update(session: AsyncSession, source: str, update_id: str) -> b
     On PostgreSQL a second instance inserting the same key waits for the first
     transaction and then inserts nothing, so only one of them handles the update.
     """
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(ProcessedUpdate)
-        .values(source=source, update_id=update_id)
-        .on_conflict_do_nothing(index_elements=["source", "update_id"])
-    )
-    result = await session.execute(statement)
-    return result.rowcount == 1
+    values = {"source": source, "update_id": update_id}
+    return await insert_ignore(session, ProcessedUpdate, values, ["source", "update_id"])
 
 
 async def prune_updates(session: AsyncSession, before: datetime) -> int:

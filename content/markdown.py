@@ -1,0 +1,104 @@
+"""The Markdown subset of articles, turned into Telegram HTML and split under message limits."""
+
+import html
+import re
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_ITALIC = re.compile(r"(?<![*\w])\*(?!\s)(.+?)(?<!\s)\*(?![*\w])")
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+ARTICLE_LINK = "article:"
+
+
+def links(markdown: str) -> list[tuple[str, str]]:
+    """Every link of the body as (text, target), in order."""
+    return _LINK.findall(markdown)
+
+
+def _inline(text: str) -> str:
+    text = html.escape(text, quote=False)
+
+    def link(match: re.Match[str]) -> str:
+        label, target = match.group(1), match.group(2)
+        if target.startswith(ARTICLE_LINK):
+            return f"<b>{label}</b>"  # the article offers a button to open it
+        return f'<a href="{html.escape(target)}">{label}</a>'
+
+    text = _LINK.sub(link, text)
+    text = _BOLD.sub(r"<b>\1</b>", text)
+    return _ITALIC.sub(r"<i>\1</i>", text)
+
+
+def to_html(markdown: str) -> str:
+    """Paragraphs, **bold**, *italic*, links, `- ` lists and `## ` headings as Telegram HTML."""
+    blocks = []
+    for block in re.split(r"\n\s*\n", markdown.strip()):
+        lines = []
+        for line in block.splitlines():
+            stripped = line.strip()
+            if stripped.startswith("#"):
+                lines.append(f"<b>{_inline(stripped.lstrip('#').strip())}</b>")
+            elif stripped.startswith(("- ", "* ")):
+                lines.append(f"• {_inline(stripped[2:].strip())}")
+            elif re.match(r"^\d+[.)] ", stripped):
+                number, rest = stripped.split(" ", 1)
+                lines.append(f"{number} {_inline(rest.strip())}")
+            else:
+                lines.append(_inline(stripped))
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def split_message(text: str, limit: int) -> list[str]:
+    """Cut a text into pieces of at most `limit` characters, between paragraphs when possible,
+    else between lines. Our HTML never spans a paragraph or a line, so pieces stay valid."""
+    pieces: list[str] = []
+    current = ""
+    for paragraph in text.split("\n\n"):
+        for part in _fit(paragraph, limit):
+            candidate = f"{current}\n\n{part}" if current else part
+            if len(candidate) <= limit:
+                current = candidate
+            else:
+                pieces.append(current)
+                current = part
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _fit(paragraph: str, limit: int) -> list[str]:
+    """A paragraph as parts no longer than `limit`: whole, or line by line, or word by word."""
+    if len(paragraph) <= limit:
+        return [paragraph]
+    parts, current = [], ""
+    for line in paragraph.split("\n"):
+        for word_part in ([line] if len(line) <= limit else _words(line, limit)):
+            candidate = f"{current}\n{word_part}" if current else word_part
+            if len(candidate) <= limit:
+                current = candidate
+            else:
+                parts.append(current)
+                current = word_part
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _words(line: str, limit: int) -> list[str]:
+    parts, current = [], ""
+    for word in line.split(" "):
+        while len(word) > limit:  # a single word longer than a message: cut it
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(word[:limit])
+            word = word[limit:]
+        candidate = f"{current} {word}" if current else word
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            parts.append(current)
+            current = word
+    if current:
+        parts.append(current)
+    return parts

@@ -1,0 +1,82 @@
+"""Household pledges: confirm once per household and campaign, withdraw with a reason."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Campaign, Household, Member, Pledge, utcnow
+from db.services.campaigns import current_campaign
+from db.services.sql import insert_ignore
+from db.text import N_, Problem, nfc
+
+MAX_REASON = 500
+
+
+@dataclass
+class PledgeContext:
+    """Where a member stands: their household, the open campaign and the pledge if any."""
+
+    household: Household
+    campaign: Campaign
+    pledge: Pledge | None
+
+
+async def pledge_context(session: AsyncSession, member: Member | None, today: date) -> PledgeContext:
+    """The member's household and open campaign, or a Problem saying why they cannot pledge."""
+    if member is None or member.household is None:
+        raise Problem(N_("Bạn chưa ở trong hộ nào. Gõ /join để tham gia ấp và chọn hộ của mình."))
+    household = member.household
+    if household.status == "pending":
+        raise Problem(N_("Hộ của bạn đang chờ trưởng ấp duyệt. Khi được duyệt, bạn xác nhận cam kết được."))
+    campaign = await current_campaign(session, household.hamlet, today)
+    if campaign is None:
+        raise Problem(N_("Chưa có đợt thi đua nào đang mở cho ấp của bạn. Bạn quay lại sau nhé."))
+    pledge = await session.scalar(select(Pledge).where(
+        Pledge.household_id == household.id, Pledge.campaign_id == campaign.id
+    ).execution_options(populate_existing=True))
+    return PledgeContext(household, campaign, pledge)
+
+
+async def confirm_pledge(
+    session: AsyncSession, member: Member, today: date, locale: str
+) -> tuple[PledgeContext, bool]:
+    """Confirm the household's pledge for the open campaign; (context, False) when another
+    member confirmed it first. Two members confirming at once make exactly one pledge."""
+    context = await pledge_context(session, member, today)
+    values = {
+        "household_id": context.household.id, "campaign_id": context.campaign.id,
+        "status": "confirmed", "pledge_version": context.campaign.pledge_version,
+        "locale": locale, "confirmed_by_id": member.id, "confirmed_by_role": member.role,
+        "confirmed_at": utcnow(),
+    }
+    created = await insert_ignore(session, Pledge, values, ["household_id", "campaign_id"])
+    context = await pledge_context(session, member, today)
+    pledge = context.pledge
+    if not created and pledge.status == "withdrawn":
+        # Confirming again after a withdrawal renews the pledge.
+        for key in ("status", "pledge_version", "locale", "confirmed_by_id", "confirmed_by_role",
+                    "confirmed_at"):
+            setattr(pledge, key, values[key])
+        pledge.withdrawn_at = None
+        pledge.withdraw_reason = None
+        await session.flush()
+        created = True
+    return context, created
+
+
+async def withdraw_pledge(session: AsyncSession, member: Member, today: date, reason: str) -> Pledge:
+    """Withdraw the household's confirmed pledge, keeping the reason."""
+    reason = nfc(reason)
+    if not reason or len(reason) > MAX_REASON:
+        raise Problem(N_("Lý do cần từ 1 đến {limit} ký tự."), limit=MAX_REASON)
+    context = await pledge_context(session, member, today)
+    pledge = context.pledge
+    if pledge is None or pledge.status != "confirmed":
+        raise Problem(N_("Hộ của bạn chưa xác nhận cam kết nên không có gì để rút."))
+    pledge.status = "withdrawn"
+    pledge.withdrawn_at = utcnow()
+    pledge.withdraw_reason = reason
+    await session.flush()
+    return pledge

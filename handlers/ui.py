@@ -1,0 +1,48 @@
+"""Small building blocks every handler uses: keyboards, dates in local time, short labels."""
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from bot.settings import Settings
+
+Clock = Callable[[], datetime]
+
+
+def keyboard(*rows: Iterable[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of (label, callback data); empty rows are dropped."""
+    return InlineKeyboardMarkup(inline_keyboard=[
+        [InlineKeyboardButton(text=label, callback_data=data) for label, data in row]
+        for row in rows if row
+    ])
+
+
+def today(clock: Clock, settings: Settings) -> date:
+    """Today's date where the deployment is (Asia/Ho_Chi_Minh by default)."""
+    return clock().astimezone(settings.tz).date()
+
+
+def local_date(moment: datetime, settings: Settings) -> str:
+    """A stored time as a local date, dd/mm/yyyy (SQLite returns it without a zone: UTC)."""
+    if moment.tzinfo is None:
+        from datetime import timezone
+
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(settings.tz).strftime("%d/%m/%Y")
+
+
+def short(text: str, limit: int = 48) -> str:
+    """A label cut to fit a button on a small phone."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def pager(prefix: str, page: int, total: int, size: int) -> list[tuple[str, str]]:
+    """◀ / ▶ buttons for a paginated list (callback data `prefix:<page>`)."""
+    row = []
+    if page > 0:
+        row.append((_("◀ Trước"), f"{prefix}:{page - 1}"))
+    if (page + 1) * size < total:
+        row.append((_("Sau ▶"), f"{prefix}:{page + 1}"))
+    return row

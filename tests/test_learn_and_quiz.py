@@ -1,0 +1,177 @@
+"""Outreach: the catalog is valid, articles are read in pieces, reach and quizzes are counted once."""
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.cli import main
+from content.catalog import Catalog, default_root
+from content.check import check_catalog
+from db.models import QuizAttempt, Reading
+from db.services.joining import give_consent, join_household
+from tests.arrange import tree
+from tests.fakes import count, fetch
+
+
+def write(root: Path, relative: str, text: str) -> None:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def article(article_id: str, language: str, body: str, quiz: str = "", version: int = 1) -> str:
+    return (f"---\nid: {article_id}\ntopic: fraud\ntitle: \"Bài {article_id} ({language})\"\n"
+            f"language: {language}\nversion: {version}\nsummary: \"Tóm tắt\"\n{quiz}---\n{body}\n")
+
+
+QUIZ = """quiz:
+  - question: "Câu một?"
+    options: ["Sai", "Đúng", "Sai nữa"]
+    answer: 2
+    explain: "Vì đúng là đúng."
+  - question: "Câu hai?"
+    options: ["Đúng", "Sai"]
+    answer: 1
+    explain: "Lý do hai."
+  - question: "Câu ba?"
+    options: ["Sai", "Đúng"]
+    answer: 2
+    explain: "Lý do ba."
+"""
+
+
+@pytest.fixture
+def small_catalog(tmp_path) -> Path:
+    long_body = "\n\n".join(f"Đoạn {n}: " + "bà con cảnh giác lừa đảo qua điện thoại. " * 12
+                            for n in range(20))
+    for language in ("vi", "en"):
+        write(tmp_path, f"articles/lua-dao/{language}.md",
+              article("lua-dao", language, long_body + "\n\nXem [tố giác](article:to-giac).", QUIZ))
+        write(tmp_path, f"articles/to-giac/{language}.md",
+              article("to-giac", language, "Gọi **113** khi khẩn cấp.\n\n- Báo công an xã\n- Dùng /tip"))
+        write(tmp_path, f"pledges/2026.1/{language}.md",
+              f"---\nversion: \"2026.1\"\nlanguage: {language}\ntitle: \"Cam kết\"\n---\n1. Chấp hành pháp luật.\n")
+    return tmp_path
+
+
+def test_the_shipped_catalog_is_valid():
+    assert check_catalog(default_root()) == []
+    catalog = Catalog.load()
+    assert {language for _, language in catalog.articles} == {"vi", "en"}
+
+
+def test_content_check_reports_every_broken_rule(tmp_path, capsys):
+    write(tmp_path, "articles/a-b/vi.md", article("a-b", "vi", "Xem [x](article:khong-co) và [y](ftp://z).",
+                                                  'quiz:\n  - question: "?"\n    options: ["một", "hai"]\n    answer: 3\n'))
+    write(tmp_path, "articles/Bad_ID/vi.md", article("Bad_ID", "vi", "Nội dung."))
+    write(tmp_path, "articles/c-d/vi.md", "no front matter")
+    assert main(["content", "check", "--root", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "Liên kết tới bài không có: article:khong-co" in err
+    assert "Liên kết không hợp lệ: ftp://z" in err
+    assert "Câu 1: đáp án phải là số thứ tự của một lựa chọn." in err
+    assert "Thiếu bản en." in err
+    assert "Mã bài “Bad_ID”" in err
+    assert "articles/c-d/vi.md: Không đọc được tệp" in err
+
+
+def test_content_check_from_the_command_line_passes_on_the_shipped_catalog(capsys):
+    assert main(["content", "check"]) == 0
+    assert "Kho nội dung hợp lệ" in capsys.readouterr().out
+
+
+@pytest.fixture
+async def resident(session):
+    """A consented member (Telegram user 1001) of household H001 in hamlet H11."""
+    places = await tree(session)
+    member = await give_consent(session, "telegram", "1001", None)
+    await join_household(session, member, places.households["H11"][0].id)
+    await session.commit()
+    return places
+
+
+async def test_a_long_article_is_split_under_the_telegram_limit_with_buttons_last(
+        app, chat, small_catalog, resident):
+    app.dispatcher["catalog"] = Catalog.load(small_catalog)
+    await chat.send("/learn")
+    assert chat.buttons() == ["learn:t:fraud"]
+    await chat.press("learn:t:fraud")
+    pieces = await chat.press("learn:a:lua-dao")
+    sent = [r for r in chat.session.requests if type(r).__name__ == "SendMessage"][-len(pieces):]
+    assert len(pieces) >= 3
+    assert all(len(request.text) <= 4096 for request in sent)
+    assert sent[-1].reply_markup is not None and all(r.reply_markup is None for r in sent[:-1])
+    assert "Đoạn 19" in pieces[-2] + pieces[-1]
+    assert chat.buttons() == ["learn:r:lua-dao:1", "quiz:s:lua-dao", "learn:a:to-giac", "learn:topics"]
+
+
+async def test_marking_read_counts_the_household_once(app, chat, session, small_catalog, resident):
+    app.dispatcher["catalog"] = Catalog.load(small_catalog)
+    await chat.send("/learn")
+    await chat.press("learn:t:fraud")
+    await chat.press("learn:a:to-giac")
+    [reply] = await chat.press("learn:r:to-giac:1")
+    assert "hộ Nguyễn Văn An đã được tuyên truyền" in reply
+    [reply] = await chat.press("learn:r:to-giac:1", forged=True)
+    assert "rồi" in reply
+    reading = await fetch(session, select(Reading))
+    assert await count(session, Reading) == 1
+    assert (reading.household_id, reading.campaign_id) == (resident.households["H11"][0].id, resident.campaign.id)
+    [reply] = await chat.press("learn:r:to-giac:7", forged=True)  # a version nobody offered
+    assert "cập nhật" in reply and await count(session, Reading) == 1
+
+
+async def test_a_reader_who_did_not_join_is_thanked_and_nothing_is_stored(app, chat, session, small_catalog):
+    app.dispatcher["catalog"] = Catalog.load(small_catalog)
+    [reply] = await chat.press("learn:r:to-giac:1", forged=True)
+    assert "/join" in reply
+    assert await count(session, Reading) == 0
+
+
+async def test_the_quiz_scores_explains_and_passing_counts_the_reach(app, chat, session, small_catalog, resident):
+    app.dispatcher["catalog"] = Catalog.load(small_catalog)
+    [question] = await chat.press("quiz:s:lua-dao", forged=True)
+    assert "Câu 1/3." in question and "A. Sai" in question and "B. Đúng" in question
+    assert chat.buttons() == ["quiz:a:lua-dao:0:0", "quiz:a:lua-dao:0:1", "quiz:a:lua-dao:0:2"]
+    verdict, question = await chat.press("quiz:a:lua-dao:0:0")
+    assert "Chưa đúng" in verdict and "B. Đúng" in verdict and "Vì đúng là đúng." in verdict
+    assert "Câu 2/3." in question
+    # Answering question 1 again (an old button) changes nothing.
+    reply, question = await chat.press("quiz:a:lua-dao:0:1", forged=True)
+    assert "trả lời câu này rồi" in reply and "Câu 2/3." in question
+    verdict, _ = await chat.press("quiz:a:lua-dao:1:0")
+    assert "Đúng rồi" in verdict
+    verdict, result = await chat.press("quiz:a:lua-dao:2:1")
+    assert "Kết quả: đúng 2/3 câu" in result and "được ghi nhận" in result
+    attempt = await fetch(session, select(QuizAttempt))
+    assert (attempt.answers, attempt.score, attempt.total) == ([0, 0, 1], 2, 3)
+    assert attempt.finished_at is not None
+    assert await count(session, Reading) == 1  # passing counted the household as reached
+    [reply] = await chat.press("quiz:s:lua-dao", forged=True)
+    assert "đúng 2/3 câu" in reply
+
+
+async def test_a_failed_quiz_does_not_count_the_reach(app, chat, session, small_catalog, resident):
+    app.dispatcher["catalog"] = Catalog.load(small_catalog)
+    await chat.press("quiz:s:lua-dao", forged=True)
+    for number, wrong in ((0, 0), (1, 1), (2, 0)):
+        *_, last = await chat.press(f"quiz:a:lua-dao:{number}:{wrong}")
+    assert "đọc lại bài" in last
+    assert await count(session, Reading) == 0
+
+
+@pytest.mark.parametrize("data", ["quiz:a:lua-dao:9:0", "quiz:a:lua-dao:0:9", "quiz:a:khong-co:0:0",
+                                  "quiz:a:lua-dao:x:y", "quiz:a:"])
+async def test_forged_quiz_answers_change_nothing(app, chat, session, small_catalog, resident, data):
+    app.dispatcher["catalog"] = Catalog.load(small_catalog)
+    [reply] = await chat.press(data, forged=True)
+    assert "không còn dùng được" in reply
+    assert await count(session, QuizAttempt) == 0
+
+
+async def test_a_quiz_needs_a_member(app, chat, session, small_catalog):
+    app.dispatcher["catalog"] = Catalog.load(small_catalog)
+    [reply] = await chat.press("quiz:s:lua-dao", forged=True)
+    assert "/join" in reply
+    assert await count(session, QuizAttempt) == 0

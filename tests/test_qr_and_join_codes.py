@@ -1,0 +1,73 @@
+"""Join codes: every hamlet has one (also hamlets made before the migration), and its QR code."""
+
+import asyncio
+
+import qrcode
+from PIL import Image
+from qrcode.constants import ERROR_CORRECT_M
+from sqlalchemy import text
+
+from bot.cli import main
+from db.migrate import upgrade
+from db.services.areas import JOIN_ALPHABET
+from db.session import make_engine
+from tests.arrange import tree
+
+
+def test_the_qr_code_encodes_the_deep_link(database_url, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
+    assert main(["demo-data", "--households", "10"]) == 0
+    out_file = tmp_path / "qr.png"
+    assert main(["qr", "demo-01-01", "--out", str(out_file), "--bot", "@binhyen_demo_bot"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    link = next(line for line in lines if line.startswith("https://"))
+    join_code = link.rsplit("j_", 1)[1]
+    assert link == f"https://t.me/binhyen_demo_bot?start=j_{join_code}"
+    assert len(join_code) == 6 and set(join_code) <= set(JOIN_ALPHABET)
+    assert f"/join {join_code}" in "\n".join(lines)
+    # Read the modules back from the picture and compare with the QR matrix of the link.
+    expected = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
+    expected.add_data(link)
+    expected.make(fit=True)
+    matrix = expected.get_matrix()
+    image = Image.open(out_file).convert("L")
+    box = image.width // (len(matrix) + 8)
+    read = [[image.getpixel((int((4 + x + 0.5) * box), int((4 + y + 0.5) * box))) < 128
+             for x in range(len(matrix))] for y in range(len(matrix))]
+    assert read == matrix
+
+
+def test_a_commune_has_no_qr_and_the_bot_name_is_needed(database_url, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
+    monkeypatch.delenv("BINHYEN_TELEGRAM_BOT_USERNAME", raising=False)
+    main(["demo-data", "--households", "10"])
+    assert main(["qr", "DEMO-01", "--out", str(tmp_path / "x.png"), "--bot", "b_bot"]) == 1
+    assert "chỉ dành cho ấp" in capsys.readouterr().err
+    assert main(["qr", "DEMO-01-01", "--out", str(tmp_path / "x.png")]) == 2
+    assert "BINHYEN_TELEGRAM_BOT_USERNAME" in capsys.readouterr().err
+
+
+async def test_every_hamlet_gets_a_distinct_join_code(session):
+    places = await tree(session)
+    codes = {places.h11.join_code, places.h12.join_code, places.h21.join_code}
+    assert len(codes) == 3 and None not in codes
+    assert places.c1.join_code is None
+
+
+def test_the_migration_gives_hamlets_made_before_it_a_join_code(empty_database_url):
+    async def run():
+        engine = make_engine(empty_database_url)
+        try:
+            await upgrade(engine, "0001")
+            async with engine.begin() as connection:
+                await connection.execute(text(
+                    "INSERT INTO areas (id, code, name, level, path, depth) VALUES "
+                    "(1, 'P', 'Tỉnh', 'province', '/1/', 0), (2, 'H', 'Ấp', 'hamlet', '/1/2/', 1)"))
+            await upgrade(engine)
+            async with engine.connect() as connection:
+                return dict((await connection.execute(text("SELECT code, join_code FROM areas"))).all())
+        finally:
+            await engine.dispose()
+
+    codes = asyncio.run(run())
+    assert codes["P"] is None and len(codes["H"]) == 6
