@@ -21,19 +21,21 @@ from db.services.csv_import import ImportFailed, import_areas, import_households
 from db.services.demo import load_demo
 from db.services.areas import require_area
 from db.services.members import grant_role, list_staff
-from db.session import make_engine, make_sessionmaker
+from db.session import READ_ONLY, make_engine, make_sessionmaker
 from db.text import Problem
 from handlers.labels import render_problem
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 
 
-async def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[int]]) -> int:
+async def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[int]],
+                          read_only: bool = False) -> int:
     """Run `work` in one committed transaction on a migrated database."""
     engine = make_engine(settings.database_url)
     try:
         await migrate.check_migrated(engine)
-        async with make_sessionmaker(engine)() as session, session.begin():
+        bind = engine.execution_options(**READ_ONLY) if read_only else engine
+        async with make_sessionmaker(bind)() as session, session.begin():
             return await work(session)
     finally:
         await engine.dispose()
@@ -212,6 +214,60 @@ async def cmd_content_check(args: argparse.Namespace, settings: Settings) -> int
     return 0
 
 
+async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    """Write a report of an area against the campaign targets."""
+    from bot.reports.build import build_report
+
+    async def work(session: AsyncSession) -> int:
+        area = await require_area(session, args.area)
+        with use_locale(make_i18n(settings.default_locale), args.lang or settings.default_locale):
+            report = await build_report(session, area, local_today(settings), args.campaign)
+            write_report(report, args.format, Path(args.out))
+        print(_("Đã ghi báo cáo {area} ({format}) vào {file}.").format(
+            area=area.name, format=args.format, file=args.out))
+        return 0
+
+    return await _in_transaction(settings, work, read_only=True)
+
+
+def write_report(report, fmt: str, path: Path) -> None:
+    """Render a report in one of the formats to a file."""
+    if fmt == "xlsx":
+        from bot.reports.xlsx import write_xlsx
+
+        write_xlsx(report, path)
+    elif fmt == "png":
+        from bot.reports.charts import chart_png
+
+        path.write_bytes(chart_png(report))
+    else:
+        from bot.reports.text import to_csv, to_markdown
+
+        path.write_text(to_csv(report) if fmt == "csv" else to_markdown(report), encoding="utf-8")
+
+
+async def cmd_tallies_sync(args: argparse.Namespace, settings: Settings) -> int:
+    """Store today's snapshot of every running campaign (the scheduler does it daily)."""
+    from db.services.tallies import campaigns_running, sync_tallies
+
+    async def work(session: AsyncSession) -> int:
+        today = local_today(settings)
+        for campaign in await campaigns_running(session, today):
+            rows = await sync_tallies(session, campaign, today)
+            print(_("Đã lưu số liệu ngày {date} của {campaign}: {rows} số.").format(
+                date=today.strftime("%d/%m/%Y"), campaign=campaign.name, rows=rows))
+        return 0
+
+    return await _in_transaction(settings, work)
+
+
+def local_today(settings: Settings) -> date:
+    """Today in the deployment's time zone."""
+    from datetime import datetime
+
+    return datetime.now(settings.tz).date()
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     top = argparse.ArgumentParser(prog="binhyen", description="Bình Yên chat bot")
@@ -266,6 +322,19 @@ def parser() -> argparse.ArgumentParser:
     check = content.add_parser("check", help="validate articles, quizzes and pledge texts")
     check.add_argument("--root", help="a catalog folder (default: the one shipped)")
     check.set_defaults(handler=cmd_content_check)
+
+    report = commands.add_parser("report", help="a report of an area against the campaign targets")
+    report.add_argument("--area", required=True, help="area code")
+    report.add_argument("--campaign", type=int, help="campaign year (default: the running one)")
+    report.add_argument("--format", choices=("xlsx", "csv", "md", "png"), required=True)
+    report.add_argument("--out", required=True, help="the file to write")
+    report.add_argument("--lang", choices=("vi", "en"), help="language of the headers (default vi)")
+    report.set_defaults(handler=cmd_report)
+
+    tallies = commands.add_parser("tallies", help="tally snapshots").add_subparsers(
+        dest="tallies_command", required=True, metavar="ACTION")
+    tallies.add_parser("sync", help="store today's snapshot of every running campaign").set_defaults(
+        handler=cmd_tallies_sync)
     return top
 
 

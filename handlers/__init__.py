@@ -15,6 +15,7 @@ from handlers import (
     privacy,
     quiz,
     start,
+    stats,
 )
 
 
@@ -23,6 +24,6 @@ def routers() -> list[Router]:
     /cancel early (it ends any conversation), the fallback last."""
     return [
         cancel.router(), joining.router(), start.router(), help.router(), language.router(),
-        learn.router(), quiz.router(), pledge.router(), privacy.router(), households.router(),
+        learn.router(), quiz.router(), pledge.router(), privacy.router(), households.router(), stats.router(),
         area.router(), fallback.router(),
     ]

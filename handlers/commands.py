@@ -45,6 +45,7 @@ COMMANDS = {
         CommandInfo("cancel", __("Dừng việc đang làm dở")),
         CommandInfo("households", __("Danh sách hộ chưa ký cam kết, chưa được tuyên truyền"), STAFF),
         CommandInfo("approve", __("Duyệt hộ mới đăng ký"), STAFF),
+        CommandInfo("stats", __("Số liệu phong trào so với chỉ tiêu, kèm biểu đồ"), STAFF),
         CommandInfo("area", __("Xem địa bàn phụ trách và số hộ"), STAFF),
     )
 }

@@ -1,6 +1,7 @@
 """The local console channel: chat with the bot in a terminal, or replay a script of lines."""
 
 import asyncio
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +29,16 @@ class ConsoleSession(TextChannelSession):
         """Print one message of the bot."""
         header = "Bình Yên" if chat_id == self.user_id else f"Bình Yên → {chat_id}"
         self.write(f"[{header}]\n{text}\n")
+
+    async def deliver_photo(self, chat_id: int, photo: object, caption: str) -> None:
+        """Save a photo (a chart) to a temporary file and print where it is."""
+        data = getattr(photo, "data", None)
+        if not isinstance(data, bytes):
+            await super().deliver_photo(chat_id, photo, caption)
+            return
+        with tempfile.NamedTemporaryFile(prefix="binhyen-", suffix=".png", delete=False) as file:
+            file.write(data)
+        await self.deliver(chat_id, f"[{file.name}] {caption}".strip())
 
 
 class ConsoleChat:

@@ -7,6 +7,7 @@ from db.models.households import Household
 from db.models.members import CHANNELS, ROLES, Member
 from db.models.outreach import QuizAttempt, Reading
 from db.models.pledges import Pledge
+from db.models.tallies import Tally
 from db.models.updates import ProcessedUpdate
 
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     "ProcessedUpdate",
     "QuizAttempt",
     "Reading",
+    "Tally",
     "utcnow",
 ]

@@ -24,6 +24,24 @@ async def current_campaign(session: AsyncSession, area: Area, today: date) -> Ca
     return campaigns[0] if campaigns else None
 
 
+async def campaign_for_report(
+    session: AsyncSession, area: Area, today: date, year: int | None = None
+) -> Campaign | None:
+    """The campaign a report on `area` is about: the one of `year` (set at the area or above),
+    else the one running today, else the latest one."""
+    ids = ancestor_ids(area)
+    query = select(Campaign).where(Campaign.area_id.in_(ids))
+    if year is not None:
+        query = query.where(Campaign.year == year)
+    campaigns = list(await session.scalars(query))
+    if not campaigns:
+        return None
+    running = [c for c in campaigns if c.starts_on <= today <= c.ends_on]
+    candidates = running or campaigns
+    # The nearest area's campaign wins, then the latest year.
+    return max(candidates, key=lambda c: (c.year, ids.index(c.area_id)))
+
+
 async def create_campaign(
     session: AsyncSession,
     area: Area,

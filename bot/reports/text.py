@@ -1,0 +1,64 @@
+"""Reports as CSV (every area of the subtree) and as a readable Markdown summary."""
+
+import csv
+import io
+
+from aiogram.utils.i18n import gettext as _
+
+from bot.reports.table import Report, columns, levels_below, row, shown, target_row
+from db.services import tallies as t
+from handlers.labels import LEVEL_LABELS
+
+
+def to_csv(report: Report) -> str:
+    """One line per area (the root first), with a level column; UTF-8 with BOM for Excel."""
+    cols = columns()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_("Cấp")] + [str(c.header) for c in cols])
+    tallies = [report.tallies.root] + [x for _level, group in levels_below(report.tallies) for x in group]
+    for tally in tallies:
+        values = row(tally, report.campaign)
+        writer.writerow([str(LEVEL_LABELS[tally.area.level])] + [shown(c, values.get(c.key)) for c in cols])
+    return "\ufeff" + out.getvalue()
+
+
+def to_markdown(report: Report) -> str:
+    """The headline numbers against the targets, then a table of the children."""
+    root, campaign = report.tallies.root, report.campaign
+    values = row(root, campaign)
+    targets = target_row(campaign)
+    lines = [f"# {report.title}", "",
+             _("Số liệu ngày {date}. Đợt thi đua: {name}.").format(
+                 date=report.made_on.strftime("%d/%m/%Y"), name=campaign.name), ""]
+    lines.append(_("- Số hộ: {count}; hộ dùng Bình Yên: {on_bot}").format(
+        count=values[t.HOUSEHOLDS], on_bot=values[t.ON_BOT]))
+    for key, label in ((t.REACHED, _("Hộ được tuyên truyền")), (t.PLEDGED, _("Hộ ký cam kết"))):
+        prefix = "reached" if key == t.REACHED else "pledged"
+        lines.append(_("- {label}: {count} ({share}%), chỉ tiêu {target}% — {verdict}").format(
+            label=label, count=values[key], share=shown_pct(values[f"{prefix}_pct"]),
+            target=shown_pct(targets[f"{prefix}_pct"]),
+            verdict=_("đạt") if values[f"{prefix}_met"] else _("chưa đạt")))
+        met, judged = report.tallies.children_meeting(root, key)
+        if judged:
+            lines.append(_("  - Địa bàn trực thuộc đạt chỉ tiêu: {met}/{judged} ({share}%), mục tiêu {goal}%").format(
+                met=met, judged=judged, share=shown_pct(100.0 * met / judged),
+                goal=shown_pct(campaign.targets.get(t.CHILDREN_TARGET))))
+    lines.append(_("- Lượt trả lời câu hỏi: {count}; điểm trung bình: {score}").format(
+        count=values[t.QUIZ_ATTEMPTS],
+        score="—" if values["quiz_score"] is None else f"{values['quiz_score']:.1f}%"))
+    children = report.tallies.children_of(root)
+    if children:
+        cols = [c for c in columns() if c.key != "code"]
+        lines += ["", "## " + _("Các địa bàn trực thuộc"), "",
+                  "| " + " | ".join(str(c.header) for c in cols) + " |",
+                  "|" + "---|" * len(cols)]
+        for child in children:
+            child_values = row(child, campaign)
+            lines.append("| " + " | ".join(shown(c, child_values.get(c.key)) for c in cols) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def shown_pct(value: object) -> str:
+    """A percentage with one decimal, or a dash."""
+    return "—" if value is None else f"{float(value):.1f}"

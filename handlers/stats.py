@@ -1,0 +1,71 @@
+"""/stats: the key numbers of the caller's area against the targets, and the chart."""
+
+import asyncio
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.markdown import html_decoration as hd
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.reports.build import build_report
+from bot.reports.charts import chart_png
+from bot.reports.table import row, shown
+from bot.reports.table import columns as report_columns
+from bot.settings import Settings
+from db.models import Member
+from db.services import tallies as t
+from db.services.areas import children, get_area
+from db.services.members import scope_covers
+from db.text import Problem
+from handlers.commands import COMMANDS
+from handlers.labels import render_problem
+from handlers.ui import Clock, today
+
+
+async def stats(message: Message, command: CommandObject, session: AsyncSession, member: Member,
+                clock: Clock, settings: Settings) -> None:
+    """The caller's area (or the one named, within their scope): numbers, then the chart."""
+    code = (command.args or "").strip()
+    area = member.area
+    if code:
+        area = await get_area(session, code)
+        if area is None or not scope_covers(member, area):
+            await message.answer(_("Địa bàn {code} nằm ngoài phạm vi bạn phụ trách.").format(code=hd.quote(code)))
+            return
+    if area is None:  # an admin of the whole deployment: the first province
+        provinces = await children(session, None)
+        if not provinces:
+            await message.answer(_("Chưa có địa bàn nào."))
+            return
+        area = provinces[0]
+    try:
+        report = await build_report(session, area, today(clock, settings))
+    except Problem as problem:
+        await message.answer(render_problem(problem))
+        return
+    values = row(report.tallies.root, report.campaign)
+    by_key = {column.key: column for column in report_columns()}
+    lines = [f"<b>{hd.quote(report.title)}</b>"]
+    for key in (t.HOUSEHOLDS, t.ON_BOT, t.REACHED, "reached_pct", "reached_met", t.PLEDGED, "pledged_pct",
+                "pledged_met", t.QUIZ_ATTEMPTS, "quiz_score", "tips_received", "tips_handled",
+                "deliveries_sent", "delivery_pct"):
+        if key in by_key:
+            lines.append(f"• {by_key[key].header}: {shown(by_key[key], values.get(key))}")
+    for key, label in ((t.REACHED, _("tuyên truyền")), (t.PLEDGED, _("cam kết"))):
+        met, judged = report.tallies.children_meeting(report.tallies.root, key)
+        if judged:
+            lines.append(_("• Địa bàn trực thuộc đạt chỉ tiêu {label}: {met}/{judged}").format(
+                label=label, met=met, judged=judged))
+    await message.answer("\n".join(lines))
+    png = await asyncio.to_thread(chart_png, report)  # drawing takes a moment: not on the loop
+    await message.answer_photo(BufferedInputFile(png, filename="binhyen.png"),
+                               caption=hd.quote(report.tallies.root.area.name))
+
+
+def router() -> Router:
+    """The /stats router (staff only)."""
+    router = Router(name="stats")
+    router.message.register(stats, Command("stats"), flags=COMMANDS["stats"].flags)
+    return router

@@ -1,0 +1,182 @@
+"""Tallies against numbers computed by hand: roll-up over four levels, targets, snapshots, reports."""
+
+from datetime import date, datetime, timezone
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from bot.cli import main
+from db.models import Household, Member, Pledge, QuizAttempt, Reading, Tally
+from db.services import tallies as t
+from db.services.areas import add_area
+from db.services.campaigns import create_campaign
+from db.services.members import grant_role
+from tests.arrange import add_households
+from tests.fakes import fetch
+
+YEAR = date.today().year
+
+
+@pytest.fixture
+async def fixture(session):
+    """P → D → C1 (H1: 4 households, H2: 6), C2 (H3: 10); the counts are in the test names."""
+    p = await add_area(session, "P", "Tỉnh", "province", None)
+    d = await add_area(session, "D", "Huyện", "district", p)
+    c1 = await add_area(session, "C1", "Xã Một", "commune", d)
+    c2 = await add_area(session, "C2", "Xã Hai", "commune", d)
+    h1 = await add_area(session, "H1", "Ấp Một", "hamlet", c1)
+    h2 = await add_area(session, "H2", "Ấp Hai", "hamlet", c1)
+    h3 = await add_area(session, "H3", "Ấp Ba", "hamlet", c2)
+    campaign = await create_campaign(session, p, YEAR, "Năm nay", pledge_version="2026.1")
+    old = await create_campaign(session, p, YEAR - 1, "Năm trước", pledge_version="2026.1")
+    a = await add_households(session, h1, [f"A{i}" for i in range(4)], "A")
+    b = await add_households(session, h2, [f"B{i}" for i in range(6)], "B")
+    c = await add_households(session, h3, [f"C{i}" for i in range(10)], "C")
+    pending = Household(hamlet_id=h1.id, code="P1", head_name="Chờ", head_name_key="cho", status="pending")
+    session.add(pending)
+    await session.flush()
+    # On the bot: two households of H1 (one with a Telegram and a Zalo member), one of H3.
+    for channel, user, household in (("telegram", "1", a[0]), ("zalo", "1", a[0]), ("telegram", "2", a[1]),
+                                      ("telegram", "3", c[0]), ("telegram", "4", pending)):
+        session.add(Member(channel=channel, user_id=user, household_id=household.id))
+    await session.flush()
+    members = {m.user_id + m.channel: m for m in await session.scalars(select(Member))}
+    # Reached: H1 three households (a[0] twice), H3 seven; other campaign and no-household ignored.
+    readings = [(a[0], members["1telegram"].id), (a[0], members["1zalo"].id), (a[1], None), (a[2], None)]
+    readings += [(household, None) for household in c[:7]]
+    for household, member_id in readings:
+        session.add(Reading(member_id=member_id, household_id=household.id, campaign_id=campaign.id,
+                            article_id=f"x{household.id}{member_id}", article_version="1"))
+    session.add(Reading(household_id=b[0].id, campaign_id=old.id, article_id="old", article_version="1"))
+    session.add(Reading(household_id=None, campaign_id=campaign.id, article_id="none", article_version="1"))
+    # Pledged: all of H1 and H2, five of H3 (plus one withdrawn, not counted).
+    for household in a + b + c[:5]:
+        session.add(Pledge(household_id=household.id, campaign_id=campaign.id, status="confirmed",
+                           pledge_version="2026.1", locale="vi", confirmed_by_role="resident"))
+    session.add(Pledge(household_id=c[5].id, campaign_id=campaign.id, status="withdrawn",
+                       pledge_version="2026.1", locale="vi", confirmed_by_role="resident"))
+    # Quizzes: H1 3/3 and 1/3; H3 2/4; an unfinished one is ignored.
+    done = datetime.now(timezone.utc)
+    for household, score, total, finished in ((a[0], 3, 3, done), (a[1], 1, 3, done), (c[0], 2, 4, done),
+                                              (c[1], 4, 4, None)):
+        session.add(QuizAttempt(household_id=household.id, campaign_id=campaign.id, article_id="q",
+                                article_version="1", answers=[], score=score, total=total,
+                                finished_at=finished))
+    await session.commit()
+    return {"campaign": campaign, "areas": {x.code: x for x in (p, d, c1, c2, h1, h2, h3)}}
+
+
+async def test_every_indicator_rolls_up_the_tree_as_computed_by_hand(session, fixture):
+    campaign, areas = fixture["campaign"], fixture["areas"]
+    tallies = await t.compute_tallies(session, campaign, areas["P"])
+    expected = {  # households, on bot, reached, pledged, quiz attempts
+        "H1": (4, 2, 3, 4, 2), "H2": (6, 0, 0, 6, 0), "H3": (10, 1, 7, 5, 1),
+        "C1": (10, 2, 3, 10, 2), "C2": (10, 1, 7, 5, 1), "D": (20, 3, 10, 15, 3), "P": (20, 3, 10, 15, 3),
+    }
+    for code, numbers in expected.items():
+        counts = tallies.areas[areas[code].id].counts
+        assert tuple(int(counts[k]) for k in (t.HOUSEHOLDS, t.ON_BOT, t.REACHED, t.PLEDGED,
+                                              t.QUIZ_ATTEMPTS)) == numbers, code
+    by_code = {code: tallies.areas[area.id] for code, area in areas.items()}
+    assert by_code["H1"].share(t.REACHED) == 75.0 and by_code["H3"].share(t.REACHED) == 70.0
+    assert by_code["H1"].average_quiz_score() == pytest.approx(66.667, abs=0.01)
+    assert by_code["D"].average_quiz_score() == pytest.approx(100 * (1 + 1 / 3 + 0.5) / 3)
+    assert by_code["H2"].average_quiz_score() is None
+    # Targets: 70% reached, 100% pledged.
+    assert [by_code[c].meets(t.REACHED, campaign) for c in ("H1", "H2", "H3", "C1", "C2", "D")] == \
+        [True, False, True, False, True, False]
+    assert [by_code[c].meets(t.PLEDGED, campaign) for c in ("H1", "H2", "H3", "C1", "C2", "D")] == \
+        [True, True, False, True, False, False]
+    assert tallies.children_meeting(by_code["C1"], t.REACHED) == (1, 2)
+    assert tallies.children_meeting(by_code["C1"], t.PLEDGED) == (2, 2)
+    assert tallies.children_meeting(by_code["D"], t.REACHED) == (1, 2)
+    assert tallies.children_meeting(by_code["P"], t.REACHED) == (0, 1)
+
+
+async def test_a_commune_report_sees_only_its_subtree(session, fixture):
+    tallies = await t.compute_tallies(session, fixture["campaign"], fixture["areas"]["C1"])
+    assert set(tallies.areas) == {fixture["areas"][c].id for c in ("C1", "H1", "H2")}
+    assert int(tallies.root.counts[t.HOUSEHOLDS]) == 10
+
+
+async def test_snapshots_replace_the_day_and_build_the_history(session, fixture):
+    campaign, areas = fixture["campaign"], fixture["areas"]
+    household = await session.scalar(select(Household).where(Household.code == "C007"))
+    rows = await t.sync_tallies(session, campaign, date(YEAR, 3, 1))
+    assert rows == 7 * len(t.QUERIES)
+    await t.sync_tallies(session, campaign, date(YEAR, 3, 1))
+    session.add(Pledge(household_id=household.id, campaign_id=campaign.id, status="confirmed",
+                       pledge_version="2026.1", locale="vi", confirmed_by_role="resident"))
+    await session.flush()
+    await t.sync_tallies(session, campaign, date(YEAR, 3, 2))
+    await session.commit()
+    series = await t.history(session, campaign, areas["P"], [t.PLEDGED])
+    assert series[t.PLEDGED] == [(date(YEAR, 3, 1), 15.0), (date(YEAR, 3, 2), 16.0)]
+    stored = await fetch(session, select(Tally.value).where(
+        Tally.area_id == areas["H3"].id, Tally.indicator == t.REACHED, Tally.day == date(YEAR, 3, 2)))
+    assert stored == 7.0
+
+
+def test_reports_in_every_format(database_url, fixture, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
+    assert main(["tallies", "sync"]) == 0
+    assert "Năm nay" in capsys.readouterr().out
+    for fmt in ("xlsx", "csv", "md", "png"):
+        assert main(["report", "--area", "P", "--format", fmt, "--out", str(tmp_path / f"r.{fmt}")]) == 0
+    book = load_workbook(tmp_path / "r.xlsx")
+    assert book.sheetnames == ["Tổng hợp", "Huyện, quận", "Xã, phường", "Ấp, khóm, thôn, tổ dân phố", "Tiến độ"]
+    communes = book["Xã, phường"]
+    header = [cell.value for cell in communes[1]]
+    assert header[:6] == ["Địa bàn", "Mã", "Số hộ", "Hộ dùng Bình Yên", "Hộ được tuyên truyền",
+                          "Tỷ lệ tuyên truyền (%)"]
+    c1 = [cell.value for cell in communes[2]]
+    assert c1[:6] == ["Xã Một", "C1", 10, 2, 3, 30.0]
+    met_column = header.index("Đạt chỉ tiêu tuyên truyền") + 1
+    assert communes.cell(2, met_column).value == "Chưa đạt"
+    assert communes.cell(2, met_column).fill.fgColor.rgb.endswith("FFC7CE")
+    assert communes.cell(3, met_column).fill.fgColor.rgb.endswith("C6EFCE")
+    assert communes.cell(4, 1).value == "Tổng cộng" and communes.cell(4, 3).value == "=SUM(C2:C3)"
+    assert communes.cell(5, 1).value == "Chỉ tiêu" and communes.cell(5, 6).value == 70
+    progress = book["Tiến độ"]
+    assert progress.cell(2, 2).value == 10 and progress.cell(2, 5).value == 75.0
+    csv_text = (tmp_path / "r.csv").read_text(encoding="utf-8-sig")
+    assert "Ấp, khóm, thôn, tổ dân phố\",Ấp Ba,H3,10,1,7,70.0,Đạt,5,50.0,Chưa đạt,1,50.0" in csv_text
+    markdown = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "Hộ ký cam kết: 15 (75.0%), chỉ tiêu 100.0% — chưa đạt" in markdown
+    assert "| Huyện | 20 | 3 | 10 | 50.0 | Chưa đạt |" in markdown
+    png = (tmp_path / "r.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+
+
+def test_reports_in_english(database_url, fixture, monkeypatch, tmp_path):
+    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
+    assert main(["report", "--area", "C1", "--format", "md", "--lang", "en",
+                 "--out", str(tmp_path / "r.md")]) == 0
+    text = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "Households reached" in text and "Households" in text and "Hộ" not in text.split("\n", 3)[3]
+
+
+def test_a_report_of_an_unknown_area_or_year(database_url, fixture, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
+    assert main(["report", "--area", "NOPE", "--format", "md", "--out", str(tmp_path / "r.md")]) == 1
+    assert "Không có địa bàn mã NOPE" in capsys.readouterr().err
+    assert main(["report", "--area", "P", "--campaign", "1999", "--format", "md",
+                 "--out", str(tmp_path / "r.md")]) == 1
+    assert "Không có đợt thi đua" in capsys.readouterr().err
+
+
+async def test_stats_in_chat_for_each_role(chat, session, fixture):
+    await grant_role(session, "telegram", "3003", "hamlet_head", "H1")
+    await grant_role(session, "telegram", "4004", "officer", "C1")
+    await session.commit()
+    [numbers, photo] = await chat.send("/stats", user_id=3003)
+    assert "Ấp Một" in numbers and "Số hộ: 4" in numbers and "Tỷ lệ tuyên truyền (%): 75.0" in numbers
+    sent_photo = [r for r in chat.session.requests if type(r).__name__ == "SendPhoto"][-1]
+    assert sent_photo.photo.data.startswith(b"\x89PNG")
+    [numbers, _photo] = await chat.send("/stats", user_id=4004)
+    assert "Xã Một" in numbers and "Địa bàn trực thuộc đạt chỉ tiêu tuyên truyền: 1/2" in numbers
+    [reply] = await chat.send("/stats C2", user_id=4004)
+    assert "ngoài phạm vi" in reply
+    [reply] = await chat.send("/stats", user_id=1001)
+    assert "chưa có quyền" in reply
