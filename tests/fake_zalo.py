@@ -34,6 +34,15 @@ def text_event(text: str, user: str = "e4ea2cd5189df1c3a88c", message_id: str | 
     return {"event_name": event_name, "message": message}
 
 
+async def listen_locally(app: web.Application, **options: Any) -> tuple[web.AppRunner, int]:
+    """Serve `app` on a free port of 127.0.0.1; the runner (to clean up) and the port."""
+    runner = web.AppRunner(app, **options)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]
+
+
 class FakeZalo:
     """Answers like bot-api.zaloplatforms.com for the methods the bot uses."""
 
@@ -61,11 +70,7 @@ class FakeZalo:
         app.router.add_post("/bot{token}/{method}", self._handle)
         # No access log: its request lines would carry the token (a real server's are Zalo's).
         # A long poll whose client went away is dropped, as a real server does.
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
+        self._runner, port = await listen_locally(app, access_log=None, handler_cancellation=True)
         self.base = f"http://127.0.0.1:{port}"
         return self
 
