@@ -42,21 +42,29 @@ async def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awa
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    """Start the bot: Telegram (webhook or polling) when a token is set, else the console."""
-    if settings.telegram_token is None:
-        print(_("Chưa đặt BINHYEN_TELEGRAM_TOKEN: mở kênh thử trên máy (console)."))
+    """Start the bot on Telegram and/or Zalo (webhook or polling each), else the console."""
+    if settings.telegram_token is None and settings.zalo_token is None:
+        print(_("Chưa đặt BINHYEN_TELEGRAM_TOKEN hay BINHYEN_ZALO_TOKEN: "
+                "mở kênh thử trên máy (console)."))
         return await cmd_chat(args, settings)
     app = await build_app(settings)
-    from bot.channels.telegram import run_polling, serve_webhook
+    from bot.channels.zalo import zalo_channel
+    from bot.channels.zalo_client import ZaloUnauthorized
+    from bot.serve import serve
 
-    bot = telegram_bot(settings)
+    bot = telegram_bot(settings) if settings.telegram_token else None
+    zalo = zalo_channel(app) if settings.zalo_token else None
     try:
-        if settings.webhook_url:
-            await serve_webhook(app, bot)
-        else:
-            await run_polling(app, bot)
+        await serve(app, bot, zalo)
+    except ZaloUnauthorized:
+        print(_("Zalo không nhận BINHYEN_ZALO_TOKEN: hãy kiểm tra lại mã của bot."),
+              file=sys.stderr)
+        return 1
     finally:
-        await bot.session.close()
+        if bot is not None:
+            await bot.session.close()
+        if zalo is not None:
+            await zalo.close()
         await app.close()
     return 0
 

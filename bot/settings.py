@@ -9,10 +9,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.channels.zalo_client import DEFAULT_API_BASE as ZALO_API_BASE
+
 ENV_PREFIX = "BINHYEN_"
 LOCALES = ("vi", "en")
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# Zalo Bot Platform tokens are "{bot_id}:{access_token}"; webhook secrets 8-256 characters.
+_ZALO_TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{16,}$")
+_ZALO_SECRET = re.compile(r"^[A-Za-z0-9_-]{8,256}$")
 
 
 class SettingsError(Exception):
@@ -32,6 +37,10 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1:8080"
     redis_url: str | None = None
+    zalo_token: SecretStr | None = None
+    zalo_api_base: str = ZALO_API_BASE
+    zalo_webhook_url: str | None = None
+    zalo_webhook_secret: SecretStr | None = None
     default_locale: str = "vi"
     timezone: str = "Asia/Ho_Chi_Minh"
     log_level: str = "INFO"
@@ -90,6 +99,38 @@ class Settings(BaseSettings):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
+    @field_validator("zalo_token", mode="before")
+    @classmethod
+    def _zalo_token(cls, value: object) -> object:
+        if value in ("", None):
+            return None
+        if not isinstance(value, str) or not _ZALO_TOKEN.match(value):
+            raise ValueError("is not a Zalo bot token (digits:secret, from Zalo Bot Creator)")
+        return value
+
+    @field_validator("zalo_api_base", mode="before")
+    @classmethod
+    def _zalo_api_base(cls, value: object) -> object:
+        return cls._http_url(value or ZALO_API_BASE)
+
+    @field_validator("zalo_webhook_url", mode="before")
+    @classmethod
+    def _zalo_webhook_url(cls, value: object) -> object:
+        if not value:
+            return None
+        if not str(value).startswith("https://"):
+            raise ValueError("must be an https:// URL (Zalo posts to HTTPS only)")
+        return cls._http_url(value)
+
+    @field_validator("zalo_webhook_secret", mode="before")
+    @classmethod
+    def _zalo_webhook_secret(cls, value: object) -> object:
+        if value in ("", None):
+            return None
+        if not isinstance(value, str) or not _ZALO_SECRET.match(value):
+            raise ValueError("must be 8-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
     @field_validator("webhook_listen")
     @classmethod
     def _webhook_listen(cls, value: str) -> str:
@@ -139,6 +180,17 @@ class Settings(BaseSettings):
                 "BINHYEN_WEBHOOK_URL is set but BINHYEN_WEBHOOK_SECRET is not: "
                 "Telegram must prove each update with the secret token"
             )
+        if self.zalo_webhook_url and not self.zalo_token:
+            raise ValueError("BINHYEN_ZALO_WEBHOOK_URL is set but BINHYEN_ZALO_TOKEN is not")
+        if self.zalo_webhook_url and not self.zalo_webhook_secret:
+            raise ValueError(
+                "BINHYEN_ZALO_WEBHOOK_URL is set but BINHYEN_ZALO_WEBHOOK_SECRET is not: "
+                "Zalo must prove each update with the secret token"
+            )
+        if self.webhook_url and self.zalo_webhook_url and self.webhook_path == self.zalo_webhook_path:
+            raise ValueError(
+                "BINHYEN_WEBHOOK_URL and BINHYEN_ZALO_WEBHOOK_URL must have different paths"
+            )
         return self
 
     @property
@@ -150,6 +202,11 @@ class Settings(BaseSettings):
     def webhook_path(self) -> str:
         """The path the webhook server answers on: the path of BINHYEN_WEBHOOK_URL."""
         return urlsplit(self.webhook_url or "").path or "/"
+
+    @property
+    def zalo_webhook_path(self) -> str:
+        """The path the Zalo webhook answers on: the path of BINHYEN_ZALO_WEBHOOK_URL."""
+        return urlsplit(self.zalo_webhook_url or "").path or "/"
 
     @property
     def listen_host_port(self) -> tuple[str, int]:

@@ -1,4 +1,10 @@
-"""The aiohttp server behind the webhook: Telegram's endpoint and a health check."""
+"""The aiohttp server behind the webhooks: Telegram's and Zalo's endpoints and a health check."""
+
+import asyncio
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiogram import Bot
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
@@ -8,22 +14,30 @@ from sqlalchemy import text
 
 from bot.app import App
 
+log = logging.getLogger(__name__)
 
-def web_application(app: App, bot: Bot, path: str, secret: SecretStr | None) -> web.Application:
+ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
+
+
+def web_application(
+    app: App, bot: Bot | None = None, path: str = "/", secret: SecretStr | None = None
+) -> web.Application:
     """Telegram updates on `path` (secret token checked in constant time), /healthz for probes.
 
+    Without a bot, only the health check: channels add their own routes (add_zalo_route).
     Updates are handled before the HTTP answer (handle_in_background=False): Telegram sees
     200 only for an update whose effects are committed, and redelivers any other.
     """
     web_app = web.Application()
-    SimpleRequestHandler(
-        app.dispatcher,
-        bot,
-        handle_in_background=False,
-        secret_token=secret.get_secret_value() if secret else None,
-        channel="telegram",
-    ).register(web_app, path=path)
-    setup_application(web_app, app.dispatcher, bot=bot)
+    if bot is not None:
+        SimpleRequestHandler(
+            app.dispatcher,
+            bot,
+            handle_in_background=False,
+            secret_token=secret.get_secret_value() if secret else None,
+            channel="telegram",
+        ).register(web_app, path=path)
+        setup_application(web_app, app.dispatcher, bot=bot)
 
     async def health(_: web.Request) -> web.Response:
         try:
@@ -35,3 +49,47 @@ def web_application(app: App, bot: Bot, path: str, secret: SecretStr | None) -> 
 
     web_app.router.add_get("/healthz", health)
     return web_app
+
+
+def add_zalo_route(
+    web_app: web.Application,
+    handle: Callable[[dict[str, Any]], Awaitable[Any]],
+    path: str,
+    secret: SecretStr,
+) -> None:
+    """Zalo updates on `path`: the X-Bot-Api-Secret-Token header is checked in constant time,
+    and the answer (200) comes only after the update is handled and committed."""
+    expected = secret.get_secret_value().encode()
+
+    async def zalo_update(request: web.Request) -> web.Response:
+        given = request.headers.get(ZALO_SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, expected):
+            return web.Response(status=401, text="Unauthorized")
+        try:
+            event = await request.json()
+        except ValueError:
+            event = None
+        if not isinstance(event, dict):
+            return web.Response(status=400, text="Bad Request")
+        await handle(event)
+        return web.json_response({"ok": True})
+
+    web_app.router.add_post(path, zalo_update)
+
+
+async def serve_forever(
+    web_app: web.Application, host: str, port: int,
+    stop: asyncio.Event | None = None, listening: asyncio.Event | None = None,
+) -> None:
+    """Serve `web_app` on host:port until `stop` is set or the task is cancelled;
+    `listening` is set once requests are accepted."""
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        log.info("webhook server listening on %s:%s", host, port)
+        if listening is not None:
+            listening.set()
+        await (stop or asyncio.Event()).wait()
+    finally:
+        await runner.cleanup()

@@ -20,6 +20,7 @@ from bot.i18n import compile_catalogs
 from bot.settings import Settings, load_settings
 from db.migrate import upgrade
 from db.session import READ_ONLY, make_engine, make_sessionmaker
+from tests.fake_zalo import FakeZalo
 from tests.fakes import ChatDriver
 from tests.services import postgres_url, unavailable
 
@@ -163,3 +164,11 @@ async def app(settings: Settings, engine: AsyncEngine) -> AsyncIterator[App]:
 def chat(app: App) -> ChatDriver:
     """A Telegram chat with the full bot through the real dispatcher."""
     return ChatDriver(app)
+
+
+@pytest.fixture
+async def zalo_api() -> AsyncIterator[FakeZalo]:
+    """A fake Zalo Bot API on 127.0.0.1 (tests/fake_zalo.py)."""
+    server = await FakeZalo().start()
+    yield server
+    await server.stop()

@@ -35,6 +35,7 @@ def test_run_without_a_token_opens_the_console(database_url, monkeypatch, capsys
 
     monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
     monkeypatch.delenv("BINHYEN_TELEGRAM_TOKEN", raising=False)
+    monkeypatch.delenv("BINHYEN_ZALO_TOKEN", raising=False)
     monkeypatch.setattr("sys.stdin", io.StringIO("/start\n/quit\n"))
     assert main(["run", "--user", "12"]) == 0
     out = capsys.readouterr().out

@@ -1,6 +1,5 @@
 """Telegram through aiogram: long polling, or a webhook served by aiohttp."""
 
-import asyncio
 import logging
 
 from aiogram import Bot
@@ -10,7 +9,7 @@ from aiohttp import web
 from bot.app import App
 from bot.i18n import use_locale
 from bot.settings import LOCALES
-from bot.webhook import web_application
+from bot.webhook import serve_forever, web_application
 from handlers.commands import COMMANDS
 
 log = logging.getLogger(__name__)
@@ -29,8 +28,8 @@ async def publish_commands(app: App, bot: Bot) -> None:
         await bot.set_my_commands(commands, language_code=language)
 
 
-async def run_polling(app: App, bot: Bot) -> None:
-    """Long polling until stopped (Ctrl-C or SIGTERM)."""
+async def run_polling(app: App, bot: Bot, handle_signals: bool = True) -> None:
+    """Long polling until stopped (Ctrl-C or SIGTERM, or `dispatcher.stop_polling()`)."""
     await bot.delete_webhook(drop_pending_updates=False)
     await publish_commands(app, bot)
     await app.dispatcher.start_polling(
@@ -39,11 +38,13 @@ async def run_polling(app: App, bot: Bot) -> None:
         allowed_updates=app.dispatcher.resolve_used_update_types(),
         tasks_concurrency_limit=64,
         close_bot_session=True,
+        handle_signals=handle_signals,
     )
 
 
 def webhook_application(app: App, bot: Bot, register_webhook: bool = True) -> web.Application:
-    """The aiohttp application answering Telegram's webhook on BINHYEN_WEBHOOK_URL's path."""
+    """The aiohttp application answering Telegram's webhook on BINHYEN_WEBHOOK_URL's path
+    (other channels may add their routes to it)."""
     settings = app.settings
 
     async def on_startup(_: web.Application) -> None:
@@ -64,12 +65,4 @@ def webhook_application(app: App, bot: Bot, register_webhook: bool = True) -> we
 
 async def serve_webhook(app: App, bot: Bot) -> None:
     """Serve the webhook on BINHYEN_WEBHOOK_LISTEN until cancelled."""
-    host, port = app.settings.listen_host_port
-    runner = web.AppRunner(webhook_application(app, bot))
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-        log.info("webhook server listening on %s:%s", host, port)
-        await asyncio.Event().wait()
-    finally:
-        await runner.cleanup()
+    await serve_forever(webhook_application(app, bot), *app.settings.listen_host_port)

@@ -219,14 +219,15 @@ class TextChannelSession(BaseSession):
             reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
         ).as_(bot)
 
-    def incoming(self, user: User, text: str, chat_id: int | None = None) -> Update:
+    def incoming(self, user: User, text: str | None, chat_id: int | None = None) -> Update:
         """The update a user's typed text means: a button press when it is a listed number.
 
+        None is a message without text (a sticker, say), which the fallback answers.
         Feed it with `Dispatcher.feed_update(bot, update)`, which mounts it on the bot."""
         chat_id = user.id if chat_id is None else chat_id
         update_id = next(self._update_ids)
         menu = self.menus.get(chat_id)
-        choice = text.strip()
+        choice = (text or "").strip()
         if menu is not None and choice.isdigit() and 1 <= int(choice) <= len(menu.options):
             option = menu.options[int(choice) - 1]
             if option.callback_data is not None:
@@ -244,7 +245,7 @@ class TextChannelSession(BaseSession):
         message = Message(
             message_id=next(self._message_ids),
             date=datetime.now(timezone.utc),
-            chat=Chat(id=chat_id, type="private"),
+            chat=Chat(id=chat_id, type="private" if chat_id > 0 else "group"),
             from_user=user,
             text=text,
         )

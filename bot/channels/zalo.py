@@ -1,0 +1,364 @@
+"""The Zalo channel: Zalo events become aiogram updates for the same handlers.
+
+- Zalo ids are strings; aiogram's are integers. Each Zalo id maps to a stable 52-bit
+  integer (a hash, so conversation state keyed by it survives restarts and is the same on
+  every instance); groups get negative numbers, as on Telegram. The real Zalo user id goes
+  along with each update as `channel_user_id`, so members are stored under their Zalo id
+  and a sender can reach them later by it, with no map at all.
+- The Zalo message id is the update's ledger id: an event Zalo delivers twice takes
+  effect once (bot/middlewares/transaction.py).
+- Zalo has no buttons: inline keyboards are numbered options and a typed number presses
+  the button (bot/channels/text_session.py). The options are kept in the dispatcher's
+  storage too, so with Redis any instance understands the number.
+- Text is the only input understood for now: a sticker, image, voice or other event
+  becomes a message without text, which the fallback answers politely in the user's
+  language ("Bình Yên chưa hiểu ý bạn…").
+- Joining a hamlet by deep link becomes a code the user types (`/join CODE`, issue 3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import math
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.enums import ParseMode
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.methods import SendChatAction, TelegramMethod
+from aiogram.types import Message, User
+from aiohttp import web
+
+from bot.app import App
+from bot.channels.text_session import Menu, Option, TextChannelSession
+from bot.channels.zalo_client import (
+    POLL_SECONDS,
+    ZaloBadRequest,
+    ZaloClient,
+    ZaloError,
+    ZaloForbidden,
+    ZaloNetworkError,
+    ZaloRateLimited,
+    ZaloUnauthorized,
+)
+from bot.webhook import add_zalo_route
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "zalo"
+TEXT_EVENT = "message.text.received"
+MENU_DESTINY = "zalo-menu"
+ID_BITS = 52
+# Updates handled at once while polling (each chat's in order), as for Telegram.
+CONCURRENCY = 64
+MAX_BACKOFF = 30.0
+
+
+def aiogram_id(zalo_id: str, group: bool = False) -> int:
+    """The stable aiogram id of a Zalo id: 52 bits of its hash, negative for a group."""
+    digest = hashlib.blake2b(zalo_id.encode(), digest_size=8).digest()
+    number = (int.from_bytes(digest, "big") >> (64 - ID_BITS)) or 1
+    return -number if group else number
+
+
+class ZaloIds:
+    """Aiogram ids back to the Zalo ids they stand for, as seen by this process."""
+
+    def __init__(self) -> None:
+        self._zalo: dict[int, str] = {}
+
+    def remember(self, zalo_id: str, group: bool = False) -> int:
+        """The aiogram id of `zalo_id`, remembered for sending back."""
+        number = aiogram_id(zalo_id, group)
+        known = self._zalo.setdefault(number, zalo_id)
+        if known != zalo_id:  # 52 bits make this very unlikely; say so if it happens
+            log.warning("two Zalo ids share one aiogram id; the newer one wins")
+            self._zalo[number] = zalo_id
+        return number
+
+    def zalo_id(self, number: int) -> str:
+        """The Zalo id behind an aiogram id; LookupError for one this process never saw."""
+        try:
+            return self._zalo[number]
+        except KeyError:
+            raise LookupError("no Zalo chat is known for this id in this process") from None
+
+
+def _telegram_error(method: TelegramMethod[Any], error: ZaloError) -> TelegramAPIError:
+    """The aiogram exception a handler would get on Telegram for the same failure."""
+    message = str(error)
+    if isinstance(error, ZaloRateLimited):
+        return TelegramRetryAfter(method, message, math.ceil(error.retry_after or 1))
+    kinds: list[tuple[type[ZaloError], type[TelegramAPIError]]] = [
+        (ZaloForbidden, TelegramForbiddenError),
+        (ZaloUnauthorized, TelegramUnauthorizedError),
+        (ZaloBadRequest, TelegramBadRequest),
+        (ZaloNetworkError, TelegramNetworkError),
+    ]
+    for zalo_kind, telegram_kind in kinds:
+        if isinstance(error, zalo_kind):
+            return telegram_kind(method, message)
+    if error.code is None or error.code >= 500:
+        return TelegramServerError(method, message)
+    return TelegramAPIError(method, message)
+
+
+class ZaloSession(TextChannelSession):
+    """Delivers the bot's texts through the Zalo client; failures look like Telegram's."""
+
+    def __init__(self, client: ZaloClient, ids: ZaloIds) -> None:
+        super().__init__()
+        self.client = client
+        self.ids = ids
+        self.changed_menus: set[int] = set()
+
+    async def deliver(self, chat_id: int, text: str) -> None:
+        """Send a text (split in parts of 2,000 characters when longer)."""
+        await self.client.send_text(self.ids.zalo_id(chat_id), text)
+
+    async def deliver_photo(self, chat_id: int, photo: object, caption: str) -> None:
+        """Zalo sends photos by URL; anything else is announced in text."""
+        if isinstance(photo, str) and photo.startswith(("https://", "http://")):
+            await self.client.send_photo(self.ids.zalo_id(chat_id), photo, caption)
+        else:
+            await super().deliver_photo(chat_id, photo, caption)
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
+    ) -> Any:
+        """Carry out a Bot API call on Zalo; a string chat id is a Zalo id (a stored member's)."""
+        chat_id = getattr(method, "chat_id", None)
+        if isinstance(chat_id, str):
+            method.chat_id = self.ids.remember(chat_id)
+        try:
+            if isinstance(method, SendChatAction):
+                await self.client.send_chat_action(self.ids.zalo_id(int(method.chat_id)))
+                return True
+            return await super().make_request(bot, method, timeout)
+        except ZaloError as error:
+            raise _telegram_error(method, error) from None
+        except LookupError as error:  # as Telegram answers for a chat it does not know
+            raise TelegramBadRequest(method, f"chat not found: {error}") from None
+
+    async def _send(self, bot: Bot, chat_id: int, text: str, markup: object,
+                    message: Message | None = None) -> Message:
+        had_menu = chat_id in self.menus
+        sent = await super()._send(bot, chat_id, text, markup, message)
+        if had_menu or chat_id in self.menus:
+            self.changed_menus.add(chat_id)
+        return sent
+
+
+class _ChatLocks:
+    """One lock per chat while someone waits on it, so a chat's events keep their order."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, chat: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(chat, (asyncio.Lock(), 0))
+        self._locks[chat] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[chat]
+            if users == 1:
+                del self._locks[chat]
+            else:
+                self._locks[chat] = (lock, users - 1)
+
+
+def unwrap(event: dict[str, Any]) -> dict[str, Any]:
+    """The update inside a webhook body, which may come wrapped as {"ok": true, "result": …}."""
+    result = event.get("result")
+    if "message" not in event and isinstance(result, dict):
+        return result
+    return event
+
+
+class ZaloChannel:
+    """The Zalo bot: turns events into aiogram updates and feeds them to the dispatcher."""
+
+    def __init__(self, app: App, client: ZaloClient) -> None:
+        self.app = app
+        self.client = client
+        self.ids = ZaloIds()
+        self.session = ZaloSession(client, self.ids)
+        bot_id = int(client.bot_id) if client.bot_id.isdigit() else aiogram_id(client.bot_id)
+        if bot_id >= 2**63:
+            bot_id = aiogram_id(client.bot_id)
+        # The aiogram bot never sees the real token: its own is only an id for FSM keys.
+        self.bot = Bot(
+            f"{bot_id}:zalo",
+            session=self.session,
+            default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+        )
+        self._chats = _ChatLocks()
+
+    async def handle(self, event: dict[str, Any]) -> Any:
+        """Handle one Zalo event through the dispatcher (a duplicate does nothing)."""
+        event = unwrap(event)
+        message = event.get("message")
+        if not isinstance(message, dict):
+            log.info("ignored a Zalo event without a message: %s", event.get("event_name"))
+            return None
+        sender, chat = message.get("from") or {}, message.get("chat") or {}
+        message_id, user_id, chat_id = message.get("message_id"), sender.get("id"), chat.get("id")
+        if not (message_id and user_id and chat_id):
+            log.warning("ignored a Zalo %s event missing its ids", event.get("event_name"))
+            return None
+        user_id, chat_id = str(user_id), str(chat_id)
+        async with self._chats.hold(chat_id):
+            user = User(
+                id=self.ids.remember(user_id),
+                is_bot=bool(sender.get("is_bot")),
+                first_name=str(sender.get("display_name") or sender.get("name") or "Zalo"),
+            )
+            number = self.ids.remember(chat_id, group=chat.get("chat_type") == "GROUP")
+            await self._load_menu(number)
+            text = message.get("text") if event.get("event_name") == TEXT_EVENT else None
+            update = self.session.incoming(user, text if isinstance(text, str) else None, number)
+            try:
+                return await self.app.dispatcher.feed_update(
+                    self.bot, update, channel=CHANNEL, channel_user_id=user_id,
+                    ledger_id=_ledger_id(str(message_id)),
+                )
+            finally:
+                await self._save_menus()
+
+    def _menu_key(self, chat: int) -> StorageKey:
+        return StorageKey(bot_id=self.bot.id, chat_id=chat, user_id=chat, destiny=MENU_DESTINY)
+
+    async def _load_menu(self, chat: int) -> None:
+        """The chat's numbered options as stored: another instance may have shown them."""
+        stored = await self.app.dispatcher.storage.get_data(self._menu_key(chat))
+        if stored.get("message"):
+            message = Message.model_validate(stored["message"]).as_(self.bot)
+            options = [Option(**option) for option in stored.get("options", [])]
+            self.session.menus[chat] = Menu(message, options)
+        else:
+            self.session.menus.pop(chat, None)
+
+    async def _save_menus(self) -> None:
+        while self.session.changed_menus:
+            chat = self.session.changed_menus.pop()
+            menu = self.session.menus.get(chat)
+            data = {} if menu is None else {
+                "message": menu.message.model_dump(mode="json", exclude_none=True),
+                "options": [asdict(option) for option in menu.options],
+            }
+            await self.app.dispatcher.storage.set_data(self._menu_key(chat), data)
+
+    async def _handle_logged(self, event: dict[str, Any]) -> None:
+        try:
+            await self.handle(event)
+        except Exception as error:  # one broken update must not stop the polling
+            log.error("a Zalo update failed with %s", type(error).__name__, exc_info=error)
+
+    async def run_polling(self, stop: asyncio.Event, idle_pause: float = 1.0) -> None:
+        """Poll getUpdates until `stop` is set; ZaloUnauthorized ends it (a wrong token).
+
+        getUpdates hands each update out once: one that fails or is cut short by a crash
+        is not delivered again (the user is asked to try again when handling fails)."""
+        await self.client.delete_webhook()  # getUpdates does not work while a webhook is set
+        me = await self.client.get_me()
+        log.info("Zalo polling as %s", me.get("account_name") if isinstance(me, dict) else "?")
+        running: set[asyncio.Task[None]] = set()
+        slots = asyncio.Semaphore(CONCURRENCY)
+        backoff = 1.0
+        try:
+            while not stop.is_set():
+                started = time.monotonic()
+                try:
+                    events = await _unless_stopped(stop, self.client.get_updates(POLL_SECONDS))
+                except ZaloUnauthorized:
+                    raise
+                except ZaloError as error:
+                    log.warning("Zalo getUpdates failed: %s (%s)", type(error).__name__, error.code)
+                    await _pause(stop, backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF)
+                    continue
+                if events is None:
+                    break
+                backoff = 1.0
+                if not events:
+                    # A server that answers "nothing new" at once must not make us spin.
+                    await _pause(stop, idle_pause - (time.monotonic() - started))
+                for event in events:
+                    await slots.acquire()
+                    task = asyncio.create_task(self._handle_logged(event))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                    task.add_done_callback(lambda _: slots.release())
+        finally:
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Close the Zalo client's HTTP session."""
+        await self.client.close()
+
+    def attach_webhook(self, web_app: web.Application, register: bool = True) -> None:
+        """Answer Zalo's webhook on BINHYEN_ZALO_WEBHOOK_URL's path of `web_app`."""
+        settings = self.app.settings
+        add_zalo_route(web_app, self.handle, settings.zalo_webhook_path, settings.zalo_webhook_secret)
+
+        async def register_webhook(_: web.Application) -> None:
+            await self.client.set_webhook(settings.zalo_webhook_url, settings.zalo_webhook_secret)
+            log.info("Zalo webhook registered at %s", settings.zalo_webhook_path)
+
+        if register:
+            web_app.on_startup.append(register_webhook)
+
+
+def zalo_channel(app: App) -> ZaloChannel:
+    """The Zalo channel of BINHYEN_ZALO_TOKEN, talking to BINHYEN_ZALO_API_BASE."""
+    return ZaloChannel(app, ZaloClient(app.settings.zalo_token, app.settings.zalo_api_base))
+
+
+def _ledger_id(message_id: str) -> str:
+    """The ledger's update id (64 characters at most) for a Zalo message id."""
+    if len(message_id) <= 64:
+        return message_id
+    return hashlib.blake2b(message_id.encode(), digest_size=16).hexdigest()
+
+
+async def _unless_stopped(stop: asyncio.Event, call: Any) -> Any:
+    """The call's result, or None as soon as `stop` is set (the call is cancelled)."""
+    work, stopped = asyncio.ensure_future(call), asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({work, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if not work.done():
+        work.cancel()
+        await asyncio.gather(work, return_exceptions=True)
+        return None
+    return work.result()
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds`, or less when `stop` is set meanwhile."""
+    if seconds > 0:
+        try:
+            await asyncio.wait_for(stop.wait(), seconds)
+        except TimeoutError:
+            pass

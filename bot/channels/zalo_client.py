@@ -1,0 +1,291 @@
+"""Our own small aiohttp client for the Zalo Bot API (the Zalo Bot Platform).
+
+What it relies on, as the platform documents it (bot.zaloplatforms.com/docs, formerly
+bot.zapps.me/docs; read through the copies in public repositories, e.g. the
+"ZALO_BOT_API.md" of a Vietnamese bot, updated 10/12/2025, and the Go SDK
+lucanhost/go-zalo-bot-api):
+
+- Every method is `POST {base}/bot{token}/{method}` with a JSON body. The base is
+  `https://bot-api.zaloplatforms.com` (the older host `bot-api.zapps.me` answers too).
+  The token has the form `{bot_id}:{access_token}` and is the only credential.
+- Every answer is `{"ok": true, "result": ...}` or
+  `{"ok": false, "error_code": N, "description": "..."}`; the HTTP status usually carries
+  the same code. 401: bad token; 403: not allowed (a user who blocked the bot or that the
+  bot may not reach); 429: too many requests; 400: bad parameters (e.g. a text over
+  2,000 characters). No document promises a `retry_after`: we read
+  `parameters.retry_after` or a `Retry-After` header when one is there.
+- `getMe` → `{"id": "1459…", "account_name": "bot.VDKyGxQvc", "account_type": "BASIC",
+  "can_join_groups": false}`.
+- `getUpdates` `{"timeout": "30"}` (seconds, as a string) long-polls and returns ONE
+  update per call, with no offset: `{"event_name": "message.text.received",
+  "message": {"message_id": "16f6…", "date": 1766619597466 (ms), "text": "Xin chào",
+  "chat": {"id": "e4ea…", "chat_type": "PRIVATE" | "GROUP"},
+  "from": {"id": "e4ea…", "display_name": "…", "is_bot": false}}}`. Other events:
+  `message.image.received` (`photo_url`, `caption`), `message.sticker.received`,
+  `message.voice.received`, `message.unsupported.received`. When nothing arrives in time
+  the answer is HTTP 408 / `error_code` 408 ("Request timeout"): not an error, poll again.
+  getUpdates does not work while a webhook is set.
+- `setWebhook` `{"url": "https://…", "secret_token": "8–256 characters"}` →
+  `{"url": …, "updated_at": ms}`; Zalo then POSTs each update (the same object, sometimes
+  wrapped as `{"ok": true, "result": {…}}`) with the secret in `X-Bot-Api-Secret-Token`.
+  `deleteWebhook` `{}` → `{"url": "", "updated_at": ms}`; `getWebhookInfo` likewise.
+- `sendMessage` `{"chat_id", "text"}` (1 to 2,000 characters) and `sendPhoto`
+  `{"chat_id", "photo": URL, "caption"}` → `{"message_id": "8259…", "date": ms}`.
+  `sendChatAction` `{"chat_id", "action": "typing"}` → `{"ok": true}`.
+
+The token is kept in a SecretStr and is never part of an exception, a log line or a repr.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from pydantic import SecretStr
+
+DEFAULT_API_BASE = "https://bot-api.zaloplatforms.com"
+MAX_TEXT = 2000
+POLL_SECONDS = 30
+# Seconds allowed for an ordinary call; a long poll gets its own timeout plus this.
+CALL_SECONDS = 20
+_SEPARATORS = ("\n\n", "\n", " ")
+
+
+class ZaloError(Exception):
+    """The Zalo Bot API refused a call or could not be reached; never holds the token."""
+
+    def __init__(self, method: str, code: int | None, description: str) -> None:
+        self.method = method
+        self.code = code
+        self.description = description
+        super().__init__(f"Zalo {method} failed ({code or 'no answer'}): {description}")
+
+
+class ZaloBadRequest(ZaloError):
+    """400: the call's parameters were refused (e.g. a text too long or an unknown chat)."""
+
+
+class ZaloUnauthorized(ZaloError):
+    """401: the bot token is wrong or was revoked; retrying cannot help."""
+
+
+class ZaloForbidden(ZaloError):
+    """403: the bot may not reach this user (blocked the bot, or not reachable)."""
+
+
+class ZaloRateLimited(ZaloError):
+    """429: too many requests; `retry_after` seconds when the API said how long to wait."""
+
+    def __init__(self, method: str, code: int | None, description: str,
+                 retry_after: float | None = None) -> None:
+        super().__init__(method, code, description)
+        self.retry_after = retry_after
+
+
+class ZaloNetworkError(ZaloError):
+    """No usable answer: connection failed, timed out, or the body was not the API's JSON."""
+
+
+_ERRORS: dict[int, type[ZaloError]] = {
+    400: ZaloBadRequest,
+    401: ZaloUnauthorized,
+    403: ZaloForbidden,
+    429: ZaloRateLimited,
+}
+
+
+def text_size(text: str) -> int:
+    """Length as the API counts it: UTF-16 code units (an emoji counts twice), to be safe."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Parts of at most `limit` that keep paragraphs, then lines, then words together.
+
+    A word is cut only when it alone is longer than the limit. Blank parts are dropped."""
+    parts = _split(text, limit, 0)
+    return [part.strip("\n") for part in parts if part.strip()]
+
+
+def _split(text: str, limit: int, level: int) -> list[str]:
+    if text_size(text) <= limit:
+        return [text]
+    if level == len(_SEPARATORS):
+        return _cut(text, limit)
+    separator = _SEPARATORS[level]
+    gap = text_size(separator)
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+    for piece in text.split(separator):
+        width = text_size(piece)
+        if current and size + gap + width <= limit:
+            current.append(piece)
+            size += gap + width
+            continue
+        if current:
+            parts.append(separator.join(current))
+        if width <= limit:
+            current, size = [piece], width
+        else:
+            *whole, last = _split(piece, limit, level + 1)
+            parts.extend(whole)
+            current, size = [last], text_size(last)
+    if current:
+        parts.append(separator.join(current))
+    return parts
+
+
+def _cut(word: str, limit: int) -> list[str]:
+    """A word longer than the limit, cut between characters."""
+    parts, current, size = [], [], 0
+    for char in word:
+        width = text_size(char)
+        if size + width > limit:
+            parts.append("".join(current))
+            current, size = [], 0
+        current.append(char)
+        size += width
+    parts.append("".join(current))
+    return parts
+
+
+class ZaloClient:
+    """The Zalo Bot API methods the bot uses, over one aiohttp session."""
+
+    def __init__(self, token: SecretStr, api_base: str = DEFAULT_API_BASE,
+                 session: aiohttp.ClientSession | None = None) -> None:
+        self._token = token
+        self.api_base = api_base.rstrip("/")
+        self._session = session
+        self._own_session = session is None
+
+    def __repr__(self) -> str:
+        return f"ZaloClient(api_base={self.api_base!r})"
+
+    @property
+    def bot_id(self) -> str:
+        """The bot's id: the part of the token before the colon (not secret, like Telegram's)."""
+        return self._token.get_secret_value().partition(":")[0]
+
+    async def close(self) -> None:
+        """Close the HTTP session if this client opened it."""
+        if self._session is not None and self._own_session:
+            await self._session.close()
+        self._session = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+            self._own_session = True
+        return self._session
+
+    def _scrub(self, text: str) -> str:
+        """The text with the token blanked out, whatever produced it."""
+        return text.replace(self._token.get_secret_value(), "<token>")
+
+    async def call(self, method: str, params: dict[str, Any] | None = None,
+                   timeout: float = CALL_SECONDS) -> Any:
+        """Call one API method and return its `result`, or raise the matching ZaloError."""
+        url = f"{self.api_base}/bot{self._token.get_secret_value()}/{method}"
+        body = {key: value for key, value in (params or {}).items() if value is not None}
+        try:
+            async with self._http().post(
+                url, json=body, timeout=aiohttp.ClientTimeout(total=timeout)
+            ) as response:
+                status, headers = response.status, response.headers
+                try:
+                    answer = await response.json(content_type=None)
+                except ValueError:
+                    answer = None
+        except (aiohttp.ClientError, TimeoutError) as error:
+            # aiohttp's messages may carry the URL, hence the token: keep the type only.
+            raise ZaloNetworkError(method, None, type(error).__name__) from None
+        if isinstance(answer, dict) and answer.get("ok") is True:
+            return answer.get("result")
+        raise self._error(method, status, headers, answer)
+
+    def _error(self, method: str, status: int, headers: Any, answer: Any) -> ZaloError:
+        answer = answer if isinstance(answer, dict) else {}
+        code = answer.get("error_code") if isinstance(answer.get("error_code"), int) else status
+        description = self._scrub(str(answer.get("description") or f"HTTP {status}"))[:300]
+        if not answer and status == 200:
+            return ZaloNetworkError(method, None, "the answer was not the API's JSON")
+        kind = _ERRORS.get(code) or _ERRORS.get(status) or ZaloError
+        if kind is ZaloRateLimited:
+            return ZaloRateLimited(method, code, description, _retry_after(answer, headers))
+        return kind(method, code, description)
+
+    async def get_me(self) -> dict[str, Any]:
+        """The bot's own account: id, account_name, account_type."""
+        return await self.call("getMe")
+
+    async def get_updates(self, timeout: int = POLL_SECONDS) -> list[dict[str, Any]]:
+        """Wait up to `timeout` seconds for the next update; [] when nothing came (HTTP 408).
+
+        The API hands out one update per call and takes no offset: an update returned
+        here is gone from Zalo's side."""
+        try:
+            result = await self.call("getUpdates", {"timeout": str(timeout)}, timeout + CALL_SECONDS)
+        except ZaloError as error:
+            if error.code == 408:
+                return []
+            raise
+        if isinstance(result, list):
+            return [update for update in result if isinstance(update, dict) and update]
+        return [result] if isinstance(result, dict) and result else []
+
+    async def set_webhook(self, url: str, secret_token: SecretStr) -> dict[str, Any]:
+        """Have Zalo POST updates to `url`, proving each with `secret_token`."""
+        return await self.call("setWebhook", {"url": url, "secret_token": secret_token.get_secret_value()})
+
+    async def delete_webhook(self) -> dict[str, Any]:
+        """Stop the webhook, so that getUpdates works again."""
+        return await self.call("deleteWebhook")
+
+    async def get_webhook_info(self) -> dict[str, Any]:
+        """The registered webhook URL (empty when none)."""
+        return await self.call("getWebhookInfo")
+
+    async def send_message(self, chat_id: str, text: str) -> dict[str, Any]:
+        """One sendMessage call; the text must already fit in 2,000 characters."""
+        return await self.call("sendMessage", {"chat_id": chat_id, "text": text})
+
+    async def send_text(self, chat_id: str, text: str) -> list[str]:
+        """Send a text of any length as one or more messages; returns their message ids.
+
+        Raises ZaloRateLimited (retry_after may be None), ZaloForbidden (the user cannot
+        be reached), ZaloUnauthorized, ZaloBadRequest, ZaloNetworkError or ZaloError. When
+        a later part fails, the earlier parts have been sent."""
+        sent = []
+        for part in split_text(text):
+            result = await self.send_message(chat_id, part)
+            sent.append(str((result or {}).get("message_id", "")))
+        return sent
+
+    async def send_photo(self, chat_id: str, photo_url: str, caption: str = "") -> list[str]:
+        """Send a photo by its URL; a caption too long for the photo follows as text."""
+        fits = text_size(caption) <= MAX_TEXT
+        result = await self.call("sendPhoto", {
+            "chat_id": chat_id, "photo": photo_url, "caption": caption if caption and fits else None,
+        })
+        sent = [str((result or {}).get("message_id", ""))]
+        if caption and not fits:
+            sent += await self.send_text(chat_id, caption)
+        return sent
+
+    async def send_chat_action(self, chat_id: str, action: str = "typing") -> None:
+        """Show "typing…" in the chat for a moment."""
+        await self.call("sendChatAction", {"chat_id": chat_id, "action": action})
+
+
+def _retry_after(answer: dict[str, Any], headers: Any) -> float | None:
+    parameters = answer.get("parameters")
+    value = parameters.get("retry_after") if isinstance(parameters, dict) else None
+    if value is None and headers is not None:
+        value = headers.get("Retry-After")
+    try:
+        return max(float(value), 0.0) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
