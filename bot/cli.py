@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app import App, build_app, telegram_bot
 from bot.i18n import make_i18n, use_locale
 from bot.settings import Settings, SettingsError, load_settings
+from bot.tips_cli import add_tips_commands
 from db import migrate
 from db.migrate import NotMigrated
 from db.models import CHANNELS, ROLES
@@ -208,6 +209,7 @@ def parser() -> argparse.ArgumentParser:
     grant.add_argument("--area", help="area code (hamlet for hamlet_head, commune for officer)")
     grant.set_defaults(handler=cmd_members_grant)
     members.add_parser("list", help="list staff members").set_defaults(handler=cmd_members_list)
+    add_tips_commands(commands)
     return top
 
 

@@ -9,6 +9,7 @@ from db.models import Member
 
 ANYONE: frozenset[str] = frozenset()
 STAFF = frozenset({"hamlet_head", "officer", "admin"})
+OFFICERS = frozenset({"officer", "admin"})
 ROLES_FLAG = "roles"
 
 
@@ -38,6 +39,10 @@ COMMANDS = {
         CommandInfo("help", __("Những việc bạn làm được với Bình Yên")),
         CommandInfo("language", __("Đổi ngôn ngữ (Tiếng Việt / English)")),
         CommandInfo("area", __("Xem địa bàn phụ trách và số hộ"), STAFF),
+        CommandInfo("tip", __("Gửi tin báo tội phạm, giữ kín danh tính")),
+        CommandInfo("tipstatus", __("Xem trạng thái tin báo bằng mã biên nhận")),
+        CommandInfo("tips", __("Tin báo đang mở trong địa bàn phụ trách"), OFFICERS),
+        CommandInfo("reply", __("Trả lời người báo: /reply MÃ-TIN nội dung"), OFFICERS),
     )
 }
 

@@ -7,6 +7,7 @@ from db.models.households import Household
 from db.models.members import CHANNELS, ROLES, Member
 from db.models.outreach import QuizAttempt, Reading
 from db.models.pledges import Pledge
+from db.models.tips import TIP_ENTRY_KINDS, TIP_KINDS, TIP_STATUSES, Tip, TipEntry, TipPhoto, TipRoute
 from db.models.updates import ProcessedUpdate
 
 __all__ = [
@@ -14,6 +15,9 @@ __all__ = [
     "LEVELS",
     "ROLES",
     "SEED_TARGETS",
+    "TIP_ENTRY_KINDS",
+    "TIP_KINDS",
+    "TIP_STATUSES",
     "Area",
     "Base",
     "Campaign",
@@ -23,5 +27,9 @@ __all__ = [
     "ProcessedUpdate",
     "QuizAttempt",
     "Reading",
+    "Tip",
+    "TipEntry",
+    "TipPhoto",
+    "TipRoute",
     "utcnow",
 ]
