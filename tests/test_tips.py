@@ -451,3 +451,28 @@ def chat_database(database_url, officers_key, monkeypatch):
 
     code, reference = asyncio.run(arrange())
     return database_url, code, reference
+
+
+def test_a_tip_works_on_the_text_only_console(database_url, officers_key, monkeypatch, tmp_path, capsys):
+    """No buttons, photos or locations on the console: numbers choose, photos are skipped."""
+    for name, value in (("DATABASE_URL", database_url), ("TIP_PUBLIC_KEY", key_text(officers_key[0].public_key)),
+                        ("TIP_SECRET", SECRET), ("TIP_PRIVATE_KEY_FILE", officers_key[1])):
+        monkeypatch.setenv(f"BINHYEN_{name}", value)
+    assert main(["demo-data", "--households", "20"]) == 0
+    script = tmp_path / "tip.txt"
+    # kind 1 (drugs), first commune, first hamlet, skip the place, "today", the text,
+    # no photos, send.
+    script.write_text("/tip\n1\n1\n1\n1\n2\nCó người lạ bán ma túy sau chợ.\n1\n1\n", encoding="utf-8")
+    assert main(["chat", "--user", "9", "--script", str(script)]) == 0
+    out = capsys.readouterr().out
+    assert "113" in out and "1. Ma túy" in out and "Bỏ qua" in out
+    assert "Mã biên nhận của bạn:" in out
+    code = re.search(r"\b(\d{4} \d{4} \d{4})\b", out).group(1)
+    script.write_text(f"/tipstatus {code}\n", encoding="utf-8")
+    assert main(["chat", "--user", "9", "--script", str(script)]) == 0
+    assert "Đã tiếp nhận" in capsys.readouterr().out
+    script.write_text("/tips\n", encoding="utf-8")
+    assert main(["chat", "--user", "4", "--script", str(script)]) == 0  # the demo admin
+    assert "Tin báo đang mở: 1" in capsys.readouterr().out
+    assert main(["tips", "list", "--area", "DEMO"]) == 0
+    assert "Có người lạ bán ma túy sau chợ." in capsys.readouterr().out
