@@ -9,6 +9,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from db.models import utcnow
+from db.services.tips import clean_text
+from db.text import Problem
+from handlers.labels import render_problem
 from handlers.tip_labels import split_messages
 
 # A tip conversation left alone this long is forgotten with everything typed in it.
@@ -46,6 +49,28 @@ async def _expire(state: FSMContext) -> None:
     if isinstance(storage, RedisStorage):
         for part in ("state", "data"):
             await storage.redis.expire(storage.key_builder.build(state.key, part), DRAFT_SECONDS)
+
+
+async def live_draft(event: Message | CallbackQuery, state: FSMContext) -> dict[str, Any] | None:
+    """The draft of this step (a pressed button is answered), or None after saying it expired."""
+    if isinstance(event, CallbackQuery):
+        await event.answer()
+        event = event.message
+    data = await draft(state)
+    if data is None:
+        await say_expired(event)
+    return data
+
+
+async def typed_text(message: Message, state: FSMContext, limit: int) -> str | None:
+    """The cleaned text of this step, or None after saying why it cannot be taken."""
+    if await live_draft(message, state) is None:
+        return None
+    try:
+        return clean_text(message.text, limit)
+    except Problem as problem:
+        await message.answer(render_problem(problem))
+        return None
 
 
 async def say_expired(message: Message) -> None:

@@ -25,6 +25,7 @@ from db.services.tips import (
     add_reply,
     change_status,
     open_tips,
+    parse_reference,
     route_for,
     tip_by_id_for_officer,
     tip_for_officer,
@@ -112,7 +113,7 @@ async def reply(
         await message.answer(_("Chức năng tin báo chưa được bật ở đây (chưa có khóa mã hóa)."))
         return
     parts = (command.args or "").split(maxsplit=1)
-    if len(parts) < 2:
+    if len(parts) < 2 or parse_reference(parts[0]) is None:
         await message.answer(_("Cách dùng: /reply T-2026-000123 nội dung trả lời."))
         return
     reference, text = parts

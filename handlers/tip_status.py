@@ -20,11 +20,11 @@ from bot.settings import Settings
 from bot.tip_limits import TipLimits
 from db.models import Tip
 from db.services.tip_sealing import TipKeys, normalise_code
-from db.services.tips import MAX_TEXT, add_addition, clean_text, find_by_code, tipster_history
+from db.services.tips import MAX_TEXT, add_addition, find_by_code, tipster_history
 from db.text import Problem
 from handlers.commands import COMMANDS
 from handlers.labels import render_problem
-from handlers.tip_conversation import answer_long, begin, cancel, draft, private_only, say_expired, step
+from handlers.tip_conversation import answer_long, begin, cancel, live_draft, private_only, step, typed_text
 from handlers.tip_inbox import send_to_officers
 from handlers.tip_labels import kind_label, local_date, local_time, status_label
 
@@ -75,8 +75,7 @@ async def give_code(
     tip_keys: TipKeys | None, tip_limits: TipLimits, channel: str, channel_user_id: str,
 ) -> None:
     """The code, typed after /tipstatus or the button."""
-    if await draft(state) is None:
-        await say_expired(message)
+    if await live_draft(message, state) is None:
         return
     if tip_keys is None:
         await state.clear()
@@ -133,9 +132,7 @@ async def _show(
 
 async def start_addition(callback: CallbackQuery, state: FSMContext) -> None:
     """The "Bổ sung thông tin" button: ask for the text."""
-    await callback.answer()
-    if await draft(state) is None:
-        await say_expired(callback.message)
+    if await live_draft(callback, state) is None:
         return
     await step(state, TipStatusForm.adding)
     await callback.message.answer(
@@ -147,17 +144,18 @@ async def give_addition(
     i18n: I18n, tip_keys: TipKeys | None, channel: str,
 ) -> None:
     """Seal the addition to the tip and copy it to the officers' group."""
-    data = await draft(state)
+    data = await live_draft(message, state)
     if data is None:
-        await say_expired(message)
         return
     tip = await session.get(Tip, data.get("tip_id", 0))
     if tip is None or tip_keys is None:
         await state.clear()
         await message.answer(_("Không tìm thấy tin báo này nữa."))
         return
+    text = await typed_text(message, state, MAX_TEXT)
+    if text is None:
+        return
     try:
-        text = clean_text(message.text, MAX_TEXT)
         await add_addition(session, tip_keys, tip, text)
     except Problem as problem:
         await message.answer(render_problem(problem))

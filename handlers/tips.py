@@ -33,14 +33,13 @@ from db.services.tips import (
     MAX_WHEN,
     WHEN_CHOICES,
     TipDraft,
-    clean_text,
     place_trail,
     submit_tip,
 )
 from db.text import Problem
 from handlers.commands import COMMANDS
 from handlers.labels import render_problem
-from handlers.tip_conversation import begin, cancel, draft, private_only, say_expired, step
+from handlers.tip_conversation import begin, cancel, live_draft, private_only, step, typed_text
 from handlers.tip_labels import KIND_LABELS, WHEN_LABELS, group_copy, tip_details
 from handlers.tip_status import StatusAction
 from handlers.tip_inbox import send_to_officers, triage_keyboard
@@ -148,9 +147,7 @@ async def choose_kind(
     callback: CallbackQuery, callback_data: KindChoice, state: FSMContext, session: AsyncSession
 ) -> None:
     """Keep the kind and ask where it happened."""
-    await callback.answer()
-    if await draft(state) is None:
-        await say_expired(callback.message)
+    if await live_draft(callback, state) is None:
         return
     if callback_data.kind not in TIP_KINDS:
         return
@@ -190,10 +187,8 @@ async def choose_area(
     callback: CallbackQuery, callback_data: AreaChoice, state: FSMContext, session: AsyncSession
 ) -> None:
     """Go down the tree, or keep the picked area and move on."""
-    await callback.answer()
-    data = await draft(state)
+    data = await live_draft(callback, state)
     if data is None:
-        await say_expired(callback.message)
         return
     area = await session.get(Area, callback_data.area) if callback_data.area > 0 else None
     if area is None and (callback_data.area or callback_data.action != "open"):
@@ -217,17 +212,14 @@ async def place_before_area(message: Message, state: FSMContext) -> None:
 
 async def _keep_place(message: Message, state: FSMContext) -> str | None:
     """Keep a typed place or a shared location in the draft; None when nothing was kept."""
-    if await draft(state) is None:
-        await say_expired(message)
-        return None
     if message.location is not None:
+        if await live_draft(message, state) is None:
+            return None
         await step(state, await _current(state),
                    location=[message.location.latitude, message.location.longitude])
         return "location"
-    try:
-        place = clean_text(message.text, MAX_PLACE)
-    except Problem as problem:
-        await message.answer(render_problem(problem))
+    place = await typed_text(message, state, MAX_PLACE)
+    if place is None:
         return None
     await step(state, await _current(state), place=place)
     return "place"
@@ -255,9 +247,7 @@ async def give_place(message: Message, state: FSMContext) -> None:
 
 async def skip_place(callback: CallbackQuery, state: FSMContext) -> None:
     """No exact place; ask when."""
-    await callback.answer()
-    if await draft(state) is None:
-        await say_expired(callback.message)
+    if await live_draft(callback, state) is None:
         return
     await _ask_when(callback.message, state)
 
@@ -273,9 +263,7 @@ async def _ask_when(message: Message, state: FSMContext) -> None:
 
 async def choose_when(callback: CallbackQuery, callback_data: WhenChoice, state: FSMContext) -> None:
     """A quick answer to when; then ask what happened."""
-    await callback.answer()
-    if await draft(state) is None:
-        await say_expired(callback.message)
+    if await live_draft(callback, state) is None:
         return
     if callback_data.choice not in WHEN_CHOICES:
         return
@@ -285,13 +273,8 @@ async def choose_when(callback: CallbackQuery, callback_data: WhenChoice, state:
 
 async def type_when(message: Message, state: FSMContext) -> None:
     """When, typed; then ask what happened."""
-    if await draft(state) is None:
-        await say_expired(message)
-        return
-    try:
-        when = clean_text(message.text, MAX_WHEN)
-    except Problem as problem:
-        await message.answer(render_problem(problem))
+    when = await typed_text(message, state, MAX_WHEN)
+    if when is None:
         return
     await step(state, TipForm.text, when_text=when, when_choice=None)
     await _ask_text(message)
@@ -307,13 +290,8 @@ async def _ask_text(message: Message) -> None:
 
 async def give_text(message: Message, state: FSMContext) -> None:
     """What happened; then offer photos."""
-    if await draft(state) is None:
-        await say_expired(message)
-        return
-    try:
-        text = clean_text(message.text, MAX_TEXT)
-    except Problem as problem:
-        await message.answer(render_problem(problem))
+    text = await typed_text(message, state, MAX_TEXT)
+    if text is None:
         return
     await step(state, TipForm.photos, text=text)
     await message.answer(
@@ -339,9 +317,8 @@ def _photos_keyboard() -> InlineKeyboardMarkup:
 
 async def give_photo(message: Message, state: FSMContext) -> None:
     """Keep the photo's file id (the picture itself is fetched only when the tip is sent)."""
-    data = await draft(state)
+    data = await live_draft(message, state)
     if data is None:
-        await say_expired(message)
         return
     if message.photo:
         picture = message.photo[-1]
@@ -367,10 +344,8 @@ async def give_photo(message: Message, state: FSMContext) -> None:
 
 async def photos_done(callback: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
     """Show the summary with Gửi / Hủy."""
-    await callback.answer()
-    data = await draft(state)
+    data = await live_draft(callback, state)
     if data is None:
-        await say_expired(callback.message)
         return
     await step(state, TipForm.confirm)
     tip = _tip_draft(data)
@@ -415,10 +390,8 @@ async def send_tip(
     channel_user_id: str,
 ) -> None:
     """Seal and store the tip, give the receipt code, and copy the tip to the officers' group."""
-    await callback.answer()
-    data = await draft(state)
+    data = await live_draft(callback, state)
     if data is None:
-        await say_expired(callback.message)
         return
     if tip_keys is None:
         await callback.message.answer(_not_configured())
@@ -450,6 +423,10 @@ async def send_tip(
         await callback.message.answer("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
             _button(_("Xem trạng thái"), StatusAction(action="ask")),
         ]]))
+    except Problem as problem:
+        await tip_limits.give_back(sender)
+        await callback.message.answer(render_problem(problem))
+        return
     except BaseException:
         await tip_limits.give_back(sender)
         raise

@@ -476,3 +476,42 @@ def test_a_tip_works_on_the_text_only_console(database_url, officers_key, monkey
     assert "Tin báo đang mở: 1" in capsys.readouterr().out
     assert main(["tips", "list", "--area", "DEMO"]) == 0
     assert "Có người lạ bán ma túy sau chợ." in capsys.readouterr().out
+
+
+async def test_a_draft_in_redis_expires_within_the_hour(database_url, officers_key, tree):
+    """With several instances the draft lives in Redis: it must not outlive its hour there."""
+    from bot.app import build_app
+    from tests.fakes import ChatDriver
+
+    client = Redis.from_url(redis_url())
+    try:
+        await client.flushdb()
+    except OSError as error:
+        unavailable(f"Redis at BINHYEN_TEST_REDIS_URL is unreachable: {error}")
+    app = await build_app(tip_settings(database_url, officers_key, redis_url=redis_url()))
+    try:
+        chat = ChatDriver(app)
+        await chat.send("/tip", user_id=TIPSTER)
+        await chat.press(KindChoice(kind="gambling").pack(), TIPSTER)
+        await chat.send(PLACE, user_id=TIPSTER)  # a place typed while choosing the area
+        keys = [key.decode() for key in await client.keys("binhyen:fsm:*")]
+        assert any(key.endswith(":data") for key in keys) and any(key.endswith(":state") for key in keys)
+        for key in keys:
+            assert 0 < await client.ttl(key) <= 3600
+        await chat.send("/cancel", user_id=TIPSTER)
+        assert not [key for key in await client.keys("binhyen:fsm:*") if key.endswith(b":data")]
+    finally:
+        await app.close()
+        await client.flushdb()
+        await client.aclose()
+
+
+async def test_logs_carry_no_tip_text_sender_or_code(chat, tree, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    code, _ = await file_tip(chat, tree, photo=b"not a picture")  # a dropped photo is logged too
+    await chat.send(f"/tipstatus {code}", user_id=TIPSTER)
+    assert caplog.records  # the logging did run
+    for secret in (TEXT, PLACE, str(TIPSTER), code):
+        assert secret not in caplog.text

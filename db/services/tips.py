@@ -11,7 +11,7 @@ from nacl.public import PrivateKey, PublicKey
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import CHANNELS, TIP_KINDS, TIP_STATUSES, Area, Member, Tip, TipEntry, TipPhoto, TipRoute, utcnow
+from db.models import CHANNELS, TIP_KINDS, Area, Member, Tip, TipEntry, TipPhoto, TipRoute, utcnow
 from db.services.areas import require_area
 from db.services.campaigns import ancestor_ids
 from db.services.members import scope_covers
