@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from db.services.tip_sealing import public_key_from_text
+
 ENV_PREFIX = "BINHYEN_"
 LOCALES = ("vi", "en")
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
@@ -135,8 +137,6 @@ class Settings(BaseSettings):
     def _tip_public_key(cls, value: object) -> object:
         if value in ("", None):
             return None
-        from db.services.tip_sealing import public_key_from_text
-
         public_key_from_text(str(value))  # raises ValueError with the reason
         return str(value).strip()
 

@@ -190,7 +190,8 @@ async def choose_area(
     data = await live_draft(callback, state)
     if data is None:
         return
-    area = await session.get(Area, callback_data.area) if callback_data.area > 0 else None
+    # Forged data may carry any number; ids are 32-bit in the database.
+    area = await session.get(Area, callback_data.area) if 0 < callback_data.area < 2**31 else None
     if area is None and (callback_data.area or callback_data.action != "open"):
         await callback.message.answer(_("Địa bàn đã chọn không còn trong hệ thống. Bạn hãy chọn lại."))
         return

@@ -328,9 +328,12 @@ async def test_forged_buttons_change_nothing(chat, session, tree):
     menu.options += [Option("x", callback_data="tipk:bribery"), Option("y", callback_data="tipa:pick:999999:0")]
     assert await chat.press("tipk:bribery", TIPSTER) == []  # an unknown kind: still on step 1
     await chat.press(KindChoice(kind="theft").pack(), TIPSTER)
-    chat.session.menus[TIPSTER].options.append(Option("y", callback_data="tipa:pick:999999:0"))
-    [reply] = await chat.press("tipa:pick:999999:0", TIPSTER)
-    assert "chọn lại" in reply
+    area_menu = chat.session.menus[TIPSTER]
+    for forged in ("tipa:pick:999999:0", "tipa:pick:99999999999999:0", "tipa:open:-5:0"):
+        area_menu.options.append(Option("x", callback_data=forged))
+        chat.session.menus[TIPSTER] = area_menu
+        [reply] = await chat.press(forged, TIPSTER)
+        assert "chọn lại" in reply
     assert await count(session, Tip) == 0
 
 

@@ -209,7 +209,7 @@ async def tip_for_officer(session: AsyncSession, member: Member | None, referenc
 
 async def tip_by_id_for_officer(session: AsyncSession, member: Member | None, tip_id: int) -> Tip:
     """The tip with this id (from a button), if the member's scope covers it."""
-    tip = await session.get(Tip, tip_id)
+    tip = await session.get(Tip, tip_id) if 0 < tip_id < 2**31 else None
     if tip is None:
         raise Problem(N_("Không có tin báo này."))
     _require_officer(member, tip)
