@@ -33,7 +33,11 @@ i18n: install
 		--no-wrap --ignore-obsolete
 	$(MAKE) i18n-compile
 
-run: install i18n-compile
+# The demo's tip keys, made once in a git-ignored folder; the settings read .demo-keys/tip.env.
+.demo-keys/tip.env: | $(VENV)/.installed
+	$(BIN)/binhyen tips keygen --out .demo-keys
+
+run: install i18n-compile .demo-keys/tip.env
 	$(BIN)/binhyen db upgrade
 	$(BIN)/binhyen demo-data --households $(DEMO_HOUSEHOLDS)
 	$(BIN)/binhyen run
@@ -42,5 +46,5 @@ test: install-dev i18n-compile
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) binhyen.db binhyen.db-wal binhyen.db-shm
+	rm -rf $(VENV) binhyen.db binhyen.db-wal binhyen.db-shm .demo-keys
 	find locales -name '*.mo' -delete

@@ -24,7 +24,9 @@ from bot.middlewares.roles import RoleMiddleware
 from bot.middlewares.transaction import UpdateTransactionMiddleware
 from bot.settings import Settings
 from content.catalog import Catalog
+from bot.tip_limits import TipLimits
 from db.migrate import check_migrated
+from db.services.tip_sealing import TipKeys, public_key_from_text
 from db.session import make_engine, make_sessionmaker
 
 FSM_PREFIX = "binhyen:fsm"
@@ -62,6 +64,14 @@ def _fsm(redis: Redis | None) -> tuple[BaseStorage, BaseEventIsolation]:
     return RedisStorage(redis, key_builder=keys), RedisEventIsolation(redis, key_builder=keys)
 
 
+def tip_keys(settings: Settings) -> TipKeys | None:
+    """The keys tips are sealed and looked up with; None when tips are not configured."""
+    if not settings.tip_public_key or settings.tip_secret is None:
+        return None
+    secret = settings.tip_secret.get_secret_value().encode()
+    return TipKeys(public_key_from_text(settings.tip_public_key), secret)
+
+
 def build_dispatcher(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -78,6 +88,10 @@ def build_dispatcher(
         sessionmaker=sessionmaker,
         catalog=catalog or Catalog.load(),
         clock=utc_now,
+        tip_keys=tip_keys(settings),
+        tip_limits=TipLimits(
+            redis, settings.tip_limit_per_sender_day, settings.tip_limit_per_hour, settings.tz
+        ),
     )
     # Order matters: the transaction (and ledger) wraps everything, the member is read in it.
     dispatcher.update.outer_middleware(UpdateTransactionMiddleware(sessionmaker, redis))

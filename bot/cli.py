@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app import App, build_app, telegram_bot
 from bot.i18n import make_i18n, use_locale
 from bot.settings import Settings, SettingsError, load_settings
+from bot.tips_cli import add_tips_commands
 from db import migrate
 from db.migrate import NotMigrated
 from db.models import CHANNELS, ROLES
@@ -343,6 +344,7 @@ def parser() -> argparse.ArgumentParser:
         dest="tallies_command", required=True, metavar="ACTION")
     tallies.add_parser("sync", help="store today's snapshot of every running campaign").set_defaults(
         handler=cmd_tallies_sync)
+    add_tips_commands(commands)
     return top
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.channels.zalo_client import DEFAULT_API_BASE as ZALO_API_BASE
+from db.services.tip_sealing import public_key_from_text
 
 ENV_PREFIX = "BINHYEN_"
 LOCALES = ("vi", "en")
@@ -18,6 +20,9 @@ _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 # Zalo Bot Platform tokens are "{bot_id}:{access_token}"; webhook secrets 8-256 characters.
 _ZALO_TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{16,}$")
 _ZALO_SECRET = re.compile(r"^[A-Za-z0-9_-]{8,256}$")
+# `binhyen tips keygen --out .demo-keys` (run by `make run`) writes the demo's tip keys here;
+# real variables win over it, and without the file nothing is read.
+DEMO_TIP_ENV = Path(".demo-keys/tip.env")
 
 
 class SettingsError(Exception):
@@ -27,7 +32,9 @@ class SettingsError(Exception):
 class Settings(BaseSettings):
     """Every knob of a deployment; one instance is built at start and injected."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, env_file=DEMO_TIP_ENV
+    )
 
     database_url: str = "sqlite+aiosqlite:///./binhyen.db"
     telegram_token: SecretStr | None = None
@@ -44,6 +51,11 @@ class Settings(BaseSettings):
     default_locale: str = "vi"
     timezone: str = "Asia/Ho_Chi_Minh"
     log_level: str = "INFO"
+    tip_public_key: str | None = None
+    tip_secret: SecretStr | None = None
+    tip_private_key_file: Path | None = None
+    tip_limit_per_sender_day: int = Field(5, ge=1)
+    tip_limit_per_hour: int = Field(1000, ge=1)
 
     @field_validator("database_url")
     @classmethod
@@ -170,6 +182,37 @@ class Settings(BaseSettings):
         if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value.upper()
+
+    @field_validator("tip_public_key", mode="before")
+    @classmethod
+    def _tip_public_key(cls, value: object) -> object:
+        if value in ("", None):
+            return None
+        public_key_from_text(str(value))  # raises ValueError with the reason
+        return str(value).strip()
+
+    @field_validator("tip_secret", mode="before")
+    @classmethod
+    def _tip_secret(cls, value: object) -> object:
+        if value in ("", None):
+            return None
+        if len(str(value)) < 32:
+            raise ValueError("must be at least 32 characters (binhyen tips keygen makes one)")
+        return value
+
+    @field_validator("tip_private_key_file", mode="before")
+    @classmethod
+    def _tip_private_key_file(cls, value: object) -> object:
+        return value or None
+
+    @model_validator(mode="after")
+    def _tip_key_needs_secret(self) -> Settings:
+        if self.tip_public_key and not self.tip_secret:
+            raise ValueError(
+                "BINHYEN_TIP_PUBLIC_KEY is set but BINHYEN_TIP_SECRET is not: "
+                "receipt codes are looked up by a hash under that secret"
+            )
+        return self
 
     @model_validator(mode="after")
     def _webhook_needs_token_and_secret(self) -> Settings:

@@ -1,5 +1,6 @@
 """Engine and session factory for SQLite (embedded) and PostgreSQL (production)."""
 
+import logging
 from typing import Any
 
 from sqlalchemy import event
@@ -10,6 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 def is_sqlite(url: str) -> bool:
     """True for the embedded SQLite database."""
     return make_url(url).get_backend_name() == "sqlite"
+
+
+# aiosqlite's debug lines repeat every statement's parameters (ids, what users typed).
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:

@@ -16,14 +16,19 @@ from handlers import (
     quiz,
     start,
     stats,
+    tip_inbox,
+    tip_status,
+    tips,
 )
 
 
 def routers() -> list[Router]:
     """Fresh routers for one dispatcher: joining before /start (it takes /start j_CODE),
-    /cancel early (it ends any conversation), the fallback last."""
+    the general /cancel after the conversations that cancel in their own words, the fallback
+    last."""
     return [
-        cancel.router(), joining.router(), start.router(), help.router(), language.router(),
-        learn.router(), quiz.router(), pledge.router(), privacy.router(), households.router(), stats.router(),
-        area.router(), fallback.router(),
+        joining.router(), start.router(), help.router(), language.router(),
+        learn.router(), quiz.router(), pledge.router(), privacy.router(), households.router(),
+        stats.router(), area.router(), tips.router(), tip_status.router(), tip_inbox.router(),
+        cancel.router(), fallback.router(),
     ]

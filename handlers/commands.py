@@ -9,6 +9,7 @@ from db.models import Member
 
 ANYONE: frozenset[str] = frozenset()
 STAFF = frozenset({"hamlet_head", "officer", "admin"})
+OFFICERS = frozenset({"officer", "admin"})
 ROLES_FLAG = "roles"
 
 
@@ -47,6 +48,10 @@ COMMANDS = {
         CommandInfo("approve", __("Duyệt hộ mới đăng ký"), STAFF),
         CommandInfo("stats", __("Số liệu phong trào so với chỉ tiêu, kèm biểu đồ"), STAFF),
         CommandInfo("area", __("Xem địa bàn phụ trách và số hộ"), STAFF),
+        CommandInfo("tip", __("Gửi tin báo tội phạm, giữ kín danh tính")),
+        CommandInfo("tipstatus", __("Xem trạng thái tin báo bằng mã biên nhận")),
+        CommandInfo("tips", __("Tin báo đang mở trong địa bàn phụ trách"), OFFICERS),
+        CommandInfo("reply", __("Trả lời người báo: /reply MÃ-TIN nội dung"), OFFICERS),
     )
 }
 

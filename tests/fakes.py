@@ -8,7 +8,7 @@ from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
 from aiogram.methods import TelegramMethod
-from aiogram.types import CallbackQuery, Chat, Message, Update, User
+from aiogram.types import CallbackQuery, Chat, Document, Location, Message, PhotoSize, Update, User
 
 from bot.app import App
 from bot.channels.text_session import TextChannelSession
@@ -89,23 +89,50 @@ class ChatDriver:
             ),
         )
 
-    async def press(self, data: str, user_id: int = 1001, forged: bool = False) -> list[str]:
-        """Press the button with this callback data on the latest keyboard of the user's chat.
+    async def send_media(self, user_id: int = 1001, *, photo: bytes | None = None,
+                         document: bytes | None = None, mime_type: str = "image/jpeg",
+                         location: tuple[float, float] | None = None) -> list[str]:
+        """The user sends a photo, a file or a location; the bot can download the bytes."""
+        extra: dict[str, Any] = {}
+        file_id = f"file{next(self._ids)}"
+        if photo is not None:
+            self.session.files[file_id] = photo
+            extra["photo"] = [PhotoSize(file_id=file_id, file_unique_id=file_id, width=64, height=48,
+                                        file_size=len(photo))]
+        if document is not None:
+            self.session.files[file_id] = document
+            extra["document"] = Document(file_id=file_id, file_unique_id=file_id, mime_type=mime_type,
+                                         file_size=len(document))
+        if location is not None:
+            extra["location"] = Location(latitude=location[0], longitude=location[1])
+        update = Update(update_id=next(self._ids), message=Message(
+            message_id=next(self._ids), date=0, chat=Chat(id=user_id, type="private"),
+            from_user=self.user(user_id), **extra,
+        ))
+        before = len(self.session.sent)
+        await self.feed(update)
+        return [sent.text for sent in self.session.sent[before:]]
+
+    async def press(self, data: str, user_id: int = 1001, chat_id: int | None = None,
+                    forged: bool = False) -> list[str]:
+        """Press the button with this callback data on the latest keyboard of the chat
+        (the user's own chat unless `chat_id` names a group).
 
         `forged=True` sends the callback data even though no keyboard offered it, as a
         modified client could."""
+        chat = user_id if chat_id is None else chat_id
         if forged:
             message = Message(message_id=next(self._ids), date=0, text="…",
-                              chat=Chat(id=user_id, type="private"))
+                              chat=Chat(id=chat, type="private" if chat > 0 else "group"))
         else:
-            menu = self.session.menus[user_id]
+            menu = self.session.menus[chat]
             assert any(option.callback_data == data for option in menu.options), (
                 f"no button {data!r} in {[o.callback_data for o in menu.options]}"
             )
             message = menu.message
         before = len(self.session.sent)
         query_id = f"q{next(self._ids)}"
-        self.session._callback_chats[query_id] = user_id
+        self.session._callback_chats[query_id] = message.chat.id
         update = Update(
             update_id=next(self._ids),
             callback_query=CallbackQuery(

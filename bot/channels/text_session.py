@@ -23,6 +23,7 @@ from aiogram.methods import (
     DeleteWebhook,
     EditMessageReplyMarkup,
     EditMessageText,
+    GetFile,
     GetMe,
     SendChatAction,
     SendMessage,
@@ -33,6 +34,7 @@ from aiogram.methods import (
 from aiogram.types import (
     CallbackQuery,
     Chat,
+    File,
     InlineKeyboardMarkup,
     Message,
     ReplyKeyboardMarkup,
@@ -136,6 +138,8 @@ class TextChannelSession(BaseSession):
         # Update ids must not repeat across runs (the ledger remembers them): start at "now".
         self._update_ids = itertools.count(time.time_ns() // 1000)
         self._callback_chats: dict[str, int] = {}
+        # Files users sent on this channel, by file id, for getFile and downloads.
+        self.files: dict[str, bytes] = {}
 
     async def deliver(self, chat_id: int, text: str) -> None:
         """Send a text to a chat of this channel."""
@@ -148,9 +152,11 @@ class TextChannelSession(BaseSession):
     async def close(self) -> None:
         """Nothing to close for a text channel by default."""
 
-    async def stream_content(self, *args: Any, **kwargs: Any) -> Any:
-        """Downloads are not offered by text channels."""
-        raise NotImplementedError
+    async def stream_content(self, url: str, *args: Any, chunk_size: int = 65536, **kwargs: Any) -> Any:
+        """Stream a file a user sent (its file id ends the download URL)."""
+        data = self.files[url.rsplit("/", 1)[-1]]
+        for start in range(0, len(data), chunk_size):
+            yield data[start:start + chunk_size]
 
     async def make_request(
         self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
@@ -176,6 +182,10 @@ class TextChannelSession(BaseSession):
             if method.text and chat_id is not None:
                 await self.deliver(chat_id, method.text)
             return True
+        if isinstance(method, GetFile) and method.file_id in self.files:
+            size = len(self.files[method.file_id])
+            return File(file_id=method.file_id, file_unique_id=method.file_id,
+                        file_size=size, file_path=method.file_id)
         if isinstance(method, GetMe):
             return User(id=bot.id, is_bot=True, first_name="Bình Yên")
         if isinstance(method, ACKNOWLEDGED):

@@ -8,6 +8,7 @@ from db.models.members import CHANNELS, ROLES, Member
 from db.models.outreach import QuizAttempt, Reading
 from db.models.pledges import Pledge
 from db.models.tallies import Tally
+from db.models.tips import TIP_ENTRY_KINDS, TIP_KINDS, TIP_STATUSES, Tip, TipEntry, TipPhoto, TipRoute
 from db.models.updates import ProcessedUpdate
 
 __all__ = [
@@ -15,6 +16,9 @@ __all__ = [
     "LEVELS",
     "ROLES",
     "SEED_TARGETS",
+    "TIP_ENTRY_KINDS",
+    "TIP_KINDS",
+    "TIP_STATUSES",
     "Area",
     "Base",
     "Campaign",
@@ -25,5 +29,9 @@ __all__ = [
     "QuizAttempt",
     "Reading",
     "Tally",
+    "Tip",
+    "TipEntry",
+    "TipPhoto",
+    "TipRoute",
     "utcnow",
 ]
