@@ -7,7 +7,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.cli import main
-from db.models import Household, Member, Pledge, QuizAttempt, Reading, Tally
+from db.models import Household, Member, Pledge, QuizAttempt, Reading, Tally, Tip
 from db.services import tallies as t
 from db.services.areas import add_area
 from db.services.campaigns import create_campaign
@@ -63,6 +63,16 @@ async def fixture(session):
         session.add(QuizAttempt(household_id=household.id, campaign_id=campaign.id, article_id="q",
                                 article_version="1", answers=[], score=score, total=total,
                                 finished_at=finished))
+    # Tips: H1 three about drugs (one handled), C1 one at commune level, H3 six thefts (two
+    # closed), and one in H3 last year (not counted).
+    tips = [(h1, "drugs", "handled"), (h1, "drugs", "received"), (h1, "drugs", "checking"),
+            (c1, "gambling", "received")] + [(h3, "theft", "closed")] * 2 + [(h3, "theft", "received")] * 4
+    for number, (area, kind, status) in enumerate(tips):
+        session.add(Tip(area_id=area.id, kind=kind, status=status, sealed=b"x", code_hash=f"h{number}",
+                        code_salt=b"s" * 16, reply_key=b"k" * 32))
+    session.add(Tip(area_id=h3.id, kind="theft", status="received", sealed=b"x", code_hash="old",
+                    code_salt=b"s" * 16, reply_key=b"k" * 32,
+                    created_at=datetime(YEAR - 1, 6, 1, tzinfo=timezone.utc)))
     await session.commit()
     return {"campaign": campaign, "areas": {x.code: x for x in (p, d, c1, c2, h1, h2, h3)}}
 
@@ -92,6 +102,26 @@ async def test_every_indicator_rolls_up_the_tree_as_computed_by_hand(session, fi
     assert tallies.children_meeting(by_code["C1"], t.PLEDGED) == (2, 2)
     assert tallies.children_meeting(by_code["D"], t.REACHED) == (1, 2)
     assert tallies.children_meeting(by_code["P"], t.REACHED) == (0, 1)
+    tips = {code: (int(by_code[code].counts[t.TIPS_RECEIVED]), int(by_code[code].counts[t.TIPS_HANDLED]))
+            for code in ("H1", "H2", "H3", "C1", "C2", "P")}
+    assert tips == {"H1": (3, 1), "H2": (0, 0), "H3": (6, 2), "C1": (4, 1), "C2": (6, 2), "P": (10, 3)}
+    assert by_code["C1"].counts[t.by_kind(t.TIPS_RECEIVED, "drugs")] == 3
+    assert by_code["C1"].counts[t.by_kind(t.TIPS_RECEIVED, "gambling")] == 1
+    assert by_code["P"].counts[t.by_kind(t.TIPS_HANDLED, "theft")] == 2
+
+
+async def test_small_tip_counts_are_hidden_below_commune_level_only(session, fixture):
+    from bot.reports.table import row, tips_by_kind
+
+    tallies = await t.compute_tallies(session, fixture["campaign"], fixture["areas"]["P"])
+    by_code = {code: tallies.areas[area.id] for code, area in fixture["areas"].items()}
+    campaign = fixture["campaign"]
+    assert (row(by_code["H1"], campaign)[t.TIPS_RECEIVED], row(by_code["H1"], campaign)[t.TIPS_HANDLED]) == ("<5", "<5")
+    assert (row(by_code["H3"], campaign)[t.TIPS_RECEIVED], row(by_code["H3"], campaign)[t.TIPS_HANDLED]) == (6, "<5")
+    assert row(by_code["H2"], campaign)[t.TIPS_RECEIVED] == 0
+    assert (row(by_code["C1"], campaign)[t.TIPS_RECEIVED], row(by_code["C1"], campaign)[t.TIPS_HANDLED]) == (4, 1)
+    assert dict((kind, received) for kind, received, _ in tips_by_kind(by_code["H1"]))["drugs"] == "<5"
+    assert dict((kind, received) for kind, received, _ in tips_by_kind(by_code["C1"]))["drugs"] == 3
 
 
 async def test_a_commune_report_sees_only_its_subtree(session, fixture):
@@ -125,7 +155,13 @@ def test_reports_in_every_format(database_url, fixture, monkeypatch, tmp_path, c
     for fmt in ("xlsx", "csv", "md", "png"):
         assert main(["report", "--area", "P", "--format", fmt, "--out", str(tmp_path / f"r.{fmt}")]) == 0
     book = load_workbook(tmp_path / "r.xlsx")
-    assert book.sheetnames == ["Tổng hợp", "Huyện, quận", "Xã, phường", "Ấp, khóm, thôn, tổ dân phố", "Tiến độ"]
+    assert book.sheetnames == ["Tổng hợp", "Huyện, quận", "Xã, phường", "Ấp, khóm, thôn, tổ dân phố", "Tiến độ",
+                               "Tin báo theo loại"]
+    hamlets = book["Ấp, khóm, thôn, tổ dân phố"]
+    tip_column = [cell.value for cell in hamlets[1]].index("Tin báo nhận được") + 1
+    assert [hamlets.cell(r, tip_column).value for r in (2, 3, 4)] == ["<5", 0, 6]
+    by_kind = {sheet_row[0].value: sheet_row[1].value for sheet_row in book["Tin báo theo loại"].iter_rows(min_row=2)}
+    assert by_kind["Ma túy"] == 3 and by_kind["Trộm cắp"] == 6
     communes = book["Xã, phường"]
     header = [cell.value for cell in communes[1]]
     assert header[:6] == ["Địa bàn", "Mã", "Số hộ", "Hộ dùng Bình Yên", "Hộ được tuyên truyền",
@@ -144,6 +180,7 @@ def test_reports_in_every_format(database_url, fixture, monkeypatch, tmp_path, c
     assert "Ấp, khóm, thôn, tổ dân phố\",Ấp Ba,H3,10,1,7,70.0,Đạt,5,50.0,Chưa đạt,1,50.0" in csv_text
     markdown = (tmp_path / "r.md").read_text(encoding="utf-8")
     assert "Hộ ký cam kết: 15 (75.0%), chỉ tiêu 100.0% — chưa đạt" in markdown
+    assert "Tin báo nhận được: 10; đã xử lý: 3" in markdown
     assert "| Huyện | 20 | 3 | 10 | 50.0 | Chưa đạt |" in markdown
     png = (tmp_path / "r.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000

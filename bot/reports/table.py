@@ -7,7 +7,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.i18n.lazy_proxy import LazyProxy
 
-from db.models import LEVELS, Campaign
+from db.models import LEVELS, TIP_KINDS, Campaign
 from db.services import tallies as t
 
 SMALL_COUNT = 5  # tips below this are shown as "<5" below commune level, so no tipster stands out
@@ -36,12 +36,11 @@ COLUMNS = [
     Column("pledged_met", __("Đạt chỉ tiêu cam kết"), "flag"),
     Column(t.QUIZ_ATTEMPTS, __("Lượt trả lời câu hỏi")),
     Column("quiz_score", __("Điểm trung bình câu hỏi (%)"), "percent"),
-    Column("tips_received", __("Tin báo nhận được"), needs="tips_received"),
-    Column("tips_handled", __("Tin báo đã xử lý"), needs="tips_handled"),
+    Column(t.TIPS_RECEIVED, __("Tin báo nhận được")),
+    Column(t.TIPS_HANDLED, __("Tin báo đã xử lý")),
     Column("deliveries_sent", __("Tin nhắn đã gửi"), needs="deliveries_sent"),
     Column("delivery_pct", __("Tỷ lệ gửi thành công (%)"), "percent", needs="deliveries_total"),
 ]
-TIP_COLUMNS = {"tips_received", "tips_handled"}
 
 
 def columns() -> list[Column]:
@@ -70,11 +69,23 @@ def row(tally: t.AreaTally, campaign: Campaign) -> dict[str, object]:
         values["delivery_pct"] = 100.0 * counts["deliveries_sent"] / counts["deliveries_total"]
     else:
         values["delivery_pct"] = None
-    if below_commune(tally.area.level):
-        for key in TIP_COLUMNS & values.keys():
-            if 0 < values[key] < SMALL_COUNT:
-                values[key] = f"<{SMALL_COUNT}"
+    for key in (t.TIPS_RECEIVED, t.TIPS_HANDLED):
+        values[key] = tip_count(tally, key)
     return values
+
+
+def tip_count(tally: t.AreaTally, indicator: str) -> int | str:
+    """A count of tips, shown as "<5" when it is 1 to 4 in an area below a commune."""
+    value = int(tally.counts[indicator])
+    if below_commune(tally.area.level) and 0 < value < SMALL_COUNT:
+        return f"<{SMALL_COUNT}"
+    return value
+
+
+def tips_by_kind(tally: t.AreaTally) -> list[tuple[str, int | str, int | str]]:
+    """(kind, received, handled) for every kind of tip, small counts hidden as in `row`."""
+    return [(kind, tip_count(tally, t.by_kind(t.TIPS_RECEIVED, kind)),
+             tip_count(tally, t.by_kind(t.TIPS_HANDLED, kind))) for kind in TIP_KINDS]
 
 
 def shown(column: Column, value: object) -> str:

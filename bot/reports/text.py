@@ -5,9 +5,10 @@ import io
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.reports.table import Report, columns, levels_below, row, shown, target_row
+from bot.reports.table import Report, columns, levels_below, row, shown, target_row, tips_by_kind
 from db.services import tallies as t
 from handlers.labels import LEVEL_LABELS
+from handlers.tip_labels import kind_label
 
 
 def to_csv(report: Report) -> str:
@@ -47,6 +48,12 @@ def to_markdown(report: Report) -> str:
     lines.append(_("- Lượt trả lời câu hỏi: {count}; điểm trung bình: {score}").format(
         count=values[t.QUIZ_ATTEMPTS],
         score="—" if values["quiz_score"] is None else f"{values['quiz_score']:.1f}%"))
+    lines.append(_("- Tin báo nhận được: {received}; đã xử lý: {handled}").format(
+        received=values[t.TIPS_RECEIVED], handled=values[t.TIPS_HANDLED]))
+    lines += ["", "## " + _("Tin báo theo loại"), "",
+              "| " + " | ".join((_("Loại"), _("Nhận được"), _("Đã xử lý"))) + " |", "|---|---|---|"]
+    lines += [f"| {kind_label(kind)} | {received} | {handled} |"
+              for kind, received, handled in tips_by_kind(root)]
     children = report.tallies.children_of(root)
     if children:
         cols = [c for c in columns() if c.key != "code"]

@@ -7,9 +7,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from bot.reports.table import Report, columns, levels_below, row, target_row
+from bot.reports.table import Report, columns, levels_below, row, target_row, tips_by_kind
 from db.services import tallies as t
 from handlers.labels import LEVEL_LABELS
+from handlers.tip_labels import kind_label
 
 MET = PatternFill("solid", fgColor="C6EFCE")
 UNMET = PatternFill("solid", fgColor="FFC7CE")
@@ -26,7 +27,17 @@ def write_xlsx(report: Report, path: Path) -> None:
         sheet = book.create_sheet(str(LEVEL_LABELS[level])[:31])
         _level_sheet(sheet, report, tallies, with_total=True)
     _progress_sheet(book.create_sheet(_("Tiến độ")[:31]), report)
+    _tips_sheet(book.create_sheet(_("Tin báo theo loại")[:31]), report)
     book.save(path)
+
+
+def _tips_sheet(sheet, report: Report) -> None:
+    sheet.append([_("Loại"), _("Nhận được"), _("Đã xử lý")])
+    for cell in sheet[1]:
+        cell.font = BOLD
+    for kind, received, handled in tips_by_kind(report.tallies.root):
+        sheet.append([kind_label(kind), received, handled])
+    sheet.column_dimensions["A"].width = 36
 
 
 def _level_sheet(sheet, report: Report, tallies: list[t.AreaTally], with_total: bool) -> None:

@@ -8,12 +8,23 @@ over its subtree, done on the few hundred areas, never on the households themsel
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import Select, delete, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Area, Campaign, Household, Member, Pledge, QuizAttempt, Reading, Tally
+from db.models import (
+    TIP_KINDS,
+    Area,
+    Campaign,
+    Household,
+    Member,
+    Pledge,
+    QuizAttempt,
+    Reading,
+    Tally,
+    Tip,
+)
 from db.services.campaigns import ancestor_ids
 
 # Counted indicators, in report order. Percentages and averages are derived from them.
@@ -23,6 +34,14 @@ REACHED = "households_reached"
 PLEDGED = "households_pledged"
 QUIZ_ATTEMPTS = "quiz_attempts"
 QUIZ_SCORE_SUM = "quiz_score_sum"
+TIPS_RECEIVED = "tips_received"
+TIPS_HANDLED = "tips_handled"
+HANDLED_STATUSES = ("handled", "closed")
+
+
+def by_kind(indicator: str, kind: str) -> str:
+    """The name of a per-kind tip indicator, e.g. "tips_received:drugs"."""
+    return f"{indicator}:{kind}"
 
 # Indicators compared with a campaign target: (count, target key in Campaign.targets).
 TARGETED = {REACHED: "households_reached_pct", PLEDGED: "households_pledged_pct"}
@@ -75,6 +94,21 @@ def _finished_quizzes(campaign: Campaign, prefix: str, value) -> Select:
             .group_by(Household.hamlet_id))
 
 
+def _tips(campaign: Campaign, prefix: str, handled: bool, kind: str | None = None) -> Select:
+    # Tips of the campaign's period, counted where they happened (the commune or hamlet picked).
+    # The period's days are taken in UTC: a tip is stored to the hour, so a tip in the first
+    # hours of 1 January, Vietnam time, counts in the year before.
+    start = datetime.combine(campaign.starts_on, time(), timezone.utc)
+    end = datetime.combine(campaign.ends_on + timedelta(days=1), time(), timezone.utc)
+    query = (select(Tip.area_id, func.count())
+             .join(Area, Area.id == Tip.area_id)
+             .where(Area.path.startswith(prefix), Tip.created_at >= start, Tip.created_at < end)
+             .group_by(Tip.area_id))
+    if handled:
+        query = query.where(Tip.status.in_(HANDLED_STATUSES))
+    return query.where(Tip.kind == kind) if kind else query
+
+
 # indicator → a query of (area id where it happened, value) for the campaign under a path prefix.
 QUERIES: dict[str, Callable[[Campaign, str], Select]] = {
     HOUSEHOLDS: _households,
@@ -84,12 +118,14 @@ QUERIES: dict[str, Callable[[Campaign, str], Select]] = {
     QUIZ_ATTEMPTS: lambda campaign, prefix: _finished_quizzes(campaign, prefix, func.count()),
     QUIZ_SCORE_SUM: lambda campaign, prefix: _finished_quizzes(
         campaign, prefix, func.sum(QuizAttempt.score * 1.0 / QuizAttempt.total)),
+    TIPS_RECEIVED: lambda campaign, prefix: _tips(campaign, prefix, handled=False),
+    TIPS_HANDLED: lambda campaign, prefix: _tips(campaign, prefix, handled=True),
 }
-
-
-def register_indicator(name: str, query: Callable[[Campaign, str], Select]) -> None:
-    """Add an indicator (tips, deliveries, ... register theirs where they are defined)."""
-    QUERIES[name] = query
+for _kind in TIP_KINDS:
+    QUERIES[by_kind(TIPS_RECEIVED, _kind)] = (
+        lambda campaign, prefix, kind=_kind: _tips(campaign, prefix, handled=False, kind=kind))
+    QUERIES[by_kind(TIPS_HANDLED, _kind)] = (
+        lambda campaign, prefix, kind=_kind: _tips(campaign, prefix, handled=True, kind=kind))
 
 
 @dataclass
