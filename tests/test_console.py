@@ -12,7 +12,7 @@ def test_a_script_shows_replies_and_numbers_press_buttons(database_url, monkeypa
     assert main(["chat", "--user", "9", "--script", str(script)]) == 0
     out = capsys.readouterr().out
     assert "› /start" in out and "113" in out
-    assert "1. Tiếng Việt\n2. English\n(Trả lời bằng số để chọn)" in out
+    assert "👉 Gõ số để chọn:\n1. Tiếng Việt\n2. English" in out
     assert "Switched to English." in out
     assert "What you can do:" in out
     assert "Your account does not have this permission." in out

@@ -72,7 +72,7 @@ async def test_polling_answers_start_and_a_typed_number_presses_the_language_but
         help_text = await zalo_api.next_text()
     assert greeting["chat_id"] == LAN
     assert "113" in greeting["text"] and "<b>" not in greeting["text"]  # plain text on Zalo
-    assert "1. Tiếng Việt\n2. English\n(Trả lời bằng số để chọn)" in menu["text"]
+    assert "👉 Gõ số để chọn:\n1. Tiếng Việt\n2. English" in menu["text"]
     assert switched["text"] == "Switched to English."
     assert "What you can do" in help_text["text"]
     assert zalo_api.methods()[:2] == ["deleteWebhook", "getMe"]

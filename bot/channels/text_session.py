@@ -117,15 +117,18 @@ def menu_options(markup: object) -> tuple[list[Option], list[str]] | None:
 
 
 def render_menu(options: list[Option], links: list[str]) -> str:
-    """The options as numbered lines, then the links, then how to choose."""
-    lines = [f"{number}. {option.label}" for number, option in enumerate(options, start=1)]
-    lines += links
+    """How to choose, then the options as numbered lines, then the links.
+
+    The hint comes first so the options stand apart from a text that has numbered lines of
+    its own (the pledge's commitments, say)."""
+    lines = []
     if options:
         try:
-            lines.append(gettext("(Trả lời bằng số để chọn)"))
+            lines.append(gettext("👉 Gõ số để chọn:"))
         except LookupError:  # outside an update there is no language context
-            lines.append("(Trả lời bằng số để chọn)")
-    return "\n".join(lines)
+            lines.append("👉 Gõ số để chọn:")
+    lines += [f"{number}. {option.label}" for number, option in enumerate(options, start=1)]
+    return "\n".join(lines + links)
 
 
 class TextChannelSession(BaseSession):
