@@ -8,6 +8,7 @@ from aiogram.utils.markdown import html_decoration as hd
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares.transaction import AfterCommit
 from bot.settings import Settings
 from db.models import Area, Household, Member
 from db.services.areas import get_area, subtree
@@ -164,7 +165,8 @@ async def pick_pending_hamlet(callback: CallbackQuery, session: AsyncSession, me
     await show_pending(callback.message, session, hamlet)
 
 
-async def decide(callback: CallbackQuery, session: AsyncSession, member: Member) -> None:
+async def decide(callback: CallbackQuery, session: AsyncSession, member: Member,
+                 after_commit: AfterCommit) -> None:
     """✅ Duyệt / ❌ Không duyệt."""
     await callback.answer()
     approve, household_id = callback.data.startswith("ap:y:"), callback.data[5:]
@@ -176,7 +178,8 @@ async def decide(callback: CallbackQuery, session: AsyncSession, member: Member)
         await callback.message.answer(render_problem(problem))
         return
     text = _("Đã duyệt hộ {head} ({code}).") if approve else _("Đã không duyệt hộ {head} ({code}).")
-    await callback.message.answer(text.format(head=hd.quote(household.head_name), code=household.code))
+    after_commit.call(callback.message.answer,
+                      text.format(head=hd.quote(household.head_name), code=household.code))
 
 
 def router() -> Router:

@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.markdown import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares.transaction import AfterCommit
 from db.models import Area, Household, Member
 from db.services.areas import children
 from db.services.joining import (
@@ -71,18 +72,21 @@ async def begin(
     await ask_household(message, hamlet, member, state)
 
 
-async def ask_household(message: Message, hamlet: Area, member: Member, state: FSMContext) -> None:
-    """Ask the member to find their household in the hamlet."""
+async def ask_household(message: Message, hamlet: Area, member: Member, state: FSMContext,
+                        after_commit: AfterCommit | None = None) -> None:
+    """Ask the member to find their household in the hamlet (after the commit, when given)."""
     await state.set_state(Joining.household)
     lines = [_("Bạn đang tham gia <b>{hamlet}</b>.").format(hamlet=hd.quote(hamlet.name))]
     if member.household is not None and member.household.hamlet_id == hamlet.id:
         lines.append(_("Bạn đang ở hộ {head} ({code}); chọn hộ khác nếu cần.").format(
             head=hd.quote(member.household.head_name), code=member.household.code))
     lines.append(_("Gõ tên chủ hộ (có dấu hay không dấu đều được) hoặc mã hộ để tìm hộ của bạn."))
-    await message.answer("\n".join(lines), reply_markup=keyboard(
-        [(_("📋 Xem danh sách hộ"), "hh:list:0")],
-        [(_("➕ Hộ tôi chưa có trong danh sách"), "hh:new")],
-    ))
+    markup = keyboard([(_("📋 Xem danh sách hộ"), "hh:list:0")],
+                      [(_("➕ Hộ tôi chưa có trong danh sách"), "hh:new")])
+    if after_commit is None:
+        await message.answer("\n".join(lines), reply_markup=markup)
+    else:
+        after_commit.call(message.answer, "\n".join(lines), reply_markup=markup)
 
 
 async def _hamlet(session: AsyncSession, state: FSMContext) -> Area | None:
@@ -145,7 +149,7 @@ async def pick_area(
 
 async def consent(
     callback: CallbackQuery, session: AsyncSession, member: Member | None, state: FSMContext,
-    channel: str, channel_user_id: str, fsm_storage: BaseStorage,
+    channel: str, channel_user_id: str, fsm_storage: BaseStorage, after_commit: AfterCommit,
 ) -> None:
     """Đồng ý stores the member and goes on; Không đồng ý stores nothing."""
     await callback.answer()
@@ -160,8 +164,8 @@ async def consent(
     key = prefs_key(callback.bot.id, callback.message.chat.id, callback.from_user.id)
     locale = await remembered_locale(fsm_storage, key)
     member = await give_consent(session, channel, channel_user_id, locale)
-    await callback.message.answer(_("Cảm ơn bạn đã đồng ý."))
-    await ask_household(callback.message, hamlet, member, state)
+    after_commit.call(callback.message.answer, _("Cảm ơn bạn đã đồng ý."))
+    await ask_household(callback.message, hamlet, member, state, after_commit)
 
 
 async def search(message: Message, session: AsyncSession, state: FSMContext) -> None:
@@ -207,7 +211,8 @@ async def list_page(callback: CallbackQuery, session: AsyncSession, state: FSMCo
 
 
 async def pick_household(
-    callback: CallbackQuery, session: AsyncSession, member: Member | None, state: FSMContext
+    callback: CallbackQuery, session: AsyncSession, member: Member | None, state: FSMContext,
+    after_commit: AfterCommit,
 ) -> None:
     """The member chose their household."""
     await callback.answer()
@@ -223,7 +228,7 @@ async def pick_household(
         await callback.message.answer(render_problem(problem))
         return
     await state.clear()
-    await callback.message.answer(_(
+    after_commit.call(callback.message.answer, _(
         "✅ Bạn đã vào hộ <b>{head}</b> ({code}), {hamlet}.\n"
         "Gõ /pledge để xác nhận cam kết của hộ, /learn để đọc tin tuyên truyền."
     ).format(head=hd.quote(household.head_name), code=household.code, hamlet=hd.quote(hamlet.name)))
@@ -278,7 +283,8 @@ async def new_size(message: Message, state: FSMContext) -> None:
 
 
 async def confirm_new(
-    callback: CallbackQuery, session: AsyncSession, member: Member | None, state: FSMContext
+    callback: CallbackQuery, session: AsyncSession, member: Member | None, state: FSMContext,
+    after_commit: AfterCommit,
 ) -> None:
     """Send the registration to the hamlet head, or drop it."""
     await callback.answer()
@@ -297,7 +303,7 @@ async def confirm_new(
     except Problem as problem:
         await callback.message.answer(render_problem(problem))
         return
-    await callback.message.answer(_(
+    after_commit.call(callback.message.answer, _(
         "Đã gửi đăng ký hộ <b>{head}</b> (mã {code}). Trưởng ấp sẽ duyệt; khi được duyệt, "
         "bạn xác nhận cam kết bằng /pledge."
     ).format(head=hd.quote(household.head_name), code=household.code))

@@ -8,6 +8,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares.transaction import AfterCommit
 from db.models import Member
 from db.services.members import set_locale
 from handlers.commands import COMMANDS
@@ -32,6 +33,7 @@ async def choose_language(
     member: Member | None,
     i18n: I18n,
     fsm_storage: BaseStorage,
+    after_commit: AfterCommit,
 ) -> None:
     """Remember the language and confirm in it."""
     locale = callback.data.removeprefix("lang:")
@@ -44,9 +46,9 @@ async def choose_language(
         chat_id = callback.message.chat.id if callback.message else callback.from_user.id
         key = prefs_key(callback.bot.id, chat_id, callback.from_user.id)
         await remember_locale(fsm_storage, key, locale)
+    await callback.answer()
     with i18n.use_locale(locale):
-        await callback.answer()
-        await callback.message.edit_text(_("Đã chuyển sang tiếng Việt."))
+        after_commit.call(callback.message.edit_text, _("Đã chuyển sang tiếng Việt."))
 
 
 def router() -> Router:

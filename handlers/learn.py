@@ -9,6 +9,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.markdown import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares.transaction import AfterCommit
 from bot.settings import Settings
 from content.catalog import Article, Catalog
 from content.markdown import split_message
@@ -108,7 +109,7 @@ async def back_to_topics(callback: CallbackQuery, catalog: Catalog) -> None:
 
 async def mark_read(
     callback: CallbackQuery, session: AsyncSession, member: Member | None, catalog: Catalog,
-    clock: Clock, settings: Settings,
+    clock: Clock, settings: Settings, after_commit: AfterCommit,
 ) -> None:
     """Đã đọc: count the household as reached (once per article version)."""
     await callback.answer()
@@ -133,7 +134,7 @@ async def mark_read(
     # What to do next, as buttons: on text-only channels a message without them would end the menu.
     rows = [[(_("📝 Trả lời {count} câu hỏi").format(count=len(article.quiz)), f"quiz:s:{article.id}")]
             if article.quiz else [], [(_("⬅ Các chủ đề"), "learn:topics")]]
-    await callback.message.answer(text, reply_markup=keyboard(*rows))
+    after_commit.call(callback.message.answer, text, reply_markup=keyboard(*rows))
 
 
 def router() -> Router:

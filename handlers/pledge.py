@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.markdown import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares.transaction import AfterCommit
 from bot.settings import Settings
 from content.catalog import Catalog
 from db.models import Member, Pledge
@@ -68,7 +69,7 @@ async def show_pledge(
 
 async def confirm(
     callback: CallbackQuery, session: AsyncSession, member: Member | None, i18n: I18n,
-    clock: Clock, settings: Settings,
+    clock: Clock, settings: Settings, after_commit: AfterCommit,
 ) -> None:
     """The household confirms; a second member learns it was already done."""
     await callback.answer()
@@ -80,7 +81,7 @@ async def confirm(
         return
     head = context.household.head_name
     if created:
-        await callback.message.answer(_(
+        after_commit.call(callback.message.answer, _(
             "✅ Cảm ơn bạn! Hộ <b>{head}</b> đã xác nhận cam kết xây dựng khóm, ấp “An toàn về an "
             "ninh, trật tự” ngày {date}."
         ).format(head=hd.quote(head), date=local_date(context.pledge.confirmed_at, settings)))
@@ -109,7 +110,7 @@ async def ask_reason(
 
 async def withdraw(
     message: Message, session: AsyncSession, member: Member | None, clock: Clock,
-    settings: Settings, state: FSMContext,
+    settings: Settings, state: FSMContext, after_commit: AfterCommit,
 ) -> None:
     """The reason typed: withdraw."""
     try:
@@ -118,7 +119,7 @@ async def withdraw(
         await message.answer(render_problem(problem))
         return
     await state.clear()
-    await message.answer(_(
+    after_commit.call(message.answer, _(
         "Đã rút cam kết của hộ. Lý do: {reason}\nBạn có thể xác nhận lại bất cứ lúc nào bằng /pledge."
     ).format(reason=hd.quote(pledge.withdraw_reason)))
 

@@ -9,6 +9,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.markdown import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares.transaction import AfterCommit
 from bot.settings import Settings
 from db.models import Member
 from db.services.privacy import forget_member, stored_data
@@ -65,7 +66,7 @@ async def ask_forget(message: Message, member: Member | None) -> None:
 
 
 async def forget(callback: CallbackQuery, session: AsyncSession, member: Member | None,
-                 state: FSMContext, fsm_storage: BaseStorage) -> None:
+                 state: FSMContext, fsm_storage: BaseStorage, after_commit: AfterCommit) -> None:
     """Delete the member's personal data, or keep it."""
     await callback.answer()
     if callback.data == "forget:no":
@@ -76,7 +77,7 @@ async def forget(callback: CallbackQuery, session: AsyncSession, member: Member 
     await state.clear()
     key = prefs_key(callback.bot.id, callback.message.chat.id, callback.from_user.id)
     await fsm_storage.set_data(key, {})
-    await callback.message.answer(_(
+    after_commit.call(callback.message.answer, _(
         "Đã xóa dữ liệu cá nhân của bạn. Cảm ơn bạn đã tham gia phong trào. "
         "Bạn vẫn đọc tin (/learn) và gửi tin báo ẩn danh được."
     ))

@@ -17,6 +17,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.markdown import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares.transaction import AfterCommit
 from bot.settings import Settings
 from db.models import Member, Tip
 from db.services.tip_sealing import TipKeys
@@ -64,25 +65,33 @@ async def send_to_officers(
     channel: str,
     tip: Tip,
     render: Callable[[], tuple[list[str], InlineKeyboardMarkup | None]],
+    after_commit: AfterCommit,
     photos: list[bytes] = (),
 ) -> None:
-    """Send what `render` writes (in the deployment's language) to the tip's officers' group.
+    """Send what `render` writes (in the deployment's language) to the tip's officers' group,
+    once the tip is committed: a group never sees a tip that was not stored.
 
-    It goes to the group of the tip's area or the nearest area above it on this channel.
-    Failing to send is logged and otherwise ignored: the tip is stored and listed anyway."""
+    It goes to the group of the tip's area or the nearest area above it on this channel."""
     route = await route_for(session, tip.area, channel)
     if route is None:
         return
     chat_id = int(route.chat_id) if route.chat_id.lstrip("-").isdigit() else route.chat_id
+    with i18n.use_locale(settings.default_locale):
+        messages, keyboard = render()
+    after_commit.call(_copy_to_group, bot, chat_id, tip.reference, messages, keyboard, photos)
+
+
+async def _copy_to_group(bot: Bot, chat_id: int | str, reference: str, messages: list[str],
+                         keyboard: InlineKeyboardMarkup | None, photos: list[bytes]) -> None:
+    """The copy itself. Failing to send is logged and otherwise ignored: the tip is stored and
+    listed anyway."""
     try:
-        with i18n.use_locale(settings.default_locale):
-            messages, keyboard = render()
         for number, text in enumerate(messages):
             await bot.send_message(chat_id, text, reply_markup=keyboard if number == 0 else None)
         for photo in photos:
-            await bot.send_photo(chat_id, BufferedInputFile(photo, "photo.jpg"), caption=tip.reference)
+            await bot.send_photo(chat_id, BufferedInputFile(photo, "photo.jpg"), caption=reference)
     except Exception as error:
-        log.warning("could not reach the officers' group of %s: %s", tip.reference, type(error).__name__)
+        log.warning("could not reach the officers' group of %s: %s", reference, type(error).__name__)
 
 
 async def triage(

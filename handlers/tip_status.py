@@ -16,6 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.markdown import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares.transaction import AfterCommit
 from bot.settings import Settings
 from bot.tip_limits import TipLimits
 from db.models import Tip
@@ -141,7 +142,7 @@ async def start_addition(callback: CallbackQuery, state: FSMContext) -> None:
 
 async def give_addition(
     message: Message, state: FSMContext, session: AsyncSession, bot: Bot, settings: Settings,
-    i18n: I18n, tip_keys: TipKeys | None, channel: str,
+    i18n: I18n, tip_keys: TipKeys | None, channel: str, after_commit: AfterCommit,
 ) -> None:
     """Seal the addition to the tip and copy it to the officers' group."""
     data = await live_draft(message, state)
@@ -160,12 +161,12 @@ async def give_addition(
     except Problem as problem:
         await message.answer(render_problem(problem))
         return
-    await message.answer(_("Đã thêm thông tin vào tin báo. Công an phụ trách sẽ đọc được. "
-                           "Cảm ơn bạn."))
-    await state.clear()
+    after_commit.call(message.answer, _("Đã thêm thông tin vào tin báo. Công an phụ trách sẽ đọc "
+                                        "được. Cảm ơn bạn."))
+    after_commit.call(state.clear)
     await send_to_officers(bot, session, settings, i18n, channel, tip, lambda: ([_(
         "➕ <b>Bổ sung cho {reference}</b> ({kind}):\n{text}").format(
-        reference=tip.reference, kind=kind_label(tip.kind), text=hd.quote(text))], None))
+        reference=tip.reference, kind=kind_label(tip.kind), text=hd.quote(text))], None), after_commit)
 
 
 async def text_expected(message: Message) -> None:

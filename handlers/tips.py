@@ -20,6 +20,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.markdown import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares.transaction import AfterCommit
 from bot.settings import Settings
 from bot.tip_limits import TipLimits
 from db.models import TIP_KINDS, Area
@@ -389,8 +390,10 @@ async def send_tip(
     tip_limits: TipLimits,
     channel: str,
     channel_user_id: str,
+    after_commit: AfterCommit,
 ) -> None:
-    """Seal and store the tip, give the receipt code, and copy the tip to the officers' group."""
+    """Seal and store the tip; once it is committed, give the receipt code and copy the tip to
+    the officers' group (a receipt for a tip that was not stored would be a broken promise)."""
     data = await live_draft(callback, state)
     if data is None:
         return
@@ -421,9 +424,8 @@ async def send_tip(
         ]
         if lost:
             lines.append(_("Có {count} ảnh không đọc được nên không được lưu.").format(count=lost))
-        await callback.message.answer("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
-            _button(_("Xem trạng thái"), StatusAction(action="ask")),
-        ]]))
+        after_commit.call(callback.message.answer, "\n".join(lines), reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[[_button(_("Xem trạng thái"), StatusAction(action="ask"))]]))
     except Problem as problem:
         await tip_limits.give_back(sender)
         await callback.message.answer(render_problem(problem))
@@ -431,12 +433,12 @@ async def send_tip(
     except BaseException:
         await tip_limits.give_back(sender)
         raise
-    await state.clear()
+    after_commit.call(state.clear)  # the draft stays until the tip is safely stored
     trail = await place_trail(session, tip.area)
     await send_to_officers(
         bot, session, settings, i18n, channel, tip,
         lambda: (group_copy(tip, tip_draft, trail, len(photos)), triage_keyboard(tip)),
-        photos,
+        after_commit, photos,
     )
 
 

@@ -132,7 +132,7 @@ class ChatDriver:
             message = menu.message
         before = len(self.session.sent)
         query_id = f"q{next(self._ids)}"
-        self.session._callback_chats[query_id] = message.chat.id
+        self.session.remember_callback(query_id, message.chat.id)
         update = Update(
             update_id=next(self._ids),
             callback_query=CallbackQuery(

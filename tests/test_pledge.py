@@ -112,3 +112,28 @@ async def test_the_pledge_text_follows_the_members_language(chat, session):
     await chat.press("lang:en")
     [shown] = await chat.send("/pledge")
     assert "has not confirmed" in shown
+
+
+async def test_no_confirmation_is_shown_when_the_commit_fails(chat, session):
+    """The ✅ goes out only after the commit; a failing commit gets an apology instead."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    places = await tree(session)
+    await household_members(session, places, 1001)
+    await chat.send("/pledge")
+
+    def database_gone(_session) -> None:
+        raise OperationalError("COMMIT", {}, ConnectionError("the database went away"))
+
+    event.listen(Session, "before_commit", database_gone)
+    try:
+        [reply] = await chat.press("pledge:confirm")
+    finally:
+        event.remove(Session, "before_commit", database_gone)
+    assert "thử lại" in reply and "Cảm ơn" not in reply
+    assert await count(session, Pledge) == 0
+    [reply] = await chat.press("pledge:confirm", forged=True)
+    assert "Cảm ơn bạn" in reply
+    assert await count(session, Pledge) == 1

@@ -144,6 +144,12 @@ class TextChannelSession(BaseSession):
         # Files users sent on this channel, by file id, for getFile and downloads.
         self.files: dict[str, bytes] = {}
 
+    def remember_callback(self, query_id: str, chat_id: int) -> None:
+        """Where the answer to a button press goes (only the recent presses are kept)."""
+        if len(self._callback_chats) >= 10_000:
+            del self._callback_chats[next(iter(self._callback_chats))]
+        self._callback_chats[query_id] = chat_id
+
     async def deliver(self, chat_id: int, text: str) -> None:
         """Send a text to a chat of this channel."""
         raise NotImplementedError
@@ -181,7 +187,8 @@ class TextChannelSession(BaseSession):
                 return await self._send(bot, menu.message.chat.id, "", method.reply_markup, menu.message)
             return True
         if isinstance(method, AnswerCallbackQuery):
-            chat_id = self._callback_chats.pop(method.callback_query_id, None)
+            # A query may be answered twice (an empty answer, then an apology when it failed).
+            chat_id = self._callback_chats.get(method.callback_query_id)
             if method.text and chat_id is not None:
                 await self.deliver(chat_id, method.text)
             return True
@@ -245,7 +252,7 @@ class TextChannelSession(BaseSession):
             option = menu.options[int(choice) - 1]
             if option.callback_data is not None:
                 query_id = str(update_id)
-                self._callback_chats[query_id] = chat_id
+                self.remember_callback(query_id, chat_id)
                 query = CallbackQuery(
                     id=query_id,
                     from_user=user,

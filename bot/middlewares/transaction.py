@@ -1,5 +1,7 @@
 """One database transaction per update, and each update handled exactly once."""
 
+import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,6 +18,37 @@ log = logging.getLogger(__name__)
 # While an instance handles an update its key says "busy"; once committed it says "done".
 BUSY_SECONDS = 120
 DONE_SECONDS = 48 * 3600
+
+
+class AfterCommit:
+    """What a handler wants done once its update's transaction is committed.
+
+    A confirmation ("✅ your household's pledge is recorded", a tip's receipt code) must
+    never reach a user for something that was not stored: handlers hand such sends here
+    (`after_commit.call(message.answer, text)`), and they go out after the commit, in the
+    language of the update. If the commit fails they are dropped and the user is asked to
+    try again instead.
+    """
+
+    def __init__(self) -> None:
+        self._calls: list[tuple[contextvars.Context, Callable[..., Awaitable[Any]], tuple, dict]] = []
+
+    def call(self, function: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> None:
+        """Call `function(*args, **kwargs)` after the commit."""
+        self._calls.append((contextvars.copy_context(), function, args, kwargs))
+
+    async def run(self) -> None:
+        """Make the calls in order; one that fails is logged and does not stop the others
+        (what they confirm is stored already)."""
+        async def call(function: Callable[..., Awaitable[Any]], args: tuple, kwargs: dict) -> None:
+            # aiogram's shortcuts (message.answer, ...) return awaitable methods, not coroutines.
+            await function(*args, **kwargs)
+
+        for context, function, args, kwargs in self._calls:
+            try:
+                await asyncio.create_task(call(function, args, kwargs), context=context)
+            except Exception as error:
+                log.warning("a send after the commit failed: %s", type(error).__name__)
 
 
 class UpdateInFlight(Exception):
@@ -71,13 +104,17 @@ class UpdateTransactionMiddleware(BaseMiddleware):
         raise UpdateInFlight(key)
 
     async def _handle_once(self, handler, update, data, source: str, update_id: str) -> Any:
+        after_commit = AfterCommit()
         async with self.sessionmaker() as session:
             async with session.begin():
                 if not await record_update(session, source, update_id):
                     log.info("update %s:%s already handled", source, update_id)
                     return None
                 data["session"] = session
+                data["after_commit"] = after_commit
                 try:
-                    return await handler(update, data)
+                    result = await handler(update, data)
                 finally:
-                    del data["session"]
+                    del data["session"], data["after_commit"]
+        await after_commit.run()
+        return result
