@@ -17,13 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import handlers
 from bot.errors import errors_router
-from bot.i18n import MemberLocaleMiddleware, make_i18n
+from bot.i18n import MemberLocaleMiddleware, make_i18n, translator
 from bot.middlewares.member import MemberMiddleware
 from bot.middlewares.roles import RoleMiddleware
 from bot.middlewares.transaction import UpdateTransactionMiddleware
 from bot.settings import Settings
 from db.migrate import check_migrated
 from db.session import make_engine, make_sessionmaker
+from scheduler.clock import SystemClock
 
 FSM_PREFIX = "binhyen:fsm"
 
@@ -68,6 +69,8 @@ def build_dispatcher(
         events_isolation=isolation,
         settings=settings,
         sessionmaker=sessionmaker,
+        translator=translator(i18n),
+        clock=SystemClock(),
     )
     # Order matters: the transaction (and ledger) wraps everything, the member is read in it.
     dispatcher.update.outer_middleware(UpdateTransactionMiddleware(sessionmaker, redis))

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from db.services.schedule_times import QuietHours
+
 ENV_PREFIX = "BINHYEN_"
 LOCALES = ("vi", "en")
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
@@ -34,6 +36,9 @@ class Settings(BaseSettings):
     default_locale: str = "vi"
     timezone: str = "Asia/Ho_Chi_Minh"
     log_level: str = "INFO"
+    telegram_rate: float = 25.0
+    quiet_hours: str = "21:00-06:00"
+    schedule_stale_hours: float = 12.0
 
     @field_validator("database_url")
     @classmethod
@@ -119,6 +124,26 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value.upper()
 
+    @field_validator("telegram_rate")
+    @classmethod
+    def _telegram_rate(cls, value: float) -> float:
+        if not 0 < value <= 1000:
+            raise ValueError("must be a number of messages per second above 0 (Telegram allows about 30)")
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        QuietHours.parse(value)
+        return value.strip()
+
+    @field_validator("schedule_stale_hours")
+    @classmethod
+    def _stale_hours(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError("must be 0 or more hours")
+        return value
+
     @model_validator(mode="after")
     def _webhook_needs_token_and_secret(self) -> Settings:
         if self.webhook_url and not self.telegram_token:
@@ -134,6 +159,11 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         """The deployment's time zone."""
         return ZoneInfo(self.timezone)
+
+    @property
+    def quiet(self) -> QuietHours | None:
+        """BINHYEN_QUIET_HOURS parsed; None when switched off."""
+        return QuietHours.parse(self.quiet_hours)
 
     @property
     def webhook_path(self) -> str:

@@ -20,7 +20,8 @@ def _downgrade_to_base(connection) -> None:
 
 
 TABLES = {"areas", "households", "members", "campaigns", "processed_updates", "alembic_version",
-          "readings", "quiz_attempts", "pledges"}
+          "readings", "quiz_attempts", "pledges", "milestones", "reminders", "broadcasts", "deliveries",
+          "apscheduler_jobs"}
 
 
 async def test_upgrade_creates_the_tables_and_matches_the_models(empty_database_url):
