@@ -38,6 +38,9 @@ COMMANDS = {
         CommandInfo("help", __("Những việc bạn làm được với Bình Yên")),
         CommandInfo("language", __("Đổi ngôn ngữ (Tiếng Việt / English)")),
         CommandInfo("area", __("Xem địa bàn phụ trách và số hộ"), STAFF),
+        CommandInfo("broadcast", __("Gửi thông báo tới bà con trong địa bàn"), STAFF),
+        CommandInfo("broadcasts", __("Xem, hủy các thông báo đã gửi và đã hẹn"), STAFF),
+        CommandInfo("campaign", __("Lịch chiến dịch: các mốc và lời nhắc"), frozenset({"officer", "admin"})),
     )
 }
 

@@ -196,6 +196,12 @@ async def milestones_for(session: AsyncSession, campaign: Campaign, area: Area) 
     return list(await session.scalars(query.order_by(Milestone.happens_on, Milestone.id)))
 
 
+async def campaign_milestones(session: AsyncSession, campaign: Campaign) -> list[Milestone]:
+    """Every milestone of the campaign, whatever area set it, by date."""
+    query = select(Milestone).where(Milestone.campaign_id == campaign.id)
+    return list(await session.scalars(query.order_by(Milestone.happens_on, Milestone.id)))
+
+
 async def reminders_for(session: AsyncSession, milestones: list[Milestone], area: Area) -> list[Reminder]:
     """Reminders on these milestones whose audience area is above, at or below `area`."""
     if not milestones:
