@@ -14,7 +14,7 @@ from bot.background import make_worker
 from bot.i18n import translator
 from bot.senders import TelegramSender, TextSender
 from bot.settings import Settings
-from db.models import AUDIENCES, MILESTONE_KINDS, Campaign
+from db.models import AUDIENCES, CHANNELS, MILESTONE_KINDS, Campaign
 from db.services.areas import require_area
 from db.services.broadcasts import create_broadcast
 from db.services.deliveries import counts_by_broadcast, outstanding
@@ -116,8 +116,8 @@ async def cmd_broadcast(args: argparse.Namespace, settings: Settings) -> int:
         print(_("Xong: {sent} người đã nhận, {unreachable} không liên lạc được, {failed} lỗi.").format(
             sent=counts["sent"], unreachable=counts["unreachable"], failed=counts["failed"]))
         async with app.sessionmaker() as session:
-            left, _earliest = await outstanding(session, ["telegram", "zalo"],
-                                                f"broadcast:{broadcast.id}")
+            others = [name for name in CHANNELS if name not in {c.name for c in channels}]
+            left, _earliest = await outstanding(session, others, f"broadcast:{broadcast.id}")
         if left:
             print(_("{count} tin chờ một tiến trình có kênh của người nhận (binhyen run) gửi.").format(
                 count=left))

@@ -16,13 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
 from db.models import AUDIENCES, Area, Member
-from db.services.areas import children, get_area
+from db.services.areas import children
 from db.services.audiences import AUDIENCE_LABELS
 from db.services.broadcasts import URGENT_ROLES, clean_text, count_audience, create_broadcast, render
 from db.services.members import scope_covers
 from db.services.schedule_times import local_moment, parse_when
 from db.text import Problem, Translator
+from handlers.area import area_in_scope
 from handlers.commands import COMMANDS, STAFF, requires
+from handlers.keyboards import button
 from handlers.labels import render_problem
 
 if TYPE_CHECKING:
@@ -42,12 +44,8 @@ class BroadcastForm(StatesGroup):
     when = State()
 
 
-def _button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data)
-
-
 def _cancel_row() -> list[InlineKeyboardButton]:
-    return [_button(_("Hủy"), "bc:cancel")]
+    return [button(_("Hủy"), "bc:cancel")]
 
 
 def when_text(moment: datetime, settings: Settings) -> str:
@@ -62,15 +60,9 @@ async def start(
     await state.clear()
     code = (command.args or "").strip()
     if code:
-        area = await get_area(session, code)
-        if area is None:
-            await message.answer(_("Không có địa bàn mã {code}.").format(code=hd.quote(code)))
-            return
-        if not scope_covers(member, area):
-            await message.answer(_("Địa bàn {code} nằm ngoài phạm vi bạn phụ trách.").format(
-                code=hd.quote(area.code)))
-            return
-        await _ask_text(message, state, area)
+        area = await area_in_scope(message, session, member, code)
+        if area is not None:
+            await _ask_text(message, state, area)
         return
     if member.area is None:
         await state.set_state(BroadcastForm.area)
@@ -82,9 +74,9 @@ async def start(
         return
     below = await children(session, member.area)
     await state.set_state(BroadcastForm.area)
-    rows = [[_button(_("Cả {area}").format(area=member.area.name), f"bc:area:{member.area.id}")]]
+    rows = [[button(_("Cả {area}").format(area=member.area.name), f"bc:area:{member.area.id}")]]
     if len(below) <= MAX_AREA_BUTTONS:
-        rows += [[_button(area.name, f"bc:area:{area.id}")] for area in below]
+        rows += [[button(area.name, f"bc:area:{area.id}")] for area in below]
         prompt = _("Gửi thông báo tới đâu?")
     else:
         prompt = _("Gửi thông báo tới đâu? Chọn cả địa bàn, hoặc gõ mã một địa bàn bên dưới.")
@@ -106,17 +98,10 @@ async def choose_area(
 
 async def typed_area(message: Message, session: AsyncSession, member: Member, state: FSMContext) -> None:
     """An area code typed instead of a button."""
-    code = (message.text or "").strip()
-    area = await get_area(session, code) if code and not code.startswith("/") else None
-    if area is None:
-        await message.answer(_("Không có địa bàn mã {code}. Gõ lại mã, hoặc bấm Hủy.").format(
-            code=hd.quote(code[:40])), reply_markup=InlineKeyboardMarkup(inline_keyboard=[_cancel_row()]))
-        return
-    if not scope_covers(member, area):
-        await message.answer(_("Địa bàn {code} nằm ngoài phạm vi bạn phụ trách.").format(
-            code=hd.quote(area.code)))
-        return
-    await _ask_text(message, state, area)
+    code = (message.text or "").strip()[:40]
+    area = await area_in_scope(message, session, member, code) if code else None
+    if area is not None:
+        await _ask_text(message, state, area)
 
 
 async def _ask_text(message: Message, state: FSMContext, area: Area) -> None:
@@ -149,7 +134,7 @@ async def typed_text(message: Message, session: AsyncSession, state: FSMContext)
 
 def _audience_keyboard(area: Area) -> InlineKeyboardMarkup:
     audiences = [a for a in AUDIENCES if a != "heads" or area.level != "hamlet"]
-    rows = [[_button(_(AUDIENCE_LABELS[a]), f"bc:aud:{a}")] for a in audiences]
+    rows = [[button(_(AUDIENCE_LABELS[a]), f"bc:aud:{a}")] for a in audiences]
     return InlineKeyboardMarkup(inline_keyboard=rows + [_cancel_row()])
 
 
@@ -190,14 +175,14 @@ async def _preview(
     lines = [_("<b>Xem trước:</b>"), "", preview, "",
              _("Gửi tới {count} người ({audience}).").format(count=count, audience=_(audience).lower())]
     local_now = clock.now().astimezone(settings.tz)
-    rows = [[_button(_("Gửi ngay"), "bc:now")]]
+    rows = [[button(_("Gửi ngay"), "bc:now")]]
     if local_now.time() < EVENING:
-        rows.append([_button(_("Tối nay 19:00"), "bc:at:evening")])
-    rows.append([_button(_("Sáng mai 07:00"), "bc:at:morning")])
-    rows.append([_button(_("Chọn giờ khác"), "bc:at:other")])
+        rows.append([button(_("Tối nay 19:00"), "bc:at:evening")])
+    rows.append([button(_("Sáng mai 07:00"), "bc:at:morning")])
+    rows.append([button(_("Chọn giờ khác"), "bc:at:other")])
     if member.role in URGENT_ROLES:
         label = _("Bỏ đánh dấu khẩn") if data["urgent"] else _("Đánh dấu khẩn")
-        rows.append([_button(label, "bc:urgent")])
+        rows.append([button(label, "bc:urgent")])
     rows.append(_cancel_row())
     await message.answer("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
 from db.models import AUDIENCES, MILESTONE_KINDS, Area, Campaign, Member
-from db.services.areas import get_area
 from db.services.audiences import AUDIENCE_LABELS
 from db.services.campaigns import current_campaign
 from db.services.milestones import (
@@ -31,10 +30,11 @@ from db.services.milestones import (
     milestones_for,
     reminders_for,
 )
-from db.services.members import scope_covers
 from db.services.schedule_times import parse_day, parse_hhmm
 from db.text import Problem
+from handlers.area import area_in_scope
 from handlers.commands import COMMANDS, requires
+from handlers.keyboards import button
 from handlers.labels import render_problem
 
 if TYPE_CHECKING:
@@ -59,12 +59,8 @@ class CampaignForm(StatesGroup):
     audience = State()
 
 
-def _button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data)
-
-
 def _keyboard(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[*rows, [_button(_("Đóng"), "cp:close")]])
+    return InlineKeyboardMarkup(inline_keyboard=[*rows, [button(_("Đóng"), "cp:close")]])
 
 
 def _offset_label(days: int) -> str:
@@ -93,7 +89,7 @@ async def _calendar_text(session: AsyncSession, campaign: Campaign, area: Area, 
 
 
 def _menu_keyboard() -> InlineKeyboardMarkup:
-    return _keyboard([_button(_("Thêm mốc"), "cp:add")], [_button(_("Thêm lời nhắc"), "cp:remind")])
+    return _keyboard([button(_("Thêm mốc"), "cp:add")], [button(_("Thêm lời nhắc"), "cp:remind")])
 
 
 async def show(
@@ -105,16 +101,11 @@ async def show(
     code = (command.args or "").strip()
     area = member.area
     if code:
-        area = await get_area(session, code)
+        area = await area_in_scope(message, session, member, code)
         if area is None:
-            await message.answer(_("Không có địa bàn mã {code}.").format(code=hd.quote(code)))
             return
-    if area is None:
+    elif area is None:
         await message.answer(_("Gõ /campaign MÃ để xem lịch chiến dịch của một địa bàn."))
-        return
-    if not scope_covers(member, area):
-        await message.answer(_("Địa bàn {code} nằm ngoài phạm vi bạn phụ trách.").format(
-            code=hd.quote(area.code)))
         return
     today = clock.now().astimezone(settings.tz).date()
     campaign = await current_campaign(session, area, today)
@@ -138,7 +129,7 @@ async def ask_kind(callback: CallbackQuery, state: FSMContext) -> None:
     """Which milestone."""
     await callback.answer()
     await state.set_state(CampaignForm.kind)
-    rows = [[_button(_(KIND_TITLES[kind]), f"cp:kind:{kind}")] for kind in MILESTONE_KINDS]
+    rows = [[button(_(KIND_TITLES[kind]), f"cp:kind:{kind}")] for kind in MILESTONE_KINDS]
     await callback.message.answer(_("Thêm mốc nào?"), reply_markup=_keyboard(*rows))
 
 
@@ -174,7 +165,7 @@ async def _ask_day(message: Message, session: AsyncSession, state: FSMContext) -
     rows = []
     if data["kind"] == "festival_day":
         festival = date(campaign.year, *FESTIVAL_DAY)
-        rows.append([_button(f"{festival:%d/%m/%Y}", "cp:festival")])
+        rows.append([button(f"{festival:%d/%m/%Y}", "cp:festival")])
     await message.answer(_("Gõ ngày của mốc dạng DD/MM/YYYY."), reply_markup=_keyboard(*rows))
 
 
@@ -211,7 +202,7 @@ async def _add_milestone(
                                                            "các lời nhắc của mốc được tính lại.")
     await message.answer(
         text.format(title=hd.quote(milestone_title(milestone, _)), day=f"{milestone.happens_on:%d/%m/%Y}"),
-        reply_markup=_keyboard([_button(_("Thêm lời nhắc cho mốc này"), f"cp:ms:{milestone.id}")]))
+        reply_markup=_keyboard([button(_("Thêm lời nhắc cho mốc này"), f"cp:ms:{milestone.id}")]))
 
 
 async def ask_milestone(
@@ -227,7 +218,7 @@ async def ask_milestone(
                                       reply_markup=_menu_keyboard())
         return
     await state.set_state(CampaignForm.milestone)
-    rows = [[_button(f"{m.happens_on:%d/%m} {milestone_title(m, _)}"[:60], f"cp:ms:{m.id}")]
+    rows = [[button(f"{m.happens_on:%d/%m} {milestone_title(m, _)}"[:60], f"cp:ms:{m.id}")]
             for m in upcoming[:10]]
     await callback.message.answer(_("Nhắc cho mốc nào?"), reply_markup=_keyboard(*rows))
 
@@ -244,7 +235,7 @@ async def choose_milestone(callback: CallbackQuery, session: AsyncSession, state
     await callback.answer()
     await state.update_data(milestone_id=milestone.id)
     await state.set_state(CampaignForm.offset)
-    rows = [[_button(_offset_label(days), f"cp:off:{days}")] for days in OFFSETS]
+    rows = [[button(_offset_label(days), f"cp:off:{days}")] for days in OFFSETS]
     await callback.message.answer(_("Nhắc khi nào?"), reply_markup=_keyboard(*rows))
 
 
@@ -258,7 +249,7 @@ async def choose_offset(callback: CallbackQuery, state: FSMContext) -> None:
     await callback.answer()
     await state.update_data(days=int(value))
     await state.set_state(CampaignForm.at)
-    rows = [[_button(at, f"cp:at:{at}") for at in TIMES]]
+    rows = [[button(at, f"cp:at:{at}") for at in TIMES]]
     await callback.message.answer(_("Gửi lúc mấy giờ? Chọn, hoặc gõ giờ dạng HH:MM."),
                                   reply_markup=_keyboard(*rows))
 
@@ -281,7 +272,7 @@ async def _ask_audience(message: Message, state: FSMContext, text: str) -> None:
         return
     await state.update_data(at=f"{at:%H:%M}")
     await state.set_state(CampaignForm.audience)
-    rows = [[_button(_(AUDIENCE_LABELS[a]), f"cp:aud:{a}")] for a in AUDIENCES]
+    rows = [[button(_(AUDIENCE_LABELS[a]), f"cp:aud:{a}")] for a in AUDIENCES]
     await message.answer(_("Nhắc ai?"), reply_markup=_keyboard(*rows))
 
 

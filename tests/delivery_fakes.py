@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from db.models import Household, Member
 from db.services.areas import add_area
 from db.services.campaigns import create_campaign
@@ -104,6 +106,17 @@ class World:
     areas: dict
     campaign: object
     members: dict[str, Member]
+
+
+@pytest.fixture
+async def world(session) -> "World":
+    """The small world below, committed."""
+    return await build_world(session)
+
+
+@pytest.fixture
+def translator() -> Translator:
+    return make_translator()
 
 
 async def build_world(session, year: int = 2026) -> World:

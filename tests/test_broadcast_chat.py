@@ -5,15 +5,10 @@ from aiogram.types import CallbackQuery, Update
 from sqlalchemy import select
 
 from db.models import Broadcast, Delivery, Reminder
-from tests.delivery_fakes import FakeClock, build_world, local
+from tests.delivery_fakes import FakeClock, local, world  # noqa: F401  (world: a fixture)
 from tests.fakes import count
 
 HEAD, OFFICER, RESIDENT = 201, 301, 101
-
-
-@pytest.fixture
-async def world(session):
-    return await build_world(session)
 
 
 @pytest.fixture

@@ -17,14 +17,9 @@ from db.text import Problem
 from scheduler import jobs
 from scheduler.jobs import JobContext
 from scheduler.planner import Planner, job_store_url
-from tests.delivery_fakes import TZ, FakeClock, build_world, local, make_translator
+from tests.delivery_fakes import TZ, FakeClock, local, make_translator, world  # noqa: F401
 
 QUIET = QuietHours.parse("21:00-06:00")
-
-
-@pytest.fixture
-async def world(session):
-    return await build_world(session)
 
 
 @pytest.fixture

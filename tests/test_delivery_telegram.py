@@ -1,7 +1,6 @@
 """The delivery worker end to end on Telegram: a fake Bot API server on 127.0.0.1 answers 429 and
 403 like Telegram, aiogram raises, the Telegram sender maps, the worker reacts."""
 
-import pytest
 from sqlalchemy import select
 
 from bot.app import telegram_bot
@@ -12,16 +11,7 @@ from db.services.broadcasts import create_broadcast, finish_broadcasts
 from scheduler.sender import Channel
 from scheduler.worker import DeliveryWorker
 from tests.delivery_fakes import TZ, FakeClock, build_world, local, make_translator
-from tests.fake_telegram import FakeTelegram
-
-TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345678"
-
-
-@pytest.fixture
-async def telegram():
-    server = await FakeTelegram().start()
-    yield server
-    await server.stop()
+from tests.test_telegram_transport import TOKEN, telegram  # noqa: F401  (telegram: a fixture)
 
 
 async def test_429_and_403_over_the_bot_api(engine, session, telegram):

@@ -11,24 +11,15 @@ from db.services.broadcasts import count_audience, create_broadcast, finish_broa
 from db.services.schedule_times import QuietHours
 from scheduler.sender import Channel, Failed, RetryAfter, Unreachable
 from scheduler.worker import DeliveryWorker
-from tests.delivery_fakes import TZ, FakeClock, FakeSender, build_world, local, make_translator
+from tests.delivery_fakes import (  # noqa: F401  (world, translator: fixtures)
+    TZ, FakeClock, FakeSender, local, translator, world)
 
 QUIET = QuietHours.parse("21:00-06:00")
 
 
 @pytest.fixture
-async def world(session):
-    return await build_world(session)
-
-
-@pytest.fixture
 def clock():
     return FakeClock(local(2026, 8, 10, 9, 0))
-
-
-@pytest.fixture
-def translator():
-    return make_translator()
 
 
 def make_worker(engine, sender, clock, translator, rate=25.0, **options):
