@@ -22,13 +22,14 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, text
 
 from bot.i18n import make_i18n, translator
 from db.migrate import upgrade
 from db.models import Household, Member
-from db.services.areas import add_area
+from db.services.areas import add_area, require_area
 from db.services.broadcasts import create_broadcast
 from db.services.deliveries import outstanding
 from db.session import is_sqlite, make_engine, make_sessionmaker
@@ -43,7 +44,8 @@ async def prepare(url: str, recipients: int) -> None:
     engine = make_engine(url)
     if not is_sqlite(url):
         async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
     await upgrade(engine)
     async with make_sessionmaker(engine)() as session, session.begin():
         province = await add_area(session, "B", "Tỉnh Bench", "province", None)
@@ -63,20 +65,12 @@ async def enqueue(url: str, label: str) -> str:
     """A broadcast to the hamlet, expanded into its deliveries; returns its source key."""
     engine = make_engine(url)
     async with make_sessionmaker(engine)() as session, session.begin():
-        from db.services.areas import require_area
-
         area = await require_area(session, "B-1-1")
         broadcast = await create_broadcast(
             session, None, area, "all", f"Bench {label}", None, True, datetime.now(timezone.utc),
-            area_tz(), None, translator(make_i18n("vi")))
+            ZoneInfo("Asia/Ho_Chi_Minh"), None, translator(make_i18n("vi")))
     await engine.dispose()
     return f"broadcast:{broadcast.id}"
-
-
-def area_tz():
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def start_worker(url: str, api_base: str, rate: float, log: Path) -> subprocess.Popen:

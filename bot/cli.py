@@ -51,7 +51,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     app = await build_app(settings)
     from bot.channels.telegram import run_polling, serve_webhook
 
-    channels = channels_for(settings)
+    channels = [] if role == "bot" else channels_for(settings)
     background = await start_background(app, role, channels)
     bot = telegram_bot(settings) if runs_bot(role) else None
     try:
@@ -64,8 +64,8 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             await run_polling(app, bot)
     finally:
         await background.stop()
-        for session in [bot.session] if bot else []:
-            await session.close()
+        if bot is not None:
+            await bot.session.close()
         await close_channels(channels)
         await app.close()
     return 0
