@@ -42,5 +42,5 @@ test: install-dev i18n-compile
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) binhyen.db binhyen.db-wal binhyen.db-shm
+	rm -rf $(VENV) binhyen.db binhyen.db-wal binhyen.db-shm binhyen-jobs.db
 	find locales -name '*.mo' -delete
