@@ -46,5 +46,5 @@ test: install-dev i18n-compile
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) binhyen.db binhyen.db-wal binhyen.db-shm .demo-keys
+	rm -rf $(VENV) binhyen.db binhyen.db-wal binhyen.db-shm binhyen-jobs.db .demo-keys
 	find locales -name '*.mo' -delete

@@ -1,7 +1,6 @@
 """Assembles the bot: settings, database, FSM storage, i18n, middlewares and routers."""
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -18,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import handlers
 from bot.errors import errors_router
-from bot.i18n import MemberLocaleMiddleware, make_i18n
+from bot.i18n import MemberLocaleMiddleware, make_i18n, translator
 from bot.middlewares.member import MemberMiddleware
 from bot.middlewares.roles import RoleMiddleware
 from bot.middlewares.transaction import UpdateTransactionMiddleware
@@ -28,13 +27,9 @@ from bot.tip_limits import TipLimits
 from db.migrate import check_migrated
 from db.services.tip_sealing import TipKeys, public_key_from_text
 from db.session import make_engine, make_sessionmaker
+from scheduler.clock import SystemClock
 
 FSM_PREFIX = "binhyen:fsm"
-
-
-def utc_now() -> datetime:
-    """The clock handlers read (tests replace it with `dispatcher["clock"] = ...`)."""
-    return datetime.now(timezone.utc)
 
 
 @dataclass
@@ -87,11 +82,12 @@ def build_dispatcher(
         settings=settings,
         sessionmaker=sessionmaker,
         catalog=catalog or Catalog.load(),
-        clock=utc_now,
+        clock=SystemClock(),
         tip_keys=tip_keys(settings),
         tip_limits=TipLimits(
             redis, settings.tip_limit_per_sender_day, settings.tip_limit_per_hour, settings.tz
         ),
+        translator=translator(i18n),
     )
     # Order matters: the transaction (and ledger) wraps everything, the member is read in it.
     dispatcher.update.outer_middleware(UpdateTransactionMiddleware(sessionmaker, redis))

@@ -11,7 +11,10 @@ from pathlib import Path
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import cli_delivery
 from bot.app import App, build_app, telegram_bot
+from bot.background import RUN_ROLES, runs_bot, start_background
+from bot.cli_delivery import channels_for, close_channels
 from bot.i18n import make_i18n, use_locale
 from bot.settings import Settings, SettingsError, load_settings
 from bot.tips_cli import add_tips_commands
@@ -43,40 +46,52 @@ async def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awa
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    """Start the bot on Telegram and/or Zalo (webhook or polling each), else the console."""
-    if settings.telegram_token is None and settings.zalo_token is None:
+    """Start what --role runs: the bot on Telegram and/or Zalo (webhook or polling each; the
+    console without a token), the scheduler and the delivery worker (see bot/background.py)."""
+    role = getattr(args, "role", "all")
+    if settings.telegram_token is None and settings.zalo_token is None and runs_bot(role):
         print(_("Chưa đặt BINHYEN_TELEGRAM_TOKEN hay BINHYEN_ZALO_TOKEN: "
                 "mở kênh thử trên máy (console)."))
-        return await cmd_chat(args, settings)
+        return await cmd_chat(args, settings, role)
     app = await build_app(settings)
     from bot.channels.zalo import zalo_channel
     from bot.channels.zalo_client import ZaloUnauthorized
     from bot.serve import serve
 
-    bot = telegram_bot(settings) if settings.telegram_token else None
-    zalo = zalo_channel(app) if settings.zalo_token else None
+    channels = [] if role == "bot" else channels_for(settings)
+    background = await start_background(app, role, channels)
+    bot = telegram_bot(settings) if runs_bot(role) and settings.telegram_token else None
+    zalo = zalo_channel(app) if runs_bot(role) and settings.zalo_token else None
     try:
-        await serve(app, bot, zalo)
+        if bot is None and zalo is None:
+            print(_("Bình Yên đang chạy vai trò {role}. Nhấn Ctrl-C để dừng.").format(role=role))
+            await asyncio.Event().wait()
+        else:
+            await serve(app, bot, zalo)
     except ZaloUnauthorized:
         print(_("Zalo không nhận BINHYEN_ZALO_TOKEN: hãy kiểm tra lại mã của bot."),
               file=sys.stderr)
         return 1
     finally:
+        await background.stop()
         if bot is not None:
             await bot.session.close()
         if zalo is not None:
             await zalo.close()
+        await close_channels(channels)
         await app.close()
     return 0
 
 
-async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+async def cmd_chat(args: argparse.Namespace, settings: Settings, role: str = "bot") -> int:
     """Chat with the bot on the console as user --user, typed or from --script."""
     from bot.channels.console import ConsoleChat
 
     # The terminal is the chat: keep the per-update log lines out of it.
     logging.getLogger("aiogram").setLevel(logging.WARNING)
     app: App = await build_app(settings)
+    # `binhyen run` without a token also runs the scheduler and delivers console messages here.
+    background = await start_background(app, role, channels_for(settings, console_only=True))
     try:
         chat = ConsoleChat(app, args.user)
         if getattr(args, "script", None):
@@ -85,6 +100,7 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             print(_("Bình Yên — kênh thử trên máy. Gõ /start để bắt đầu, /quit để thoát.\n"))
             await chat.interact()
     finally:
+        await background.stop()
         await app.close()
     return 0
 
@@ -284,6 +300,8 @@ def parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="start the bot (Telegram, or the console without a token)")
     run.add_argument("--user", type=int, default=1, help="console user id when no token is set")
+    run.add_argument("--role", choices=RUN_ROLES, default="all",
+                     help="all (one instance), bot, scheduler (exactly one) or worker")
     run.set_defaults(handler=cmd_run)
 
     chat = commands.add_parser("chat", help="chat with the bot on the console")
@@ -345,6 +363,7 @@ def parser() -> argparse.ArgumentParser:
     tallies.add_parser("sync", help="store today's snapshot of every running campaign").set_defaults(
         handler=cmd_tallies_sync)
     add_tips_commands(commands)
+    cli_delivery.add_commands(commands)
     return top
 
 

@@ -12,6 +12,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from bot.settings import LOCALES
+from db.text import Translator
 from handlers.preferences import prefs_key, remembered_locale
 
 DOMAIN = "messages"
@@ -48,6 +49,12 @@ def use_locale(i18n: I18n, locale: str | None) -> Iterator[None]:
     """Translate in `locale` outside an update (CLI, scheduled jobs)."""
     with i18n.context(), i18n.use_locale(locale if locale in LOCALES else i18n.default_locale):
         yield
+
+
+def translator(i18n: I18n) -> Translator:
+    """Interface text in any language, for messages rendered outside an update (jobs, broadcasts)."""
+    return Translator(
+        lambda locale, message: i18n.gettext(message, locale=locale), LOCALES, i18n.default_locale)
 
 
 class MemberLocaleMiddleware(I18nMiddleware):

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.channels.zalo_client import DEFAULT_API_BASE as ZALO_API_BASE
 from db.services.tip_sealing import public_key_from_text
+from db.services.schedule_times import QuietHours
 
 ENV_PREFIX = "BINHYEN_"
 LOCALES = ("vi", "en")
@@ -56,6 +57,10 @@ class Settings(BaseSettings):
     tip_private_key_file: Path | None = None
     tip_limit_per_sender_day: int = Field(5, ge=1)
     tip_limit_per_hour: int = Field(1000, ge=1)
+    telegram_rate: float = 25.0
+    zalo_rate: float = 10.0
+    quiet_hours: str = "21:00-06:00"
+    schedule_stale_hours: float = 12.0
 
     @field_validator("database_url")
     @classmethod
@@ -213,6 +218,25 @@ class Settings(BaseSettings):
                 "receipt codes are looked up by a hash under that secret"
             )
         return self
+    @field_validator("telegram_rate", "zalo_rate")
+    @classmethod
+    def _rate(cls, value: float) -> float:
+        if not 0 < value <= 1000:
+            raise ValueError("must be a number of messages per second above 0 (Telegram allows about 30)")
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        QuietHours.parse(value)
+        return value.strip()
+
+    @field_validator("schedule_stale_hours")
+    @classmethod
+    def _stale_hours(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError("must be 0 or more hours")
+        return value
 
     @model_validator(mode="after")
     def _webhook_needs_token_and_secret(self) -> Settings:
@@ -240,6 +264,11 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         """The deployment's time zone."""
         return ZoneInfo(self.timezone)
+
+    @property
+    def quiet(self) -> QuietHours | None:
+        """BINHYEN_QUIET_HOURS parsed; None when switched off."""
+        return QuietHours.parse(self.quiet_hours)
 
     @property
     def webhook_path(self) -> str:

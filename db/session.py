@@ -3,7 +3,7 @@
 import logging
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -27,8 +27,28 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("timeout", 30)
     engine = create_async_engine(url, connect_args=connect_args, **kwargs)
+    _configure_sqlite(engine.sync_engine)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def sync_url(url: str) -> str:
+    """The synchronous twin of an async database URL (for APScheduler's job store)."""
+    parsed = make_url(url)
+    driver = "sqlite" if parsed.get_backend_name() == "sqlite" else "postgresql+psycopg"
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def make_sync_engine(url: str) -> Engine:
+    """A synchronous engine on the same database as `url`, set up like the async one."""
+    if not is_sqlite(url):
+        return create_engine(sync_url(url), hide_parameters=True, pool_pre_ping=True)
+    engine = create_engine(sync_url(url), hide_parameters=True, connect_args={"timeout": 30})
+    _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # We issue BEGIN ourselves (below); the driver must not.
         dbapi_connection.isolation_level = None
@@ -39,7 +59,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # BEGIN IMMEDIATE: two updates writing at once wait for each other instead of
         # failing with "database is locked" when a read transaction tries to upgrade.
@@ -47,8 +67,6 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # never holds up the writers.
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         connection.exec_driver_sql(f"BEGIN {mode}")
-
-    return engine
 
 
 # Execution options for work that only reads (reports, checks): on SQLite it then takes no

@@ -2,6 +2,8 @@
 
 import re
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 
 _SPACES = re.compile(r"\s+")
 
@@ -30,3 +32,17 @@ class Problem(Exception):
         super().__init__(message.format(**params))
         self.message = message
         self.params = params
+
+
+@dataclass(frozen=True)
+class Translator:
+    """Interface text in any of the deployment's languages, for messages rendered outside an update
+    (broadcasts, reminders): `translator(locale, msgid)`; the chat layer provides the catalogs."""
+
+    translate: Callable[[str, str], str]
+    locales: tuple[str, ...]
+    default: str
+
+    def __call__(self, locale: str | None, message: str) -> str:
+        """`message` (a msgid) in `locale`, or in the default language for an unknown locale."""
+        return self.translate(locale if locale in self.locales else self.default, message)

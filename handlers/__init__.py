@@ -4,6 +4,9 @@ from aiogram import Router
 
 from handlers import (
     area,
+    broadcast,
+    broadcasts,
+    campaign,
     cancel,
     fallback,
     help,
@@ -24,11 +27,13 @@ from handlers import (
 
 def routers() -> list[Router]:
     """Fresh routers for one dispatcher: joining before /start (it takes /start j_CODE),
-    the general /cancel after the conversations that cancel in their own words, the fallback
+    /broadcasts before /broadcast (its command must not be read as a broadcast's text), the
+    general /cancel after the conversations that cancel in their own words, the fallback
     last."""
     return [
         joining.router(), start.router(), help.router(), language.router(),
         learn.router(), quiz.router(), pledge.router(), privacy.router(), households.router(),
         stats.router(), area.router(), tips.router(), tip_status.router(), tip_inbox.router(),
+        broadcasts.router(), broadcast.router(), campaign.router(),
         cancel.router(), fallback.router(),
     ]

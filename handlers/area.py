@@ -7,13 +7,27 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.markdown import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Member
+from db.models import Area, Member
 from db.services.areas import children, get_area, household_counts
 from db.services.members import scope_covers
 from handlers.commands import COMMANDS
 from handlers.labels import level_label
 
 MAX_LISTED = 40
+
+
+async def area_in_scope(message: Message, session: AsyncSession, member: Member, code: str) -> Area | None:
+    """The area with this code if it lies within the member's scope; otherwise say why not."""
+    area = await get_area(session, code)
+    if area is None:
+        await message.answer(_("Không có địa bàn mã {code}.").format(code=hd.quote(code)))
+        return None
+    if not scope_covers(member, area):
+        await message.answer(
+            _("Địa bàn {code} nằm ngoài phạm vi bạn phụ trách.").format(code=hd.quote(area.code))
+        )
+        return None
+    return area
 
 
 async def show_area(
@@ -23,14 +37,8 @@ async def show_area(
     code = (command.args or "").strip()
     area = member.area
     if code:
-        area = await get_area(session, code)
+        area = await area_in_scope(message, session, member, code)
         if area is None:
-            await message.answer(_("Không có địa bàn mã {code}.").format(code=hd.quote(code)))
-            return
-        if not scope_covers(member, area):
-            await message.answer(
-                _("Địa bàn {code} nằm ngoài phạm vi bạn phụ trách.").format(code=hd.quote(area.code))
-            )
             return
     below = await children(session, area)
     counts = await household_counts(session, ([area] if area else []) + below)

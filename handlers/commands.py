@@ -52,6 +52,9 @@ COMMANDS = {
         CommandInfo("tipstatus", __("Xem trạng thái tin báo bằng mã biên nhận")),
         CommandInfo("tips", __("Tin báo đang mở trong địa bàn phụ trách"), OFFICERS),
         CommandInfo("reply", __("Trả lời người báo: /reply MÃ-TIN nội dung"), OFFICERS),
+        CommandInfo("broadcast", __("Gửi thông báo tới bà con trong địa bàn"), STAFF),
+        CommandInfo("broadcasts", __("Xem, hủy các thông báo đã gửi và đã hẹn"), STAFF),
+        CommandInfo("campaign", __("Lịch chiến dịch: các mốc và lời nhắc"), frozenset({"officer", "admin"})),
     )
 }
 

@@ -1,14 +1,13 @@
 """Small building blocks every handler uses: keyboards, dates in local time, short labels."""
 
-from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from collections.abc import Iterable
+from datetime import date, datetime, timezone
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.settings import Settings
-
-Clock = Callable[[], datetime]
+from scheduler.clock import Clock
 
 
 def keyboard(*rows: Iterable[tuple[str, str]]) -> InlineKeyboardMarkup:
@@ -21,14 +20,12 @@ def keyboard(*rows: Iterable[tuple[str, str]]) -> InlineKeyboardMarkup:
 
 def today(clock: Clock, settings: Settings) -> date:
     """Today's date where the deployment is (Asia/Ho_Chi_Minh by default)."""
-    return clock().astimezone(settings.tz).date()
+    return clock.now().astimezone(settings.tz).date()
 
 
 def local_date(moment: datetime, settings: Settings) -> str:
     """A stored time as a local date, dd/mm/yyyy (SQLite returns it without a zone: UTC)."""
     if moment.tzinfo is None:
-        from datetime import timezone
-
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(settings.tz).strftime("%d/%m/%Y")
 

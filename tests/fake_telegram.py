@@ -1,6 +1,7 @@
 """A fake Telegram Bot API server on 127.0.0.1: queues updates for getUpdates, records sends."""
 
 import asyncio
+import collections
 import itertools
 import json
 import time
@@ -21,6 +22,14 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self.base = ""
         self.closing = False
+        # Errors to answer sendMessage with, per chat, in order: (status, description, retry_after).
+        self.failures: dict[int, list[tuple[int, str, int | None]]] = {}
+        # Like Telegram: answer 429 when more than `flood_limit` messages arrive within one second.
+        self.flood_limit: int | None = None
+        self.flood_retry_after = 1
+        self.too_many = 0
+        self.delivered: collections.Counter[int] = collections.Counter()
+        self._recent: collections.deque[float] = collections.deque()
 
     async def start(self) -> "FakeTelegram":
         app = web.Application()
@@ -59,11 +68,40 @@ class FakeTelegram:
                 params[key] = value
         return params
 
+    def fail(self, chat_id: int, status: int, description: str, retry_after: int | None = None) -> None:
+        """Answer the next sendMessage to this chat with an error (429 needs retry_after)."""
+        self.failures.setdefault(chat_id, []).append((status, description, retry_after))
+
+    def _refusal(self, params: dict[str, Any]) -> web.Response | None:
+        chat_id = int(params["chat_id"])
+        if self.failures.get(chat_id):
+            status, description, retry_after = self.failures[chat_id].pop(0)
+            return self._error(status, description, retry_after)
+        if self.flood_limit is not None:
+            now = time.monotonic()
+            while self._recent and self._recent[0] <= now - 1:
+                self._recent.popleft()
+            if len(self._recent) >= self.flood_limit:
+                self.too_many += 1
+                return self._error(429, f"Too Many Requests: retry after {self.flood_retry_after}",
+                                   self.flood_retry_after)
+            self._recent.append(now)
+        return None
+
+    @staticmethod
+    def _error(status: int, description: str, retry_after: int | None) -> web.Response:
+        body = {"ok": False, "error_code": status, "description": description}
+        if retry_after is not None:
+            body["parameters"] = {"retry_after": retry_after}
+        return web.json_response(body, status=status)
+
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
         if method != "getUpdates":
             self.calls.append((method, params))
+        if method == "sendMessage" and (refusal := self._refusal(params)) is not None:
+            return refusal
         handler = getattr(self, f"_{method}", None)
         result = await handler(params) if handler else True
         return web.json_response({"ok": True, "result": result})
@@ -91,6 +129,7 @@ class FakeTelegram:
             "chat": {"id": int(params["chat_id"]), "type": "private"},
             "text": params["text"],
         }
+        self.delivered[int(params["chat_id"])] += 1
         await self.sent.put(params)
         return message
 

@@ -21,7 +21,8 @@ def _downgrade_to_base(connection) -> None:
 
 TABLES = {"areas", "households", "members", "campaigns", "processed_updates", "alembic_version",
           "readings", "quiz_attempts", "pledges", "tallies",
-          "tips", "tip_photos", "tip_entries", "tip_routes"}
+          "tips", "tip_photos", "tip_entries", "tip_routes",
+          "milestones", "reminders", "broadcasts", "deliveries", "apscheduler_jobs"}
 
 
 async def test_upgrade_creates_the_tables_and_matches_the_models(empty_database_url):

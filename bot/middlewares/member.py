@@ -6,6 +6,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import Update
 
+from db.services.deliveries import mark_reachable
 from db.services.members import get_member
 
 
@@ -25,6 +26,9 @@ class MemberMiddleware(BaseMiddleware):
             # Channels whose user ids are not numbers pass their own id along with the update.
             data.setdefault("channel_user_id", str(user.id))
             member = await get_member(data["session"], data["channel"], data["channel_user_id"])
+            if member is not None and member.unreachable_at is not None:
+                # They write to us, so they no longer block the bot: messages may reach them.
+                await mark_reachable(data["session"], member)
         data["member"] = member
         # Plain values survive a rollback, for the error handler to answer in the right language.
         data["member_id"] = member.id if member else None

@@ -2,16 +2,31 @@
 
 from db.models.areas import LEVELS, Area
 from db.models.base import Base, utcnow
+from db.models.broadcasts import BROADCAST_STATUSES, Broadcast
 from db.models.campaigns import SEED_TARGETS, Campaign
+from db.models.deliveries import DELIVERY_STATUSES, FINAL_STATUSES, Delivery
 from db.models.households import Household
 from db.models.members import CHANNELS, ROLES, Member
+from db.models.milestones import AUDIENCES, MILESTONE_KINDS, Milestone, Reminder
 from db.models.outreach import QuizAttempt, Reading
 from db.models.pledges import Pledge
 from db.models.tallies import Tally
 from db.models.tips import TIP_ENTRY_KINDS, TIP_KINDS, TIP_STATUSES, Tip, TipEntry, TipPhoto, TipRoute
+from db.models.scheduler_jobs import SCHEDULER_JOBS_TABLE, scheduler_jobs
 from db.models.updates import ProcessedUpdate
 
 __all__ = [
+    "AUDIENCES",
+    "BROADCAST_STATUSES",
+    "DELIVERY_STATUSES",
+    "FINAL_STATUSES",
+    "MILESTONE_KINDS",
+    "SCHEDULER_JOBS_TABLE",
+    "Broadcast",
+    "Delivery",
+    "Milestone",
+    "Reminder",
+    "scheduler_jobs",
     "CHANNELS",
     "LEVELS",
     "ROLES",

@@ -36,6 +36,9 @@ class Member(Base):
     # The explicit "Đồng ý" to the privacy notice: when, and which version of the notice.
     consent_at: Mapped[datetime | None]
     consent_version: Mapped[str | None] = mapped_column(String(16))
+    # Set when the channel says the user blocked the bot or is gone (403); audiences skip them
+    # until they write to the bot again.
+    unreachable_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     household: Mapped[Household | None] = relationship(lazy="joined")
