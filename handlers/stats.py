@@ -49,8 +49,8 @@ async def stats(message: Message, command: CommandObject, session: AsyncSession,
     by_key = {column.key: column for column in report_columns()}
     lines = [f"<b>{hd.quote(report.title)}</b>"]
     for key in (t.HOUSEHOLDS, t.ON_BOT, t.REACHED, "reached_pct", "reached_met", t.PLEDGED, "pledged_pct",
-                "pledged_met", t.QUIZ_ATTEMPTS, "quiz_score", "tips_received", "tips_handled",
-                "deliveries_sent", "delivery_pct"):
+                "pledged_met", t.QUIZ_ATTEMPTS, "quiz_score", t.TIPS_RECEIVED, t.TIPS_HANDLED,
+                t.BROADCASTS, t.DELIVERIES_SENT, "delivery_pct"):
         if key in by_key:
             lines.append(f"• {by_key[key].header}: {shown(by_key[key], values.get(key))}")
     for key, label in ((t.REACHED, _("tuyên truyền")), (t.PLEDGED, _("cam kết"))):

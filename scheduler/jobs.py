@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.services import broadcasts, milestones
 from db.services.schedule_times import QuietHours
+from db.services.tallies import campaigns_running, sync_tallies
 from db.services.updates import prune_updates
 from db.text import Translator
 from scheduler.clock import Clock
@@ -80,6 +81,17 @@ async def plan_jobs(context: JobContext | None = None) -> None:
     instances may have added)."""
     if context.planner is not None:
         await context.planner.plan()
+
+
+async def snapshot_tallies(context: JobContext | None = None) -> int:
+    """Store today's tally snapshot of every running campaign (for progress over time)."""
+    today = context.clock.now().astimezone(context.tz).date()
+    rows = 0
+    async with context.sessionmaker() as session, session.begin():
+        for campaign in await campaigns_running(session, today):
+            rows += await sync_tallies(session, campaign, today)
+    log.info("stored %s tally numbers for %s", rows, today)
+    return rows
 
 
 async def prune_ledger(context: JobContext | None = None) -> int:

@@ -1,6 +1,7 @@
 """The scheduler: APScheduler 3's AsyncIOScheduler with its jobs stored in our database.
 
-Jobs have stable ids ("reminder:<id>", "broadcast:<id>", "plan", "prune-updates") and are
+Jobs have stable ids ("reminder:<id>", "broadcast:<id>", "plan", "prune-updates",
+"tallies-snapshot") and are
 re-planned with replace_existing, so planning twice never duplicates a job. Reminders and
 broadcasts are the truth: `plan()` (at start and every PLAN_SECONDS) adds or moves a job for
 each that waits, removes jobs of cancelled ones, and marks missed those older than the staleness
@@ -103,6 +104,10 @@ class Planner:
         self.scheduler.add_job(
             jobs.prune_ledger, CronTrigger(hour=3, minute=30, timezone=self.context.tz),
             id="prune-updates", replace_existing=True)
+        # Late in the evening, so the day's readings and pledges are in that day's snapshot.
+        self.scheduler.add_job(
+            jobs.snapshot_tallies, CronTrigger(hour=23, minute=45, timezone=self.context.tz),
+            id="tallies-snapshot", replace_existing=True)
         await self.plan()
 
     def shutdown(self) -> None:

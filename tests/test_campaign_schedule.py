@@ -83,22 +83,24 @@ async def test_planning_twice_or_moving_a_milestone_never_duplicates_jobs(
     job = planner.scheduler.get_job(f"reminder:{reminder.id}")
     assert job.next_run_time == local(2026, 8, 12, 8, 0)
     assert job.next_run_time.utcoffset() == timedelta(hours=7)
-    assert await stored_jobs(planner) == 3  # the reminder, "plan" and "prune-updates"
+    assert await stored_jobs(planner) == 4  # the reminder, "plan", "prune-updates", "tallies-snapshot"
     assert await planner.plan() == 1
     restarted = Planner(context, database_url)  # a restart re-adds standing jobs under their ids
     await restarted.start(paused=True)
     restarted.shutdown()
-    assert await stored_jobs(planner) == 3
+    assert await stored_jobs(planner) == 4
     # Moving the festival re-plans its reminder under the same id.
     await add_milestone(session, world.campaign, world.areas["P"], "festival_day",
                         date(2026, 8, 20), None, TZ, QUIET)
     await session.commit()
     await planner.plan()
     assert planner.scheduler.get_job(f"reminder:{reminder.id}").next_run_time == local(2026, 8, 13, 8, 0)
-    assert await stored_jobs(planner) == 3
+    assert await stored_jobs(planner) == 4
     prune = planner.scheduler.get_job("prune-updates")
     assert (prune.next_run_time.hour, prune.next_run_time.minute) == (3, 30)  # daily, local time
     assert prune.next_run_time.utcoffset() == timedelta(hours=7)
+    snapshot = planner.scheduler.get_job("tallies-snapshot")
+    assert (snapshot.next_run_time.hour, snapshot.next_run_time.minute) == (23, 45)
 
 
 async def test_a_scheduled_broadcast_is_planned_and_a_cancelled_one_unplanned(
@@ -113,7 +115,7 @@ async def test_a_scheduled_broadcast_is_planned_and_a_cancelled_one_unplanned(
     await session.commit()
     await planner.plan()
     assert planner.scheduler.get_job(f"broadcast:{item.id}") is None
-    assert await stored_jobs(planner) == 2
+    assert await stored_jobs(planner) == 3
 
 
 async def test_the_reminder_fires_at_its_local_time_once(session, world, clock, context):

@@ -7,7 +7,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.cli import main
-from db.models import Household, Member, Pledge, QuizAttempt, Reading, Tally, Tip
+from db.models import Broadcast, Delivery, Household, Member, Pledge, QuizAttempt, Reading, Tally, Tip
 from db.services import tallies as t
 from db.services.areas import add_area
 from db.services.campaigns import create_campaign
@@ -73,6 +73,21 @@ async def fixture(session):
     session.add(Tip(area_id=h3.id, kind="theft", status="received", sealed=b"x", code_hash="old",
                     code_salt=b"s" * 16, reply_key=b"k" * 32,
                     created_at=datetime(YEAR - 1, 6, 1, tzinfo=timezone.utc)))
+    # Broadcasts: H1 done (2 sent, 1 unreachable, plus the count sent back to its sender),
+    # C2 sending (1 sent, 1 pending), and a cancelled one that counts nowhere.
+    sent_at = datetime(YEAR, 3, 1, 2, 0, tzinfo=timezone.utc)
+    outcomes = {(h1, "done"): ["sent", "sent", "unreachable"], (c2, "sending"): ["sent", "pending"],
+                (h2, "cancelled"): []}
+    for (area, status), rows in outcomes.items():
+        item = Broadcast(area_id=area.id, audience="all", text="Họp", status=status, send_at=sent_at)
+        session.add(item)
+        await session.flush()
+        for number, outcome in enumerate(rows):
+            session.add(Delivery(source=f"broadcast:{item.id}", broadcast_id=item.id, channel="telegram",
+                                 chat_id=str(number), text="Họp", status=outcome))
+        if status == "done":
+            session.add(Delivery(source=f"broadcast:{item.id}:report", broadcast_id=item.id,
+                                 channel="telegram", chat_id="99", text="3/3", status="sent"))
     await session.commit()
     return {"campaign": campaign, "areas": {x.code: x for x in (p, d, c1, c2, h1, h2, h3)}}
 
@@ -108,6 +123,10 @@ async def test_every_indicator_rolls_up_the_tree_as_computed_by_hand(session, fi
     assert by_code["C1"].counts[t.by_kind(t.TIPS_RECEIVED, "drugs")] == 3
     assert by_code["C1"].counts[t.by_kind(t.TIPS_RECEIVED, "gambling")] == 1
     assert by_code["P"].counts[t.by_kind(t.TIPS_HANDLED, "theft")] == 2
+    broadcasts = {code: tuple(int(by_code[code].counts[k]) for k in (t.BROADCASTS, t.DELIVERIES_SENT,
+                                                                    t.DELIVERIES_TOTAL))
+                  for code in ("H1", "H2", "C2", "P")}
+    assert broadcasts == {"H1": (1, 2, 3), "H2": (0, 0, 0), "C2": (1, 1, 1), "P": (2, 3, 4)}
 
 
 async def test_small_tip_counts_are_hidden_below_commune_level_only(session, fixture):
@@ -181,6 +200,7 @@ def test_reports_in_every_format(database_url, fixture, monkeypatch, tmp_path, c
     markdown = (tmp_path / "r.md").read_text(encoding="utf-8")
     assert "Hộ ký cam kết: 15 (75.0%), chỉ tiêu 100.0% — chưa đạt" in markdown
     assert "Tin báo nhận được: 10; đã xử lý: 3" in markdown
+    assert "| Huyện | 20 | 3 | 10 | 50.0 | Chưa đạt | 15 | 75.0 | Chưa đạt | 3 | 61.1 | 10 | 3 | 2 | 3 | 75.0 |" in markdown
     assert "| Huyện | 20 | 3 | 10 | 50.0 | Chưa đạt |" in markdown
     png = (tmp_path / "r.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
@@ -217,3 +237,25 @@ async def test_stats_in_chat_for_each_role(chat, session, fixture):
     assert "ngoài phạm vi" in reply
     [reply] = await chat.send("/stats", user_id=1001)
     assert "chưa có quyền" in reply
+
+
+async def test_the_daily_job_stores_the_snapshot_in_local_time(session, fixture):
+    from datetime import timedelta
+
+    from scheduler import jobs
+    from scheduler.jobs import JobContext
+    from db.session import make_sessionmaker
+
+    class At:
+        def now(self):  # 23:45 in Vietnam is 16:45 UTC
+            return datetime(YEAR, 5, 4, 16, 45, tzinfo=timezone.utc)
+
+    from zoneinfo import ZoneInfo
+
+    context = JobContext(make_sessionmaker(session.bind), ZoneInfo("Asia/Ho_Chi_Minh"), None,
+                         timedelta(hours=12), None, At())
+    rows = await jobs.snapshot_tallies(context=context)
+    assert rows == 7 * len(t.QUERIES)
+    stored = await fetch(session, select(Tally.value).where(
+        Tally.area_id == fixture["areas"]["P"].id, Tally.indicator == t.PLEDGED, Tally.day == date(YEAR, 5, 4)))
+    assert stored == 15.0

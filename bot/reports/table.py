@@ -20,7 +20,6 @@ class Column:
     key: str
     header: LazyProxy
     kind: str = "count"  # count | percent | flag | text
-    needs: str | None = None  # shown only when this indicator is counted
 
 
 COLUMNS = [
@@ -38,14 +37,15 @@ COLUMNS = [
     Column("quiz_score", __("Điểm trung bình câu hỏi (%)"), "percent"),
     Column(t.TIPS_RECEIVED, __("Tin báo nhận được")),
     Column(t.TIPS_HANDLED, __("Tin báo đã xử lý")),
-    Column("deliveries_sent", __("Tin nhắn đã gửi"), needs="deliveries_sent"),
-    Column("delivery_pct", __("Tỷ lệ gửi thành công (%)"), "percent", needs="deliveries_total"),
+    Column(t.BROADCASTS, __("Thông báo đã gửi")),
+    Column(t.DELIVERIES_SENT, __("Tin nhắn đã đến")),
+    Column("delivery_pct", __("Tỷ lệ gửi thành công (%)"), "percent"),
 ]
 
 
 def columns() -> list[Column]:
-    """The columns whose indicators this deployment counts."""
-    return [c for c in COLUMNS if c.needs is None or c.needs in t.QUERIES]
+    """The report's columns, in order."""
+    return COLUMNS
 
 
 def below_commune(level: str) -> bool:
@@ -65,10 +65,8 @@ def row(tally: t.AreaTally, campaign: Campaign) -> dict[str, object]:
     for column in columns():
         if column.kind == "count":
             values[column.key] = int(counts[column.key])
-    if "deliveries_total" in t.QUERIES and counts["deliveries_total"]:
-        values["delivery_pct"] = 100.0 * counts["deliveries_sent"] / counts["deliveries_total"]
-    else:
-        values["delivery_pct"] = None
+    total = counts[t.DELIVERIES_TOTAL]
+    values["delivery_pct"] = 100.0 * counts[t.DELIVERIES_SENT] / total if total else None
     for key in (t.TIPS_RECEIVED, t.TIPS_HANDLED):
         values[key] = tip_count(tally, key)
     return values

@@ -14,9 +14,12 @@ from sqlalchemy import Select, delete, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
+    FINAL_STATUSES,
     TIP_KINDS,
     Area,
+    Broadcast,
     Campaign,
+    Delivery,
     Household,
     Member,
     Pledge,
@@ -34,6 +37,9 @@ REACHED = "households_reached"
 PLEDGED = "households_pledged"
 QUIZ_ATTEMPTS = "quiz_attempts"
 QUIZ_SCORE_SUM = "quiz_score_sum"
+BROADCASTS = "broadcasts_sent"
+DELIVERIES_SENT = "deliveries_sent"
+DELIVERIES_TOTAL = "deliveries_total"  # those with a final outcome: sent, unreachable or failed
 TIPS_RECEIVED = "tips_received"
 TIPS_HANDLED = "tips_handled"
 HANDLED_STATUSES = ("handled", "closed")
@@ -94,12 +100,38 @@ def _finished_quizzes(campaign: Campaign, prefix: str, value) -> Select:
             .group_by(Household.hamlet_id))
 
 
+def _period(campaign: Campaign) -> tuple[datetime, datetime]:
+    # The campaign's days taken in UTC: a tip or broadcast in the first hours of 1 January,
+    # Vietnam time, counts in the year before.
+    return (datetime.combine(campaign.starts_on, time(), timezone.utc),
+            datetime.combine(campaign.ends_on + timedelta(days=1), time(), timezone.utc))
+
+
+def _broadcasts(campaign: Campaign, prefix: str) -> Select:
+    start, end = _period(campaign)
+    return (select(Broadcast.area_id, func.count())
+            .join(Area, Area.id == Broadcast.area_id)
+            .where(Area.path.startswith(prefix), Broadcast.status.in_(("sending", "done")),
+                   Broadcast.send_at >= start, Broadcast.send_at < end)
+            .group_by(Broadcast.area_id))
+
+
+def _deliveries(campaign: Campaign, prefix: str, statuses: tuple[str, ...]) -> Select:
+    # The broadcasts' messages to residents, not the count reported back to their sender.
+    start, end = _period(campaign)
+    return (select(Broadcast.area_id, func.count())
+            .select_from(Delivery)
+            .join(Broadcast, Broadcast.id == Delivery.broadcast_id)
+            .join(Area, Area.id == Broadcast.area_id)
+            .where(Area.path.startswith(prefix), Delivery.status.in_(statuses),
+                   Delivery.source.not_like("%:report"),
+                   Broadcast.send_at >= start, Broadcast.send_at < end)
+            .group_by(Broadcast.area_id))
+
+
 def _tips(campaign: Campaign, prefix: str, handled: bool, kind: str | None = None) -> Select:
     # Tips of the campaign's period, counted where they happened (the commune or hamlet picked).
-    # The period's days are taken in UTC: a tip is stored to the hour, so a tip in the first
-    # hours of 1 January, Vietnam time, counts in the year before.
-    start = datetime.combine(campaign.starts_on, time(), timezone.utc)
-    end = datetime.combine(campaign.ends_on + timedelta(days=1), time(), timezone.utc)
+    start, end = _period(campaign)
     query = (select(Tip.area_id, func.count())
              .join(Area, Area.id == Tip.area_id)
              .where(Area.path.startswith(prefix), Tip.created_at >= start, Tip.created_at < end)
@@ -118,6 +150,9 @@ QUERIES: dict[str, Callable[[Campaign, str], Select]] = {
     QUIZ_ATTEMPTS: lambda campaign, prefix: _finished_quizzes(campaign, prefix, func.count()),
     QUIZ_SCORE_SUM: lambda campaign, prefix: _finished_quizzes(
         campaign, prefix, func.sum(QuizAttempt.score * 1.0 / QuizAttempt.total)),
+    BROADCASTS: _broadcasts,
+    DELIVERIES_SENT: lambda campaign, prefix: _deliveries(campaign, prefix, ("sent",)),
+    DELIVERIES_TOTAL: lambda campaign, prefix: _deliveries(campaign, prefix, FINAL_STATUSES),
     TIPS_RECEIVED: lambda campaign, prefix: _tips(campaign, prefix, handled=False),
     TIPS_HANDLED: lambda campaign, prefix: _tips(campaign, prefix, handled=True),
 }
