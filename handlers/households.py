@@ -16,7 +16,7 @@ from db.services.campaigns import current_campaign
 from db.services.households import households_missing
 from db.services.joining import decide_household, pending_households
 from db.services.members import scope_covers
-from db.text import Problem
+from db.text import Problem, Translator
 from handlers.commands import COMMANDS, STAFF, requires
 from handlers.labels import render_problem
 from handlers.ui import Clock, keyboard, pager, short, today
@@ -166,14 +166,15 @@ async def pick_pending_hamlet(callback: CallbackQuery, session: AsyncSession, me
 
 
 async def decide(callback: CallbackQuery, session: AsyncSession, member: Member,
-                 after_commit: AfterCommit) -> None:
+                 after_commit: AfterCommit, translator: Translator, clock: Clock) -> None:
     """✅ Duyệt / ❌ Không duyệt."""
     await callback.answer()
     approve, household_id = callback.data.startswith("ap:y:"), callback.data[5:]
     if not household_id.isdigit():
         return
     try:
-        household, _members = await decide_household(session, member, int(household_id), approve)
+        household, _members = await decide_household(
+            session, member, int(household_id), approve, translator, clock.now())
     except Problem as problem:
         await callback.message.answer(render_problem(problem))
         return

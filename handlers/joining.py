@@ -23,11 +23,11 @@ from db.services.joining import (
     register_household,
     search_households,
 )
-from db.text import Problem
+from db.text import Problem, Translator
 from handlers.commands import COMMANDS
 from handlers.labels import render_problem
 from handlers.preferences import prefs_key, remembered_locale
-from handlers.ui import keyboard, pager, short
+from handlers.ui import Clock, keyboard, pager, short
 
 PAGE = 8
 
@@ -284,7 +284,7 @@ async def new_size(message: Message, state: FSMContext) -> None:
 
 async def confirm_new(
     callback: CallbackQuery, session: AsyncSession, member: Member | None, state: FSMContext,
-    after_commit: AfterCommit,
+    after_commit: AfterCommit, translator: Translator, clock: Clock,
 ) -> None:
     """Send the registration to the hamlet head, or drop it."""
     await callback.answer()
@@ -299,7 +299,8 @@ async def confirm_new(
         return
     try:
         household = await register_household(
-            session, member, hamlet, data["head_name"], data["address"], data["size"])
+            session, member, hamlet, data["head_name"], data["address"], data["size"],
+            translator, clock.now())
     except Problem as problem:
         await callback.message.answer(render_problem(problem))
         return

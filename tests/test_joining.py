@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from db.models import Household, Member
+from db.models import Delivery, Household, Member
 from tests.arrange import tree
 from tests.fakes import count, fetch
 
@@ -117,6 +117,8 @@ async def test_the_list_of_households_pages(chat, session, places):
 async def test_a_household_not_listed_is_registered_and_waits_for_the_head(chat, session, places):
     from db.services.members import grant_role
 
+    await grant_role(session, "telegram", "3005", "hamlet_head", "H11")  # told when it is registered
+    await session.commit()
     await consent_to(chat, places)
     await chat.press("hh:new")
     [reply] = await chat.send("Ngô Thị Lan")
@@ -131,6 +133,8 @@ async def test_a_household_not_listed_is_registered_and_waits_for_the_head(chat,
     pending = await fetch(session, select(Household).where(Household.code == "DK0001"))
     assert pending.status == "pending" and pending.head_name_key == "ngo thi lan"
     assert (await member(session, 1001)).household_id == pending.id
+    heads_notice = await fetch(session, select(Delivery).where(Delivery.chat_id == "3005"))
+    assert "Có hộ mới đăng ký ở Ấp Bình Long: Ngô Thị Lan (DK0001)" in heads_notice.text
     [reply] = await chat.send("/pledge")
     assert "chờ trưởng ấp duyệt" in reply
 
@@ -147,6 +151,10 @@ async def test_a_household_not_listed_is_registered_and_waits_for_the_head(chat,
     [reply] = await chat.press(f"ap:y:{pending.id}", user_id=3004)
     assert "Đã duyệt" in reply
     assert (await fetch(session, select(Household.status).where(Household.id == pending.id))) == "active"
+    # The resident who registered it is told, through the delivery worker.
+    notice = await fetch(session, select(Delivery).where(Delivery.chat_id == "1001"))
+    assert notice.source == f"household:{pending.id}:decided" and notice.status == "pending"
+    assert "Trưởng ấp đã duyệt hộ Ngô Thị Lan (DK0001)" in notice.text and "/pledge" in notice.text
     # The button is still on the head's screen; pressing it again changes nothing.
     [reply] = await chat.press(f"ap:y:{pending.id}", user_id=3004, forged=True)
     assert "đã được xử lý" in reply

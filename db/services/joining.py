@@ -1,11 +1,15 @@
 """Joining: consent, finding the hamlet and the household, registering a new household."""
 
+import html
+from datetime import datetime
+
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Area, Household, Member, utcnow
+from db.services.deliveries import enqueue_one
 from db.services.members import ensure_member, scope_covers
-from db.text import N_, Problem, fold, nfc
+from db.text import N_, Problem, Translator, fold, nfc
 
 # Bump when the privacy notice changes: members then agree to the new text.
 CONSENT_VERSION = "2026.1"
@@ -96,9 +100,11 @@ def _clean(text: str, limit: int, message: str) -> str:
 
 
 async def register_household(
-    session: AsyncSession, member: Member, hamlet: Area, head_name: str, address: str, size: int
+    session: AsyncSession, member: Member, hamlet: Area, head_name: str, address: str, size: int,
+    translator: Translator, now: datetime,
 ) -> Household:
-    """A household not on the list, waiting for the hamlet head's approval; the member is in it."""
+    """A household not on the list, waiting for the hamlet head's approval; the member is in it,
+    and the hamlet's heads are told (through the delivery worker) that it waits for them."""
     head_name = _clean(head_name, MAX_NAME, N_("Tên chủ hộ cần từ 1 đến {limit} ký tự."))
     address = _clean(address, MAX_ADDRESS, N_("Địa chỉ cần từ 1 đến {limit} ký tự."))
     if not 1 <= size <= 99:
@@ -117,6 +123,14 @@ async def register_household(
     member.household_id = household.id
     member.household = household
     await session.flush()
+    heads = await session.scalars(select(Member).where(
+        Member.role == "hamlet_head", Member.area_id == hamlet.id, Member.unreachable_at.is_(None)))
+    for head in heads:
+        text = translator(head.locale, N_(
+            "Có hộ mới đăng ký ở {hamlet}: {head} ({code}). Gõ /approve để duyệt.")).format(
+            hamlet=html.escape(hamlet.name, quote=False),
+            head=html.escape(household.head_name, quote=False), code=household.code)
+        await enqueue_one(session, f"household:{household.id}:registered", head, text, now)
     return household
 
 
@@ -129,9 +143,11 @@ async def pending_households(session: AsyncSession, hamlet: Area) -> list[Househ
 
 
 async def decide_household(
-    session: AsyncSession, staff: Member, household_id: int, approve: bool
+    session: AsyncSession, staff: Member, household_id: int, approve: bool, translator: Translator,
+    now: datetime,
 ) -> tuple[Household, list[Member]]:
-    """Approve or reject a pending household; returns it and the members who registered it.
+    """Approve or reject a pending household; returns it and the members who registered it,
+    who are told through the delivery worker (in their language).
 
     Rejected households keep their row (for the record) and lose their members' link.
     """
@@ -149,4 +165,12 @@ async def decide_household(
             member.household_id = None
             member.household = None
     await session.flush()
+    message = (N_("✅ Trưởng ấp đã duyệt hộ {head} ({code}). Gõ /pledge để xác nhận cam kết của hộ.")
+               if approve else
+               N_("Đăng ký hộ {head} chưa được trưởng ấp duyệt. Bạn gõ /join để chọn lại hộ, "
+                  "hoặc hỏi trưởng ấp."))
+    for member in members:
+        text = translator(member.locale, message).format(
+            head=html.escape(household.head_name, quote=False), code=household.code)
+        await enqueue_one(session, f"household:{household.id}:decided", member, text, now)
     return household, members
