@@ -36,6 +36,7 @@ from handlers.area import area_in_scope
 from handlers.commands import COMMANDS, requires
 from handlers.keyboards import button
 from handlers.labels import render_problem
+from handlers.ui import whole_number
 
 if TYPE_CHECKING:
     from scheduler.clock import Clock
@@ -225,9 +226,9 @@ async def ask_milestone(
 
 async def choose_milestone(callback: CallbackQuery, session: AsyncSession, state: FSMContext) -> None:
     """The milestone; then how many days before."""
-    value = callback.data.removeprefix("cp:ms:")
+    milestone_id = whole_number(callback.data.removeprefix("cp:ms:"))
     data, area, campaign = await _context(session, state)
-    milestone = await get_milestone(session, int(value)) if value.isdigit() else None
+    milestone = await get_milestone(session, milestone_id) if milestone_id else None
     if milestone is None or milestone.campaign_id != campaign.id or not milestone.area.contains(area):
         await callback.answer(_("Nút này không còn dùng được. Bạn hãy bắt đầu lại bằng lệnh."),
                               show_alert=True)
@@ -241,13 +242,13 @@ async def choose_milestone(callback: CallbackQuery, session: AsyncSession, state
 
 async def choose_offset(callback: CallbackQuery, state: FSMContext) -> None:
     """Days before; then the time of day."""
-    value = callback.data.removeprefix("cp:off:")
-    if not value.isdigit() or int(value) not in OFFSETS:
+    days = whole_number(callback.data.removeprefix("cp:off:"))
+    if days not in OFFSETS:
         await callback.answer(_("Nút này không còn dùng được. Bạn hãy bắt đầu lại bằng lệnh."),
                               show_alert=True)
         return
     await callback.answer()
-    await state.update_data(days=int(value))
+    await state.update_data(days=days)
     await state.set_state(CampaignForm.at)
     rows = [[button(at, f"cp:at:{at}") for at in TIMES]]
     await callback.message.answer(_("Gửi lúc mấy giờ? Chọn, hoặc gõ giờ dạng HH:MM."),

@@ -1,0 +1,51 @@
+"""Regression tests for what the hostile-input suite (tests/test_hostile_input.py) found."""
+
+import logging
+
+import pytest
+
+from db.services.members import grant_role
+from tests.arrange import tree
+from tests.delivery_fakes import FakeClock, local
+
+HEAD, OFFICER, RESIDENT = 201, 301, 101
+# Numbers str.isdigit() takes but int() or the database refuse.
+BAD_NUMBERS = ["²", "٣", str(2**31), str(2**63), "9" * 30]
+
+
+@pytest.fixture
+async def staff(app, session):
+    """The tree of tests/arrange.py with a hamlet head of H11 and an officer of C1."""
+    app.dispatcher["clock"] = FakeClock(local(2026, 8, 10, 9, 0))
+    world = await tree(session, year=2026)
+    await grant_role(session, "telegram", str(HEAD), "hamlet_head", "H11")
+    await grant_role(session, "telegram", str(OFFICER), "officer", "C1")
+    await session.commit()
+    return world
+
+
+@pytest.fixture
+def failures(caplog):
+    """What the error handler logged: every update it had to apologise for."""
+    caplog.set_level(logging.ERROR, logger="bot.errors")
+    return lambda: [r for r in caplog.records if r.name == "bot.errors"]
+
+
+async def test_forged_numbers_in_buttons_are_refused_politely(chat, staff, failures):
+    for prefix in ("hl:h:", "hl:unpledged:{H11}:", "ap:h:", "ap:y:", "ap:n:", "bc:drop:", "bc:dropok:",
+                   "area:", "hh:pick:", "hh:list:"):
+        for number in BAD_NUMBERS:
+            data = prefix.format(H11=staff.h11.id) + number
+            replies = await chat.press(data, user_id=OFFICER, forged=True)
+            assert not failures(), (data, replies)
+
+
+async def test_a_household_size_typed_in_other_digits_is_asked_again(chat, staff, failures):
+    await chat.send(f"/join {staff.h11.join_code}", user_id=RESIDENT)
+    await chat.press("consent:yes", user_id=RESIDENT)
+    await chat.press("hh:new", user_id=RESIDENT)
+    await chat.send("Trần Văn Mới", user_id=RESIDENT)
+    await chat.send("Số 1", user_id=RESIDENT)
+    for number in BAD_NUMBERS:
+        [reply] = await chat.send(number, user_id=RESIDENT)
+        assert "từ 1 đến 99" in reply and not failures()
