@@ -49,3 +49,14 @@ async def test_a_household_size_typed_in_other_digits_is_asked_again(chat, staff
     for number in BAD_NUMBERS:
         [reply] = await chat.send(number, user_id=RESIDENT)
         assert "từ 1 đến 99" in reply and not failures()
+
+
+async def test_digits_of_other_scripts_typed_at_a_menu_are_text_not_a_crash(chat, staff, failures):
+    for typed in ("²", "١", "１", "0", "99999999999999999999"):
+        await chat.send("/language", user_id=RESIDENT)
+        assert chat.buttons(RESIDENT) == ["lang:vi", "lang:en"]
+        [reply] = await chat.send(typed, user_id=RESIDENT)
+        assert "chưa hiểu" in reply and not failures()
+    await chat.send("/language", user_id=RESIDENT)
+    [reply] = await chat.send("2", user_id=RESIDENT)  # a listed number still presses its button
+    assert reply == "Switched to English."

@@ -248,7 +248,9 @@ class TextChannelSession(BaseSession):
         update_id = next(self._update_ids)
         menu = self.menus.get(chat_id)
         choice = (text or "").strip()
-        if menu is not None and choice.isdigit() and 1 <= int(choice) <= len(menu.options):
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+        if (menu is not None and choice.isascii() and choice.isdigit() and len(choice) <= 4
+                and 1 <= int(choice) <= len(menu.options)):
             option = menu.options[int(choice) - 1]
             if option.callback_data is not None:
                 query_id = str(update_id)
