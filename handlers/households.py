@@ -19,7 +19,7 @@ from db.services.members import scope_covers
 from db.text import Problem, Translator
 from handlers.commands import COMMANDS, STAFF, requires
 from handlers.labels import render_problem
-from handlers.ui import MAX_PAGE, Clock, keyboard, pager, short, today, whole_number
+from handlers.ui import MAX_PAGE, Clock, echo, keyboard, pager, short, today, whole_number
 
 PAGE = 10
 MAX_HAMLET_BUTTONS = 40
@@ -40,7 +40,7 @@ async def _resolve(message: Message, session: AsyncSession, member: Member, code
     if code:
         area = await get_area(session, code)
         if area is None:
-            await message.answer(_("Không có địa bàn mã {code}.").format(code=hd.quote(code)))
+            await message.answer(_("Không có địa bàn mã {code}.").format(code=echo(code)))
             return None
         if not scope_covers(member, area):
             await message.answer(_("Địa bàn {code} nằm ngoài phạm vi bạn phụ trách.").format(code=area.code))

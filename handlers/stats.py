@@ -21,7 +21,7 @@ from db.services.members import scope_covers
 from db.text import Problem
 from handlers.commands import COMMANDS
 from handlers.labels import render_problem
-from handlers.ui import Clock, today
+from handlers.ui import Clock, echo, today
 
 
 async def stats(message: Message, command: CommandObject, session: AsyncSession, member: Member,
@@ -32,7 +32,7 @@ async def stats(message: Message, command: CommandObject, session: AsyncSession,
     if code:
         area = await get_area(session, code)
         if area is None or not scope_covers(member, area):
-            await message.answer(_("Địa bàn {code} nằm ngoài phạm vi bạn phụ trách.").format(code=hd.quote(code)))
+            await message.answer(_("Địa bàn {code} nằm ngoài phạm vi bạn phụ trách.").format(code=echo(code)))
             return
     if area is None:  # an admin of the whole deployment: the first province
         provinces = await children(session, None)

@@ -5,6 +5,7 @@ from datetime import date, datetime, timezone
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.markdown import html_decoration as hd
 
 from bot.settings import Settings
 from scheduler.clock import Clock
@@ -49,6 +50,12 @@ def whole_number(text: str, limit: int = MAX_ID) -> int | None:
 def short(text: str, limit: int = 48) -> str:
     """A label cut to fit a button on a small phone."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def echo(typed: str, limit: int = 60) -> str:
+    """What a user typed, shown back in a message: shortened, and quoted so it is never markup
+    (a 100,000-character code must not make a reply Telegram refuses)."""
+    return hd.quote(short(" ".join(typed.split()), limit))
 
 
 def pager(prefix: str, page: int, total: int, size: int) -> list[tuple[str, str]]:

@@ -4,9 +4,11 @@ import logging
 
 import pytest
 
+from bot.cli import main
 from db.services.members import grant_role
 from tests.arrange import tree
 from tests.delivery_fakes import FakeClock, local
+from tests.hostile import html_problems
 
 HEAD, OFFICER, RESIDENT = 201, 301, 101
 # Numbers str.isdigit() takes but int() or the database refuse.
@@ -60,3 +62,28 @@ async def test_digits_of_other_scripts_typed_at_a_menu_are_text_not_a_crash(chat
     await chat.send("/language", user_id=RESIDENT)
     [reply] = await chat.send("2", user_id=RESIDENT)  # a listed number still presses its button
     assert reply == "Switched to English."
+
+
+async def test_typed_text_shown_back_is_quoted_and_short(chat, staff, failures):
+    await chat.send("/campaign", user_id=OFFICER)
+    await chat.press("cp:add", user_id=OFFICER)
+    await chat.press("cp:kind:registration_deadline", user_id=OFFICER)
+    start = len(chat.session.requests)
+    for typed in ('<a href="javascript:alert(1)">x</a>', "</b>", "&amp;", "ạ" * 5000):
+        await chat.send(typed, user_id=OFFICER)
+    await chat.send("/area " + "y" * 100_000, user_id=OFFICER)
+    await chat.send("/stats " + "<i>" * 3000, user_id=OFFICER)
+    await chat.send("/households " + "z" * 5000, user_id=OFFICER)
+    texts = [request.text for request in chat.session.requests[start:]]
+    assert len(texts) == 7 and not failures()
+    assert all(not html_problems(text) for text in texts), texts
+    assert "“&lt;a href=\"javascript:alert(1)\"&gt;x&lt;/a&gt;”" in texts[0]
+    assert "“&lt;/b&gt;”" in texts[1] and "“&amp;amp;”" in texts[2]
+    assert all(len(text) < 400 for text in texts)
+
+
+def test_the_command_line_shows_problems_unquoted(database_url, monkeypatch, capsys):
+    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
+    args = ["members", "grant", "--channel", "telegram", "--user", "777", "--role", "officer"]
+    assert main([*args, "--area", "<P&9>"]) == 1
+    assert "Không có địa bàn mã <P&9>." in capsys.readouterr().err
