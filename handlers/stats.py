@@ -52,7 +52,8 @@ async def stats(message: Message, command: CommandObject, session: AsyncSession,
                 "pledged_met", t.QUIZ_ATTEMPTS, "quiz_score", t.TIPS_RECEIVED, t.TIPS_HANDLED,
                 t.BROADCASTS, t.DELIVERIES_SENT, "delivery_pct"):
         if key in by_key:
-            lines.append(f"• {by_key[key].header}: {shown(by_key[key], values.get(key))}")
+            # Values are text such as "<5" (a small tip count, hidden): quoted like any text.
+            lines.append(f"• {hd.quote(str(by_key[key].header))}: {hd.quote(shown(by_key[key], values.get(key)))}")
     for key, label in ((t.REACHED, _("tuyên truyền")), (t.PLEDGED, _("cam kết"))):
         met, judged = report.tallies.children_meeting(report.tallies.root, key)
         if judged:

@@ -3,9 +3,12 @@
 import logging
 
 import pytest
+from nacl.public import PrivateKey
 
 from bot.cli import main
 from db.services.members import grant_role
+from db.services.tip_sealing import TipKeys
+from db.services.tips import TipDraft, submit_tip
 from tests.arrange import tree
 from tests.delivery_fakes import FakeClock, local
 from tests.hostile import html_problems
@@ -87,3 +90,13 @@ def test_the_command_line_shows_problems_unquoted(database_url, monkeypatch, cap
     args = ["members", "grant", "--channel", "telegram", "--user", "777", "--role", "officer"]
     assert main([*args, "--area", "<P&9>"]) == 1
     assert "Không có địa bàn mã <P&9>." in capsys.readouterr().err
+
+
+async def test_stats_with_a_hidden_small_tip_count_are_valid_html(chat, session, staff, failures):
+    keys = TipKeys(PrivateKey.generate().public_key, b"a-secret-of-at-least-32-characters-0000")
+    await submit_tip(session, keys, TipDraft("theft", staff.h11.id, "Mất xe đạp trước cổng."), [])
+    await session.commit()
+    numbers, _chart = await chat.send("/stats", user_id=HEAD)
+    assert "Tin báo nhận được: &lt;5" in chat.session.requests[-2].text
+    assert not html_problems(chat.session.requests[-2].text) and not failures()
+    assert "Tin báo nhận được: <5" in numbers
