@@ -6,6 +6,7 @@ import pytest
 from nacl.public import PrivateKey
 
 from bot.cli import main
+from bot.middlewares.text import carriable
 from db.services.members import grant_role
 from db.services.tip_sealing import TipKeys
 from db.services.tips import TipDraft, submit_tip
@@ -100,3 +101,26 @@ async def test_stats_with_a_hidden_small_tip_count_are_valid_html(chat, session,
     assert "Tin báo nhận được: &lt;5" in chat.session.requests[-2].text
     assert not html_problems(chat.session.requests[-2].text) and not failures()
     assert "Tin báo nhận được: <5" in numbers
+
+
+async def test_nul_and_lone_surrogates_in_typed_text_are_answered_not_stored_broken(chat, staff, failures):
+    replies = await chat.send("/area a\x00b", user_id=OFFICER)
+    assert replies == ["Không có địa bàn mã a\ufffdb."]
+    await chat.send(f"/join {staff.h11.join_code}", user_id=RESIDENT)
+    await chat.press("consent:yes", user_id=RESIDENT)
+    for typed in ("Nguy\x00ễn", "x\udfffy", "\ud800"):
+        [reply] = await chat.send(typed, user_id=RESIDENT)
+        assert "Không tìm thấy hộ nào" in reply
+    [reply] = await chat.send("Nguyễn \ud83d\ude00", user_id=RESIDENT)  # a pair is a character
+    assert "Không tìm thấy hộ nào khớp “Nguyễn 😀”" in reply
+    await chat.press("hh:new", user_id=RESIDENT)
+    await chat.send("Trần\x00 Văn \udc80Mới", user_id=RESIDENT)
+    await chat.send("Số 1", user_id=RESIDENT)
+    [summary] = await chat.send("3", user_id=RESIDENT)
+    assert "Chủ hộ: Trần\ufffd Văn \ufffdMới" in summary
+    assert not failures()
+
+
+def test_carriable_text_keeps_good_text_as_it_is():
+    assert carriable("Nguyễn Văn An 😀") == "Nguyễn Văn An 😀"
+    assert carriable("a\x00\ud800b\udfff") == "a\ufffd\ufffdb\ufffd"
