@@ -171,30 +171,34 @@ async def _ask_day(message: Message, session: AsyncSession, state: FSMContext) -
 
 
 async def festival_day(
-    callback: CallbackQuery, session: AsyncSession, state: FSMContext, settings: Settings
+    callback: CallbackQuery, session: AsyncSession, member: Member, state: FSMContext, settings: Settings
 ) -> None:
     """The festival's own day, 19 August."""
     await callback.answer()
-    await _add_milestone(callback.message, session, state, settings, None)
+    await _add_milestone(callback.message, session, member, state, settings, None)
 
 
-async def typed_day(message: Message, session: AsyncSession, state: FSMContext, settings: Settings) -> None:
+async def typed_day(message: Message, session: AsyncSession, member: Member, state: FSMContext,
+                    settings: Settings) -> None:
     """The milestone's date."""
     try:
         day = parse_day(message.text or "")
     except Problem as problem:
         await message.answer(render_problem(problem))
         return
-    await _add_milestone(message, session, state, settings, day)
+    await _add_milestone(message, session, member, state, settings, day)
 
 
 async def _add_milestone(
-    message: Message, session: AsyncSession, state: FSMContext, settings: Settings, day: date | None
+    message: Message, session: AsyncSession, member: Member, state: FSMContext, settings: Settings,
+    day: date | None,
 ) -> None:
+    # The area was within the member's scope when the calendar opened; their role may have
+    # moved since, so the service checks again.
     data, area, campaign = await _context(session, state)
     try:
         milestone, new = await add_milestone(session, campaign, area, data["kind"], day,
-                                             data.get("title"), settings.tz, settings.quiet)
+                                             data.get("title"), settings.tz, settings.quiet, member)
     except Problem as problem:
         await message.answer(render_problem(problem))
         return

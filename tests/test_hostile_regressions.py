@@ -7,11 +7,13 @@ from nacl.public import PrivateKey
 
 from bot.cli import main
 from bot.middlewares.text import carriable
+from db.models import Milestone
 from db.services.members import grant_role
 from db.services.tip_sealing import TipKeys
 from db.services.tips import TipDraft, submit_tip
 from tests.arrange import tree
 from tests.delivery_fakes import FakeClock, local
+from tests.fakes import count
 from tests.hostile import html_problems
 
 HEAD, OFFICER, RESIDENT = 201, 301, 101
@@ -124,3 +126,17 @@ async def test_nul_and_lone_surrogates_in_typed_text_are_answered_not_stored_bro
 def test_carriable_text_keeps_good_text_as_it_is():
     assert carriable("Nguyễn Văn An 😀") == "Nguyễn Văn An 😀"
     assert carriable("a\x00\ud800b\udfff") == "a\ufffd\ufffdb\ufffd"
+
+
+async def test_an_officer_moved_to_another_commune_mid_conversation_adds_no_milestone_there(
+        chat, session, staff, failures):
+    await grant_role(session, "telegram", str(OFFICER), "officer", "C2")
+    await session.commit()
+    await chat.send("/campaign", user_id=OFFICER)
+    await chat.press("cp:add", user_id=OFFICER)
+    await chat.press("cp:kind:six_month_review", user_id=OFFICER)
+    await grant_role(session, "telegram", str(OFFICER), "officer", "C1")  # the operator moves them
+    await session.commit()
+    [reply] = await chat.send("01/10/2026", user_id=OFFICER)
+    assert "C2 nằm ngoài phạm vi bạn phụ trách" in reply
+    assert await count(session, Milestone) == 0 and not failures()
