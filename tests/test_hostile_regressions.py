@@ -3,6 +3,7 @@
 import logging
 
 import pytest
+from aiogram.types import Update
 from nacl.public import PrivateKey
 
 from bot.cli import main
@@ -140,3 +141,12 @@ async def test_an_officer_moved_to_another_commune_mid_conversation_adds_no_mile
     [reply] = await chat.send("01/10/2026", user_id=OFFICER)
     assert "C2 nằm ngoài phạm vi bạn phụ trách" in reply
     assert await count(session, Milestone) == 0 and not failures()
+
+
+async def test_an_update_of_an_unknown_kind_is_skipped_without_logging_its_content(chat, staff, caplog):
+    caplog.set_level(logging.INFO)
+    update = Update.model_validate({"update_id": 424242, "future_kind": {"text": "Bí mật \ud800 Kq9"}})
+    await chat.feed(update)
+    assert not chat.session.requests
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert all("Kq9" not in r.getMessage() for r in caplog.records)
