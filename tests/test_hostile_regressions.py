@@ -150,3 +150,10 @@ async def test_an_update_of_an_unknown_kind_is_skipped_without_logging_its_conte
     assert not chat.session.requests
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert all("Kq9" not in r.getMessage() for r in caplog.records)
+
+
+async def test_a_message_without_a_sender_is_skipped(chat, staff, failures):
+    for text in ("/tip", "/join", "/households H11", "Nguyễn"):
+        update = chat.message(text, user_id=RESIDENT)
+        await chat.feed(update.model_copy(update={"message": update.message.model_copy(update={"from_user": None})}))
+    assert not chat.session.requests and not failures()
