@@ -6,7 +6,6 @@ typed back (or an option's label, typed out) becomes the button's callback, so n
 asks which channel it is on.
 """
 
-import html
 import itertools
 import time
 import unicodedata
@@ -91,13 +90,16 @@ class _TextOnly(HTMLParser):
 
 
 def plain_text(text: str, parse_mode: str | None) -> str:
-    """The text a user of a text-only channel should read."""
+    """The text a user of a text-only channel should read.
+
+    Entities are decoded once, by the parser: a user's own "&amp;" or "&region=" (in a link's
+    query, say) must reach them as they typed it, as on Telegram."""
     if parse_mode != "HTML":
         return text
     parser = _TextOnly()
     parser.feed(text)
     parser.close()
-    return html.unescape("".join(parser.parts))
+    return "".join(parser.parts)
 
 
 def menu_options(markup: object) -> tuple[list[Option], list[str]] | None:
