@@ -46,6 +46,18 @@ async def listen_locally(app: web.Application, **options: Any) -> tuple[web.AppR
     return runner, site._server.sockets[0].getsockname()[1]
 
 
+@dataclass
+class Failure:
+    """How sends to one chat are refused: after letting `after` through, `times` of them (None:
+    every one until healed)."""
+
+    code: int
+    description: str
+    parameters: dict[str, Any]
+    after: int = 0
+    times: int | None = None
+
+
 @dataclass(frozen=True)
 class Attempt:
     """One sendMessage or sendPhoto as the server saw it: when, to whom, and the status answered."""
@@ -65,9 +77,7 @@ class FakeZalo:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.sent: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.texts: list[dict[str, Any]] = []
-        # Per chat: (code, description, parameters, sends to let through first, sends to
-        # refuse then or None for all).
-        self.failures: dict[str, tuple[int, str, dict[str, Any], int, int | None]] = {}
+        self.failures: dict[str, Failure] = {}
         # Every send attempt, refused or not; `clock` stamps them (a test's fake clock, say).
         self.attempts: list[Attempt] = []
         self.clock: Callable[[], float] = time.monotonic
@@ -105,7 +115,7 @@ class FakeZalo:
         """Make sends to `chat_id` fail with this error, after letting `after` sends through:
         `times` sends, or all until `heal` (parameters such as retry_after go into the
         error's `parameters`)."""
-        self.failures[chat_id] = (code, description, parameters, after, times)
+        self.failures[chat_id] = Failure(code, description, parameters, after, times)
 
     def heal(self, chat_id: str) -> None:
         self.failures.pop(chat_id, None)
@@ -193,17 +203,17 @@ class FakeZalo:
         chat_id = params.get("chat_id")
         if not isinstance(chat_id, str) or not chat_id:
             return self._error(400, "Bad Request: chat_id is required")
-        if chat_id not in self.failures:
+        failure = self.failures.get(chat_id)
+        if failure is None:
             return None
-        code, description, parameters, after, times = self.failures[chat_id]
-        if after > 0:
-            self.failures[chat_id] = (code, description, parameters, after - 1, times)
+        if failure.after > 0:
+            failure.after -= 1
             return None
-        if times is not None and times <= 1:
-            self.heal(chat_id)
-        elif times is not None:
-            self.failures[chat_id] = (code, description, parameters, 0, times - 1)
-        return self._error(code, description, **parameters)
+        if failure.times is not None:
+            failure.times -= 1
+            if failure.times <= 0:
+                self.heal(chat_id)
+        return self._error(failure.code, failure.description, **failure.parameters)
 
     def _attempt(self, method: str, params, answer: web.Response) -> web.Response:
         self.attempts.append(Attempt(self.clock(), method, str(params.get("chat_id")), answer.status))

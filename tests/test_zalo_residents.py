@@ -67,7 +67,8 @@ async def test_a_wrong_code_or_a_refusal_stores_nothing(zalo, session, places):
     assert await count(session, Member) == 0
 
 
-async def test_a_long_article_arrives_whole_in_parts_then_reading_and_a_quiz_count(zalo, zalo_api, session, places):
+async def test_a_long_article_arrives_whole_in_parts_then_reading_and_a_quiz_count(
+        zalo, zalo_api, session, places):
     await join(zalo, places)
     [topics] = await zalo.send("/learn")
     assert "3. Lừa đảo qua mạng, điện thoại" in topics

@@ -62,7 +62,8 @@ async def file_tip(zalo, commune="Xã Tân Hòa", hamlet="Ấp Bình Long", user
     return (match.group(1).replace(" ", "") if match else ""), seen
 
 
-async def test_a_tip_by_numbers_then_triage_reply_status_and_an_addition(zalo_polling, zalo_api, session, places):
+async def test_a_tip_by_numbers_then_triage_reply_status_and_an_addition(
+        zalo_polling, zalo_api, session, places):
     zalo = zalo_polling  # long polling here; the webhook in the other tests
     intro, kinds = await zalo.send("/tip")
     assert "113" in intro and "<b>" not in intro
@@ -160,7 +161,8 @@ async def test_copies_follow_the_routes_of_channel_zalo_set_with_the_cli(
     assert "-100999" not in {attempt.chat_id for attempt in zalo_api.attempts}
 
 
-async def test_the_copy_reaches_a_zalo_id_made_of_digits_and_its_numbers_work(zalo, zalo_api, session, places):
+async def test_the_copy_reaches_a_zalo_id_made_of_digits_and_its_numbers_work(
+        zalo, zalo_api, session, places):
     officer = "5765453612345678901"  # Zalo ids may be all digits; a bot may not join groups
     await grant_role(session, "zalo", officer, "officer", "C1")
     await set_route(session, "C1", "zalo", officer)  # the officer's own chat receives the copies
@@ -174,7 +176,8 @@ async def test_the_copy_reaches_a_zalo_id_made_of_digits_and_its_numbers_work(za
     assert tip.status == "handled"
 
 
-async def test_a_resident_of_another_commune_cannot_triage_in_the_group(zalo, zalo_api, session, places):
+async def test_another_communes_officer_and_a_resident_cannot_triage_in_the_group(
+        zalo, zalo_api, session, places):
     stranger = "c0ffee00c0ffee00c0ff"
     await grant_role(session, "zalo", stranger, "officer", "C2")
     await session.commit()

@@ -8,6 +8,7 @@ handled event.
 """
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
 
@@ -137,25 +138,32 @@ def settings(database_url: str, zalo_api: FakeZalo) -> Settings:
     return zalo_settings(database_url, zalo_api)
 
 
+@contextlib.asynccontextmanager
+async def talking(app: App, api: FakeZalo, transport: str) -> AsyncIterator[ZaloChat]:
+    """Zalo users talking to the bot over `transport` until the block ends."""
+    chat = await ZaloChat(app, api, transport).start()
+    try:
+        yield chat
+    finally:
+        await chat.close()
+
+
 @pytest.fixture
 async def zalo(app: App, zalo_api: FakeZalo) -> AsyncIterator[ZaloChat]:
     """Zalo users talking to the bot through its webhook."""
-    chat = await ZaloChat(app, zalo_api, "webhook").start()
-    yield chat
-    await chat.close()
+    async with talking(app, zalo_api, "webhook") as chat:
+        yield chat
 
 
 @pytest.fixture
 async def zalo_polling(app: App, zalo_api: FakeZalo) -> AsyncIterator[ZaloChat]:
     """Zalo users talking to the bot through long polling."""
-    chat = await ZaloChat(app, zalo_api, "polling").start()
-    yield chat
-    await chat.close()
+    async with talking(app, zalo_api, "polling") as chat:
+        yield chat
 
 
 @pytest.fixture(params=["webhook", "polling"])
 async def zalo_each_way(request, app: App, zalo_api: FakeZalo) -> AsyncIterator[ZaloChat]:
     """Zalo users talking to the bot through the webhook, then (another run) long polling."""
-    chat = await ZaloChat(app, zalo_api, request.param).start()
-    yield chat
-    await chat.close()
+    async with talking(app, zalo_api, request.param) as chat:
+        yield chat
