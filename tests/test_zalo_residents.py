@@ -16,7 +16,7 @@ from tests.arrange import tree
 from tests.fakes import count, fetch
 from tests.zalo_chat import LAN, MENU_HINT, options, settings, zalo, zalo_each_way  # noqa: F401
 
-ARTICLE = "lua-dao-cong-nghe-cao"  # the longest shipped article: more than 6,000 characters
+ARTICLE = "lua-dao-cong-nghe-cao"  # the longest shipped article: 4,700 characters of text
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ async def test_a_long_article_arrives_whole_in_parts_then_reading_and_a_quiz_cou
     before = len(zalo_api.texts)
     parts = await zalo.choose("Lừa đảo qua mạng, điện thoại")
     article = Catalog.load().article(ARTICLE, "vi")
-    assert len(parts) >= 4  # 6,500 characters: two Telegram pieces, each cut again for Zalo
+    assert len(parts) >= 4  # two Telegram pieces of up to 3,900 characters, cut again for Zalo
     assert all(1 <= text_size(sent["text"]) <= MAX_TEXT for sent in zalo_api.texts[before:])
     # Nothing lost, nothing twice, in order: the article's words, then the options under it.
     words = " ".join(parts).split()
