@@ -148,3 +148,8 @@ async def test_privacy_shows_the_zalo_account_and_forget_deletes_it(zalo, sessio
         "confirmed", None, places.households["H11"][2].id)
     [privacy] = await zalo.send("/privacy")
     assert "Bình Yên không lưu gì về bạn" in privacy
+
+
+async def test_id_tells_a_zalo_user_their_id_for_role_grants(zalo):
+    [reply] = await zalo.send("/id")
+    assert f"Mã của bạn trên kênh zalo: {LAN}" in reply

@@ -239,7 +239,7 @@ class ZaloChannel:
             try:
                 return await self.app.dispatcher.feed_update(
                     self.bot, update, channel=CHANNEL, channel_user_id=user_id,
-                    ledger_id=_ledger_id(str(message_id)),
+                    channel_chat_id=chat_id, ledger_id=_ledger_id(str(message_id)),
                 )
             finally:
                 await self._save_menus()
