@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import handlers
 from bot.errors import errors_router
+from bot.filters import inline_sync_filters
 from bot.i18n import MemberLocaleMiddleware, make_i18n, translator
 from bot.middlewares.member import MemberMiddleware
 from bot.middlewares.roles import RoleMiddleware
@@ -102,6 +103,7 @@ def build_dispatcher(
     dispatcher.callback_query.middleware(RoleMiddleware())
     dispatcher.include_router(errors_router())
     dispatcher.include_routers(*handlers.routers())
+    inline_sync_filters(dispatcher)
     return dispatcher
 
 

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.services.updates import record_update
+from db.session import write_lock
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ class UpdateTransactionMiddleware(BaseMiddleware):
 
     async def _handle_once(self, handler, update, data, source: str, update_id: str) -> Any:
         after_commit = AfterCommit()
-        async with self.sessionmaker() as session:
+        async with write_lock(self.sessionmaker.kw["bind"]), self.sessionmaker() as session:
             async with session.begin():
                 if not await record_update(session, source, update_id):
                     log.info("update %s:%s already handled", source, update_id)
