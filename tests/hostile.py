@@ -7,16 +7,22 @@ from typing import Any
 
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, SendPhoto, TelegramMethod
 from aiogram.types import InlineKeyboardMarkup
-from sqlalchemy import select
+from nacl.public import PrivateKey
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Area, Base, Broadcast, Household, Member, Milestone, Pledge, utcnow
+from bot.settings import Settings, load_settings
+from db.models import Base, Broadcast, Household, Member, Pledge, utcnow
 from db.services.members import grant_role
 from db.services.milestones import add_milestone
-from db.services.tip_sealing import TipKeys
+from db.services.tip_sealing import TipKeys, key_text
 from db.services.tips import TipDraft, add_reply, set_route, submit_tip
 from tests.arrange import tree
 from tests.delivery_fakes import TZ, local
+
+# The officers' key pair of these suites: tips are switched on with it (tips_on).
+OFFICERS_KEY = PrivateKey.generate()
+TIP_SECRET = "a-lookup-secret-of-the-hostile-suites-0123456789"
 
 # Telegram's limits (Bot API): a message's text after entity parsing, a caption, a callback
 # answer, and a button's callback data (in bytes).
@@ -51,6 +57,15 @@ STAFF_OF = {  # who may see what lies in an area, by the area's code
 }
 
 
+def tips_on(database_url: str) -> Settings:
+    """The tests' settings with tips switched on (OFFICERS_KEY), so /tip, /reply and triage work."""
+    return load_settings(
+        database_url=database_url, telegram_token=None, webhook_url=None, redis_url=None,
+        default_locale="vi", timezone="Asia/Ho_Chi_Minh",
+        tip_public_key=key_text(OFFICERS_KEY.public_key), tip_secret=TIP_SECRET,
+    )
+
+
 @dataclass
 class World:
     """The arranged world: areas by code, the cast's member ids, and every secret with the users
@@ -65,7 +80,9 @@ class World:
     pending_household_id: int
     homes: dict[int, int]
     join_codes: dict[str, str]
-    secrets: dict[str, frozenset[int]] = field(default_factory=dict)
+    codes: dict[str, str]
+    # Each secret: who may read it, and what typed text unlocks it (a receipt code opens its tip).
+    secrets: dict[str, tuple[frozenset[int], tuple[str, ...]]] = field(default_factory=dict)
 
 
 async def build_world(session: AsyncSession, keys: TipKeys) -> World:
@@ -80,7 +97,7 @@ async def build_world(session: AsyncSession, keys: TipKeys) -> World:
     await session.flush()
     homes = {RESIDENT_A: t.households["H11"][0].id, RESIDENT_B: t.households["H21"][0].id,
              RESIDENT_C: pending.id}
-    await restore_cast(session, homes)
+    await restore_cast(session, homes, pending.id, [])
     members = {m.user_id: m for m in await session.scalars(select(Member))}
     b_household = t.households["H21"][0]
     session.add(Pledge(household_id=b_household.id, campaign_id=t.campaign.id, status="withdrawn",
@@ -103,19 +120,21 @@ async def build_world(session: AsyncSession, keys: TipKeys) -> World:
     milestone, _new = await add_milestone(session, t.campaign, t.c2, "custom", local(2026, 9, 1, 0, 0).date(),
                                           "Mốc Kq7M2", TZ, None)
     await session.commit()
-    everyone = frozenset(CAST)
-    secrets = {
-        # Nobody may read these from chat: tip texts, places and replies, and receipt codes.
-        "Kq7T1": frozenset(), "Kq7T2": frozenset(), "Kq7L2": frozenset(), "Kq7R2": frozenset(),
-        code1: frozenset(), code2: frozenset(),
+    nobody = frozenset()
+    readers = {
+        # Nobody may read these from chat: tip texts and places, receipt codes; an officer's reply
+        # only the holder of its tip's receipt code.
+        "Kq7T1": nobody, "Kq7T2": nobody, "Kq7L2": nobody, code1: nobody, code2: nobody,
+        "Kq7R2": (nobody, (code2, " ".join((code2[:4], code2[4:8], code2[8:])))),
         "Kq7W": frozenset({RESIDENT_B}),
         "Kq7P": frozenset({RESIDENT_C} | STAFF_OF["H21"]),
         "Kq7A": frozenset({RESIDENT_C} | STAFF_OF["H21"]),
         "Kq7B11": frozenset(STAFF_OF["H11"]),
         "Kq7B2": frozenset(STAFF_OF["C2"]),
         "Kq7M2": frozenset(STAFF_OF["C2"]),
+        **{str(user): frozenset({user}) for user in CAST},
     }
-    secrets.update({str(user): frozenset({user}) for user in everyone})
+    secrets = {secret: value if isinstance(value, tuple) else (value, ()) for secret, value in readers.items()}
     return World(
         areas={code: area.id for code, area in areas.items()},
         households={code: [h.id for h in found] for code, found in t.households.items()},
@@ -124,13 +143,20 @@ async def build_world(session: AsyncSession, keys: TipKeys) -> World:
         tip_ids={"C1": tip1.id, "C2": tip2.id}, broadcast_ids=broadcasts, milestone_id=milestone.id,
         pending_household_id=pending.id,
         join_codes={code: area.join_code for code, area in areas.items() if area.join_code},
+        codes={"C1": code1, "C2": code2},
         secrets=secrets,
     )
 
 
-async def restore_cast(session: AsyncSession, homes: dict[int, int]) -> None:
-    """Put every member of the cast back as arranged, in the households `homes` names (an
-    example may have made one forget themselves or join another household); not committed."""
+async def restore_cast(session: AsyncSession, homes: dict[int, int], pending_id: int,
+                       broadcast_ids: list[int]) -> None:
+    """Put the cast back as arranged: every member in their household (an example may have made
+    one forget themselves or join another), the pending household pending again, the scheduled
+    broadcasts scheduled again; not committed."""
+    await session.execute(update(Household).where(Household.id == pending_id).values(status="pending"))
+    if broadcast_ids:
+        await session.execute(update(Broadcast).where(Broadcast.id.in_(broadcast_ids)).values(
+            status="scheduled", cancelled_by_id=None))
     for user, (role, area) in CAST.items():
         if role == "unregistered":
             member = await session.scalar(select(Member).where(Member.user_id == str(user)))
