@@ -5,7 +5,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 
 from db.models import Area, Member
 from db.text import Problem
-from handlers.ui import echo, short
+from handlers.ui import echo
 
 ROLE_LABELS = {
     "resident": __("Người dân"),
@@ -37,10 +37,9 @@ def level_label(area: Area) -> str:
 
 
 def render_problem(problem: Problem, markup: bool = True) -> str:
-    """A service's Problem in the current language; its values (often what the user typed) are
-    shortened, and quoted for a chat message unless `markup` is False (the command line)."""
-    params = {
-        key: (echo(value) if markup else short(value, 60)) if isinstance(value, str) else value
-        for key, value in problem.params.items()
-    }
+    """A service's Problem in the current language. In a chat message (`markup`) its values,
+    often what the user typed, are shortened and quoted; the command line shows them as they are."""
+    if not markup:
+        return _(problem.message).format(**problem.params)
+    params = {key: echo(value, 100) if isinstance(value, str) else value for key, value in problem.params.items()}
     return _(problem.message).format(**params)
