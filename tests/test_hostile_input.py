@@ -47,8 +47,8 @@ from tests.hostile import (
     unescaped,
 )
 
-# Examples per backend; BINHYEN_HOSTILE_EXAMPLES=2000 explores further (by hand, not in CI).
-EXAMPLES = int(os.environ.get("BINHYEN_HOSTILE_EXAMPLES", "250"))
+# Examples per backend; BINHYEN_TEST_HOSTILE_EXAMPLES=3000 explores further (by hand, not in CI).
+EXAMPLES = int(os.environ.get("BINHYEN_TEST_HOSTILE_EXAMPLES", "250"))
 
 # HTML that must come back quoted: the marker at the end shows whether it was.
 INJECTIONS = ["<b>x</b>Zq1", '<a href="javascript:alert(1)">x</a>Zq2', "&amp;Zq3", "&lt;Zq4",
