@@ -48,7 +48,7 @@ from tests.hostile import (
 )
 
 # Examples per backend; BINHYEN_TEST_HOSTILE_EXAMPLES=3000 explores further (by hand, not in CI).
-EXAMPLES = int(os.environ.get("BINHYEN_TEST_HOSTILE_EXAMPLES", "250"))
+EXAMPLES = int(os.environ.get("BINHYEN_TEST_HOSTILE_EXAMPLES", "500"))
 
 # HTML that must come back quoted: the marker at the end shows whether it was.
 INJECTIONS = ["<b>x</b>Zq1", '<a href="javascript:alert(1)">x</a>Zq2', "&amp;Zq3", "&lt;Zq4",
