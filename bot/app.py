@@ -21,6 +21,8 @@ from bot.filters import inline_sync_filters
 from bot.i18n import MemberLocaleMiddleware, make_i18n, translator
 from bot.middlewares.member import MemberMiddleware
 from bot.middlewares.roles import RoleMiddleware
+from bot.middlewares.text import CarriableTextMiddleware
+from bot.middlewares.unknown import UnknownUpdateMiddleware
 from bot.middlewares.transaction import UpdateTransactionMiddleware
 from bot.settings import Settings
 from content.catalog import Catalog
@@ -90,7 +92,10 @@ def build_dispatcher(
         ),
         translator=translator(i18n),
     )
-    # Order matters: the transaction (and ledger) wraps everything, the member is read in it.
+    # Order matters: unknown kinds of update are dropped and typed text made carriable first;
+    # the transaction (and ledger) wraps everything after, the member is read in it.
+    dispatcher.update.outer_middleware(UnknownUpdateMiddleware())
+    dispatcher.update.outer_middleware(CarriableTextMiddleware())
     dispatcher.update.outer_middleware(UpdateTransactionMiddleware(sessionmaker, redis))
     dispatcher.update.outer_middleware(MemberMiddleware())
     MemberLocaleMiddleware(i18n).setup(dispatcher)

@@ -140,7 +140,7 @@ def _import(kind: str) -> Command:
             summary = await _in_transaction(settings, lambda session: importer(session, rows))
         except ImportFailed as failed:
             for line, problem in failed.problems:
-                print(_("Dòng {line}: {problem}").format(line=line, problem=render_problem(problem)),
+                print(_("Dòng {line}: {problem}").format(line=line, problem=render_problem(problem, markup=False)),
                       file=sys.stderr)
             if failed.total > len(failed.problems):
                 print(_("… và {count} dòng lỗi khác.").format(count=failed.total - len(failed.problems)),
@@ -389,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
                 current=error.current or _("(chưa có bảng nào)"), head=error.head), file=sys.stderr)
             return 1
         except Problem as problem:
-            print(render_problem(problem), file=sys.stderr)
+            print(render_problem(problem, markup=False), file=sys.stderr)
             return 1
         except KeyboardInterrupt:
             return 130

@@ -12,6 +12,7 @@ from db.services.areas import children, get_area, household_counts
 from db.services.members import scope_covers
 from handlers.commands import COMMANDS
 from handlers.labels import level_label
+from handlers.ui import echo
 
 MAX_LISTED = 40
 
@@ -20,7 +21,7 @@ async def area_in_scope(message: Message, session: AsyncSession, member: Member,
     """The area with this code if it lies within the member's scope; otherwise say why not."""
     area = await get_area(session, code)
     if area is None:
-        await message.answer(_("Không có địa bàn mã {code}.").format(code=hd.quote(code)))
+        await message.answer(_("Không có địa bàn mã {code}.").format(code=echo(code)))
         return None
     if not scope_covers(member, area):
         await message.answer(

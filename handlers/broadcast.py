@@ -26,6 +26,7 @@ from handlers.area import area_in_scope
 from handlers.commands import COMMANDS, STAFF, requires
 from handlers.keyboards import button
 from handlers.labels import render_problem
+from handlers.ui import whole_number
 
 if TYPE_CHECKING:
     from scheduler.clock import Clock
@@ -87,8 +88,8 @@ async def choose_area(
     callback: CallbackQuery, session: AsyncSession, member: Member, state: FSMContext
 ) -> None:
     """An area button: it must still lie within the member's scope."""
-    area_id = callback.data.removeprefix("bc:area:")
-    area = await session.get(Area, int(area_id)) if area_id.isdigit() else None
+    area_id = whole_number(callback.data.removeprefix("bc:area:"))
+    area = await session.get(Area, area_id) if area_id else None
     if area is None or not scope_covers(member, area):
         await callback.answer(_("Địa bàn này nằm ngoài phạm vi bạn phụ trách."), show_alert=True)
         return

@@ -21,6 +21,7 @@ from db.services.broadcasts import (
 from db.text import Problem
 from handlers.commands import COMMANDS, STAFF, requires
 from handlers.labels import render_problem
+from handlers.ui import whole_number
 
 def _when(moment, settings: Settings) -> str:
     return f"{moment.astimezone(settings.tz):%H:%M %d/%m}"
@@ -62,8 +63,7 @@ async def list_broadcasts(message: Message, session: AsyncSession, member: Membe
 
 
 def _broadcast_id(data: str, prefix: str) -> int | None:
-    value = data.removeprefix(prefix)
-    return int(value) if value.isdigit() else None
+    return whole_number(data.removeprefix(prefix))
 
 
 async def ask_cancel(callback: CallbackQuery, session: AsyncSession, member: Member, settings: Settings) -> None:

@@ -36,6 +36,7 @@ from handlers.area import area_in_scope
 from handlers.commands import COMMANDS, requires
 from handlers.keyboards import button
 from handlers.labels import render_problem
+from handlers.ui import whole_number
 
 if TYPE_CHECKING:
     from scheduler.clock import Clock
@@ -170,30 +171,34 @@ async def _ask_day(message: Message, session: AsyncSession, state: FSMContext) -
 
 
 async def festival_day(
-    callback: CallbackQuery, session: AsyncSession, state: FSMContext, settings: Settings
+    callback: CallbackQuery, session: AsyncSession, member: Member, state: FSMContext, settings: Settings
 ) -> None:
     """The festival's own day, 19 August."""
     await callback.answer()
-    await _add_milestone(callback.message, session, state, settings, None)
+    await _add_milestone(callback.message, session, member, state, settings, None)
 
 
-async def typed_day(message: Message, session: AsyncSession, state: FSMContext, settings: Settings) -> None:
+async def typed_day(message: Message, session: AsyncSession, member: Member, state: FSMContext,
+                    settings: Settings) -> None:
     """The milestone's date."""
     try:
         day = parse_day(message.text or "")
     except Problem as problem:
         await message.answer(render_problem(problem))
         return
-    await _add_milestone(message, session, state, settings, day)
+    await _add_milestone(message, session, member, state, settings, day)
 
 
 async def _add_milestone(
-    message: Message, session: AsyncSession, state: FSMContext, settings: Settings, day: date | None
+    message: Message, session: AsyncSession, member: Member, state: FSMContext, settings: Settings,
+    day: date | None,
 ) -> None:
+    # The area was within the member's scope when the calendar opened; their role may have
+    # moved since, so the service checks again.
     data, area, campaign = await _context(session, state)
     try:
         milestone, new = await add_milestone(session, campaign, area, data["kind"], day,
-                                             data.get("title"), settings.tz, settings.quiet)
+                                             data.get("title"), settings.tz, settings.quiet, member)
     except Problem as problem:
         await message.answer(render_problem(problem))
         return
@@ -225,9 +230,9 @@ async def ask_milestone(
 
 async def choose_milestone(callback: CallbackQuery, session: AsyncSession, state: FSMContext) -> None:
     """The milestone; then how many days before."""
-    value = callback.data.removeprefix("cp:ms:")
+    milestone_id = whole_number(callback.data.removeprefix("cp:ms:"))
     data, area, campaign = await _context(session, state)
-    milestone = await get_milestone(session, int(value)) if value.isdigit() else None
+    milestone = await get_milestone(session, milestone_id) if milestone_id else None
     if milestone is None or milestone.campaign_id != campaign.id or not milestone.area.contains(area):
         await callback.answer(_("Nút này không còn dùng được. Bạn hãy bắt đầu lại bằng lệnh."),
                               show_alert=True)
@@ -241,13 +246,13 @@ async def choose_milestone(callback: CallbackQuery, session: AsyncSession, state
 
 async def choose_offset(callback: CallbackQuery, state: FSMContext) -> None:
     """Days before; then the time of day."""
-    value = callback.data.removeprefix("cp:off:")
-    if not value.isdigit() or int(value) not in OFFSETS:
+    days = whole_number(callback.data.removeprefix("cp:off:"))
+    if days not in OFFSETS:
         await callback.answer(_("Nút này không còn dùng được. Bạn hãy bắt đầu lại bằng lệnh."),
                               show_alert=True)
         return
     await callback.answer()
-    await state.update_data(days=int(value))
+    await state.update_data(days=days)
     await state.set_state(CampaignForm.at)
     rows = [[button(at, f"cp:at:{at}") for at in TIMES]]
     await callback.message.answer(_("Gửi lúc mấy giờ? Chọn, hoặc gõ giờ dạng HH:MM."),

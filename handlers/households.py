@@ -19,14 +19,15 @@ from db.services.members import scope_covers
 from db.text import Problem, Translator
 from handlers.commands import COMMANDS, STAFF, requires
 from handlers.labels import render_problem
-from handlers.ui import Clock, keyboard, pager, short, today
+from handlers.ui import MAX_PAGE, Clock, echo, keyboard, pager, short, today, whole_number
 
 PAGE = 10
 MAX_HAMLET_BUTTONS = 40
 
 
 async def _hamlet_in_scope(session: AsyncSession, member: Member, hamlet_id: str) -> Area | None:
-    area = await session.get(Area, int(hamlet_id)) if hamlet_id.isdigit() else None
+    area_id = whole_number(hamlet_id)
+    area = await session.get(Area, area_id) if area_id else None
     if area is None or area.level != "hamlet" or not scope_covers(member, area):
         return None
     return area
@@ -39,7 +40,7 @@ async def _resolve(message: Message, session: AsyncSession, member: Member, code
     if code:
         area = await get_area(session, code)
         if area is None:
-            await message.answer(_("Không có địa bàn mã {code}.").format(code=hd.quote(code)))
+            await message.answer(_("Không có địa bàn mã {code}.").format(code=echo(code)))
             return None
         if not scope_covers(member, area):
             await message.answer(_("Địa bàn {code} nằm ngoài phạm vi bạn phụ trách.").format(code=area.code))
@@ -109,9 +110,10 @@ async def list_page(callback: CallbackQuery, session: AsyncSession, member: Memb
     """One page of households not pledged / not reached."""
     await callback.answer()
     parts = callback.data.split(":")
-    if len(parts) != 4 or parts[1] not in ("unpledged", "unreached") or not parts[3].isdigit():
+    page = whole_number(parts[3], MAX_PAGE) if len(parts) == 4 else None
+    if page is None or parts[1] not in ("unpledged", "unreached"):
         return
-    which, page = parts[1], int(parts[3])
+    which = parts[1]
     hamlet = await _hamlet_in_scope(session, member, parts[2])
     campaign = await current_campaign(session, hamlet, today(clock, settings)) if hamlet else None
     if hamlet is None or campaign is None:
@@ -169,12 +171,12 @@ async def decide(callback: CallbackQuery, session: AsyncSession, member: Member,
                  after_commit: AfterCommit, translator: Translator, clock: Clock) -> None:
     """✅ Duyệt / ❌ Không duyệt."""
     await callback.answer()
-    approve, household_id = callback.data.startswith("ap:y:"), callback.data[5:]
-    if not household_id.isdigit():
+    approve, household_id = callback.data.startswith("ap:y:"), whole_number(callback.data[5:])
+    if household_id is None:
         return
     try:
         household, _members = await decide_household(
-            session, member, int(household_id), approve, translator, clock.now())
+            session, member, household_id, approve, translator, clock.now())
     except Problem as problem:
         await callback.message.answer(render_problem(problem))
         return

@@ -27,7 +27,7 @@ from db.text import Problem, Translator
 from handlers.commands import COMMANDS
 from handlers.labels import render_problem
 from handlers.preferences import prefs_key, remembered_locale
-from handlers.ui import Clock, keyboard, pager, short
+from handlers.ui import MAX_PAGE, Clock, keyboard, pager, short, whole_number
 
 PAGE = 8
 
@@ -137,8 +137,8 @@ async def pick_area(
 ) -> None:
     """An area button: go one level down, or begin joining a hamlet."""
     await callback.answer()
-    area_id = callback.data.removeprefix("area:")
-    area = await session.get(Area, int(area_id)) if area_id.isdigit() else None
+    area_id = whole_number(callback.data.removeprefix("area:"))
+    area = await session.get(Area, area_id) if area_id else None
     if area is None:
         await callback.message.answer(_("Không tìm thấy địa bàn này. Gõ /join để chọn lại."))
     elif area.level == "hamlet":
@@ -199,15 +199,15 @@ async def list_page(callback: CallbackQuery, session: AsyncSession, state: FSMCo
     """One page of the hamlet's households."""
     await callback.answer()
     hamlet = await _hamlet(session, state)
-    page = callback.data.removeprefix("hh:list:")
-    if hamlet is None or not page.isdigit():
+    page = whole_number(callback.data.removeprefix("hh:list:"), MAX_PAGE)
+    if hamlet is None or page is None:
         await callback.message.answer(_("Phiên chọn hộ đã hết. Gõ /join để bắt đầu lại."))
         return
-    households, total = await household_page(session, hamlet, int(page), PAGE)
+    households, total = await household_page(session, hamlet, page, PAGE)
     text = _("Các hộ của {hamlet} (trang {page}/{pages}):").format(
-        hamlet=hd.quote(hamlet.name), page=int(page) + 1, pages=max(1, -(-total // PAGE)))
+        hamlet=hd.quote(hamlet.name), page=page + 1, pages=max(1, -(-total // PAGE)))
     await callback.message.answer(text, reply_markup=_household_buttons(
-        households, pager("hh:list", int(page), total, PAGE)))
+        households, pager("hh:list", page, total, PAGE)))
 
 
 async def pick_household(
@@ -217,8 +217,8 @@ async def pick_household(
     """The member chose their household."""
     await callback.answer()
     hamlet = await _hamlet(session, state)
-    household_id = callback.data.removeprefix("hh:pick:")
-    household = await session.get(Household, int(household_id)) if household_id.isdigit() else None
+    household_id = whole_number(callback.data.removeprefix("hh:pick:"))
+    household = await session.get(Household, household_id) if household_id else None
     if hamlet is None or member is None or household is None or household.hamlet_id != hamlet.id:
         await callback.message.answer(_("Phiên chọn hộ đã hết. Gõ /join để bắt đầu lại."))
         return
@@ -268,11 +268,11 @@ async def new_address(message: Message, state: FSMContext) -> None:
 
 async def new_size(message: Message, state: FSMContext) -> None:
     """The number of people; then a summary to confirm."""
-    text = (message.text or "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= 99:
+    size = whole_number((message.text or "").strip(), 99)
+    if not size:
         await message.answer(_("Bạn gõ số người trong hộ, từ 1 đến 99."))
         return
-    data = await state.update_data(size=int(text))
+    data = await state.update_data(size=size)
     await state.set_state(Joining.new_confirm)
     await message.answer(
         _("Đăng ký hộ:\n• Chủ hộ: {head}\n• Địa chỉ: {address}\n• Số người: {size}\n"

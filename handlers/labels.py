@@ -5,6 +5,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 
 from db.models import Area, Member
 from db.text import Problem
+from handlers.ui import echo
 
 ROLE_LABELS = {
     "resident": __("Người dân"),
@@ -35,6 +36,10 @@ def level_label(area: Area) -> str:
     return str(LEVEL_LABELS[area.level])
 
 
-def render_problem(problem: Problem) -> str:
-    """A service's Problem in the current language."""
-    return _(problem.message).format(**problem.params)
+def render_problem(problem: Problem, markup: bool = True) -> str:
+    """A service's Problem in the current language. In a chat message (`markup`) its values,
+    often what the user typed, are shortened and quoted; the command line shows them as they are."""
+    if not markup:
+        return _(problem.message).format(**problem.params)
+    params = {key: echo(value, 100) if isinstance(value, str) else value for key, value in problem.params.items()}
+    return _(problem.message).format(**params)

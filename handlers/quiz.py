@@ -12,7 +12,7 @@ from content.catalog import Article, Catalog
 from db.models import Member
 from db.services.joining import has_consented
 from db.services.outreach import answer_question, quiz_attempt
-from handlers.ui import Clock, keyboard, today
+from handlers.ui import Clock, keyboard, today, whole_number
 
 LETTERS = "ABCDEF"
 
@@ -59,12 +59,11 @@ async def answer(
     await callback.answer()
     parts = callback.data.removeprefix("quiz:a:").rsplit(":", 2)
     article = catalog.article(parts[0], i18n.current_locale) if len(parts) == 3 else None
-    if (article is None or not has_consented(member) or not parts[1].isdigit()
-            or not parts[2].isdigit() or int(parts[1]) >= len(article.quiz)
-            or int(parts[2]) >= len(article.quiz[int(parts[1])].options)):
+    number, choice = (whole_number(parts[1], 99), whole_number(parts[2], 99)) if article else (None, None)
+    if (article is None or not has_consented(member) or number is None or choice is None
+            or number >= len(article.quiz) or choice >= len(article.quiz[number].options)):
         await callback.message.answer(_("Câu hỏi này không còn dùng được. Gõ /learn để làm lại."))
         return
-    number, choice = int(parts[1]), int(parts[2])
     question = article.quiz[number]
     attempt = await quiz_attempt(session, member, article.id, article.version, len(article.quiz),
                                  today(clock, settings))

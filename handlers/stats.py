@@ -21,7 +21,7 @@ from db.services.members import scope_covers
 from db.text import Problem
 from handlers.commands import COMMANDS
 from handlers.labels import render_problem
-from handlers.ui import Clock, today
+from handlers.ui import Clock, echo, today
 
 
 async def stats(message: Message, command: CommandObject, session: AsyncSession, member: Member,
@@ -32,7 +32,7 @@ async def stats(message: Message, command: CommandObject, session: AsyncSession,
     if code:
         area = await get_area(session, code)
         if area is None or not scope_covers(member, area):
-            await message.answer(_("Địa bàn {code} nằm ngoài phạm vi bạn phụ trách.").format(code=hd.quote(code)))
+            await message.answer(_("Địa bàn {code} nằm ngoài phạm vi bạn phụ trách.").format(code=echo(code)))
             return
     if area is None:  # an admin of the whole deployment: the first province
         provinces = await children(session, None)
@@ -52,7 +52,8 @@ async def stats(message: Message, command: CommandObject, session: AsyncSession,
                 "pledged_met", t.QUIZ_ATTEMPTS, "quiz_score", t.TIPS_RECEIVED, t.TIPS_HANDLED,
                 t.BROADCASTS, t.DELIVERIES_SENT, "delivery_pct"):
         if key in by_key:
-            lines.append(f"• {by_key[key].header}: {shown(by_key[key], values.get(key))}")
+            # Values are text such as "<5" (a small tip count, hidden): quoted like any text.
+            lines.append(f"• {hd.quote(str(by_key[key].header))}: {hd.quote(shown(by_key[key], values.get(key)))}")
     for key, label in ((t.REACHED, _("tuyên truyền")), (t.PLEDGED, _("cam kết"))):
         met, judged = report.tallies.children_meeting(report.tallies.root, key)
         if judged:

@@ -128,7 +128,9 @@ def chosen_option(options: list[Option], typed: str | None) -> Option | None:
     """The option a typed reply chooses: its number, or its label typed out in any case when
     no other option has that label (the "B" of a quiz, whose text lists A, B, C)."""
     choice = (typed or "").strip()
-    if choice.isdigit():
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses (as it refuses
+    # more than 4,300 digits).
+    if choice.isascii() and choice.isdigit() and len(choice) <= 4:
         return options[int(choice) - 1] if 1 <= int(choice) <= len(options) else None
     named = [option for option in options if choice and _comparable(option.label) == _comparable(choice)]
     return named[0] if len(named) == 1 else None

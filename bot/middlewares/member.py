@@ -20,9 +20,13 @@ class MemberMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user = data.get("event_from_user")
+        if user is None:
+            # Nobody sent it (Telegram leaves the sender out only in channels, where this bot
+            # does nothing): no handler can answer or attribute it.
+            return None
         data.setdefault("channel", "telegram")
         member = None
-        if user is not None and "session" in data:
+        if "session" in data:
             # Channels whose user ids are not numbers pass their own id along with the update.
             data.setdefault("channel_user_id", str(user.id))
             member = await get_member(data["session"], data["channel"], data["channel_user_id"])

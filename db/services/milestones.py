@@ -103,14 +103,18 @@ async def add_milestone(
     title: str | None,
     tz: ZoneInfo,
     quiet: QuietHours | None,
+    added_by: Member | None = None,
 ) -> tuple[Milestone, bool]:
-    """Add a milestone for `area`; a standard kind already there is moved to the new date (its
-    reminders re-planned). Returns the milestone and whether it is new."""
+    """Add a milestone for `area` (within the scope of `added_by`, a member; None is the operator's
+    command line); a standard kind already there is moved to the new date (its reminders
+    re-planned). Returns the milestone and whether it is new."""
     if kind not in MILESTONE_KINDS:
         raise Problem(N_("Loại mốc không hợp lệ: {kind} (chọn: {kinds})."),
                       kind=kind, kinds=", ".join(MILESTONE_KINDS))
     if not campaign.area.contains(area):
         raise Problem(N_("Địa bàn {code} không thuộc chiến dịch này."), code=area.code)
+    if added_by is not None and not scope_covers(added_by, area):
+        raise Problem(N_("Địa bàn {code} nằm ngoài phạm vi bạn phụ trách."), code=area.code)
     if day is None and kind == "festival_day":
         day = date(campaign.year, *FESTIVAL_DAY)
     if day is None:
