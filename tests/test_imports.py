@@ -106,6 +106,7 @@ def test_households_need_a_known_hamlet_and_a_sane_size(cli, tmp_path, capsys):
         "DT-MH-09,H2,Trần Văn Bé,,2\n"
         "DT-MH-01,H3,Lê Thị Cúc,,0\n"
         "DT-MH-01,H4,,,2\n"
+        "DT-MH-01,H6,Võ Văn Em,,²\n"
         "DT-MH,H5,Phạm Văn Dũng,,2\n",
         encoding="utf-8",
     )
@@ -114,7 +115,8 @@ def test_households_need_a_known_hamlet_and_a_sane_size(cli, tmp_path, capsys):
     assert "Dòng 3: Không có ấp/khóm mã DT-MH-09." in err
     assert "Dòng 4: Số nhân khẩu phải là số từ 1 đến 99" in err
     assert "Dòng 5: Tên chủ hộ phải có từ 1 đến 200 ký tự." in err
-    assert "Dòng 6: Không có ấp/khóm mã DT-MH." in err  # a commune is not a hamlet
+    assert "Dòng 6: Số nhân khẩu phải là số từ 1 đến 99, không phải “²”." in err
+    assert "Dòng 7: Không có ấp/khóm mã DT-MH." in err  # a commune is not a hamlet
     assert count(cli, Household) == 0
 
 

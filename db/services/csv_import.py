@@ -196,7 +196,7 @@ def _household_values(row: Row, hamlets: dict[str, Area], failed: ImportFailed) 
         failed.add(row.line, N_("Tên chủ hộ phải có từ 1 đến 200 ký tự."))
     elif len(cells.get("address", "")) > 300:
         failed.add(row.line, N_("Địa chỉ dài quá 300 ký tự."))
-    elif not size_text.isdigit() or not 1 <= int(size_text) <= 99:
+    elif not (size_text.isascii() and size_text.isdigit()) or not 1 <= int(size_text) <= 99:
         failed.add(row.line, N_("Số nhân khẩu phải là số từ 1 đến 99, không phải “{size}”."),
                    size=size_text)
     else:
