@@ -160,7 +160,7 @@ async def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
     """Load the demo province once."""
     async def work(session: AsyncSession) -> int:
         summary = await load_demo(
-            session, args.households, date.today().year, args.communes, args.hamlets
+            session, args.households, local_today(settings).year, args.communes, args.hamlets
         )
         if summary is None:
             print(_("Dữ liệu mẫu đã có sẵn; không nạp lại."))

@@ -3,7 +3,6 @@
 import re
 import unicodedata
 from collections.abc import Callable
-from collections.abc import Callable
 from dataclasses import dataclass
 
 _SPACES = re.compile(r"\s+")

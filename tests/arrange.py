@@ -1,12 +1,19 @@
 """Arranging data for tests: a small area tree with households and an open campaign."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from db.models import Area, Campaign, Household
 from db.services.areas import add_area
 from db.services.campaigns import create_campaign
 from db.text import fold
+
+def local_today() -> date:
+    """Today where the bot is (Asia/Ho_Chi_Minh): the bot's campaigns and dates use it, and in
+    the evening UTC it is already tomorrow there."""
+    return datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+
 
 HEADS = ["Nguyễn Văn An", "Trần Thị Bích", "Lê Hoàng Đức", "Phạm Thị Hồng", "Võ Văn Tám"]
 
@@ -36,7 +43,7 @@ async def add_households(session, hamlet: Area, heads: list[str], prefix: str = 
     return households
 
 
-async def tree(session, year: int | None = date.today().year, heads: list[str] = HEADS) -> Tree:
+async def tree(session, year: int | None = local_today().year, heads: list[str] = HEADS) -> Tree:
     """The tree, five households in H11 and two in H21, a campaign of `year` (None: no campaign),
     committed so the bot sees it."""
     province = await add_area(session, "P", "Tỉnh Thử", "province", None)

@@ -9,7 +9,7 @@ from db.models import Pledge
 from db.services.campaigns import create_campaign
 from db.services.joining import give_consent, join_household
 from db.services.members import grant_role
-from tests.arrange import tree
+from tests.arrange import local_today, tree
 from tests.fakes import count, fetch
 
 
@@ -29,8 +29,8 @@ async def test_a_member_confirms_and_the_bot_confirms_back_with_the_date(chat, s
     assert "chưa xác nhận cam kết" in shown
     assert chat.buttons() == ["pledge:confirm"]
     [reply] = await chat.press("pledge:confirm")
-    local_today = date.today().strftime("%d/%m/%Y")
-    assert "Hộ <b>" not in reply and "Nguyễn Văn An" in reply and local_today in reply
+    today = local_today().strftime("%d/%m/%Y")
+    assert "Hộ <b>" not in reply and "Nguyễn Văn An" in reply and today in reply
     pledge = await fetch(session, select(Pledge))
     assert (pledge.status, pledge.confirmed_by_role, pledge.pledge_version) == ("confirmed", "resident", "2026.1")
     assert pledge.campaign_id == places.campaign.id
@@ -96,7 +96,7 @@ async def test_without_a_household_or_an_open_campaign_the_answer_is_clear(chat,
     await household_members(session, places, 1001)
     [reply] = await chat.send("/pledge")
     assert "Chưa có đợt thi đua nào đang mở" in reply
-    await create_campaign(session, places.province, date.today().year + 1, "Năm sau", pledge_version="2026.1")
+    await create_campaign(session, places.province, local_today().year + 1, "Năm sau", pledge_version="2026.1")
     await session.commit()
     [reply] = await chat.send("/pledge")
     assert "Chưa có đợt thi đua nào đang mở" in reply

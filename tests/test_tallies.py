@@ -12,10 +12,10 @@ from db.services import tallies as t
 from db.services.areas import add_area
 from db.services.campaigns import create_campaign
 from db.services.members import grant_role
-from tests.arrange import add_households
+from tests.arrange import add_households, local_today
 from tests.fakes import fetch
 
-YEAR = date.today().year
+YEAR = local_today().year
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 unreachable, 429 → pause and retry, the sender's final count); a household with a member on
 Telegram and one on Zalo gets both messages and counts once in the tallies."""
 
-from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +16,7 @@ from db.models import Broadcast, Delivery, Member
 from db.services import tallies
 from db.services.joining import give_consent, join_household
 from db.services.members import grant_role
-from tests.arrange import tree
+from tests.arrange import local_today, tree
 from tests.delivery_fakes import FakeClock, local
 from tests.fakes import fetch
 from tests.test_telegram_transport import TOKEN as TELEGRAM_TOKEN
@@ -44,7 +43,7 @@ def settings(database_url, zalo_api, telegram):
 @pytest.fixture
 def clock(app, zalo_api):
     """Morning (no quiet hours) of this year's campaign, for the bot, the worker and the fake."""
-    clock = FakeClock(local(date.today().year, 8, 10, 9, 0))
+    clock = FakeClock(local(local_today().year, 8, 10, 9, 0))
     app.dispatcher["clock"] = clock
     zalo_api.clock = clock.monotonic
     return clock
