@@ -10,13 +10,14 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.utils.i18n import I18n
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import handlers
 from bot.errors import errors_router
+from bot.event_isolation import RenewedRedisEventIsolation
 from bot.fsm_storage import CommittedStorage
 from bot.i18n import MemberLocaleMiddleware, make_i18n, translator
 from bot.kept_replies import replies_key
@@ -60,7 +61,7 @@ def _fsm(redis: Redis | None) -> tuple[CommittedStorage, BaseEventIsolation]:
         return CommittedStorage(MemoryStorage()), SimpleEventIsolation()
     keys = DefaultKeyBuilder(prefix=FSM_PREFIX, with_bot_id=True, with_destiny=True)
     return (CommittedStorage(RedisStorage(redis, key_builder=keys)),
-            RedisEventIsolation(redis, key_builder=keys))
+            RenewedRedisEventIsolation(redis, keys))
 
 
 def tip_keys(settings: Settings) -> TipKeys | None:

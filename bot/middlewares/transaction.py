@@ -13,14 +13,16 @@ from aiogram.types import Update
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.event_isolation import LOCK_SECONDS, renewing
 from bot.fsm_storage import CommittedStorage, PendingState
 from bot.kept_replies import pack, unpack
 from db.services.updates import forget_replies, keep_replies, kept_replies, record_update
 
 log = logging.getLogger(__name__)
 
-# While an instance handles an update its key says "busy"; once committed it says "done".
-BUSY_SECONDS = 120
+# While an instance handles an update its key says "busy" (renewed while it works, so a
+# crashed instance's key is gone soon); once committed it says "done".
+BUSY_SECONDS = LOCK_SECONDS
 DONE_SECONDS = 48 * 3600
 
 
@@ -115,7 +117,8 @@ class UpdateTransactionMiddleware(BaseMiddleware):
         if self.redis is not None and not await self._claim(key):
             return None
         try:
-            result = await self._handle_once(handler, update, data, source, update_id)
+            async with self._keeping_busy(key):
+                result = await self._handle_once(handler, update, data, source, update_id)
         except BaseException:
             if self.redis is not None:
                 await self.redis.delete(key)
@@ -123,6 +126,11 @@ class UpdateTransactionMiddleware(BaseMiddleware):
         if self.redis is not None:
             await self.redis.set(key, "done", ex=DONE_SECONDS)
         return result
+
+    def _keeping_busy(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
+        if self.redis is None:
+            return contextlib.nullcontext()
+        return renewing(lambda: self.redis.set(key, "busy", xx=True, ex=BUSY_SECONDS), BUSY_SECONDS / 3)
 
     async def _claim(self, key: str) -> bool:
         """True when this instance may handle the update; False for one already done."""
