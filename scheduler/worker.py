@@ -174,7 +174,6 @@ class DeliveryWorker:
                 if await self._maintain_once(until_done, state):
                     self._stop.set()
                     return
-                self._database_answered()
             except Exception as error:
                 self._database_failed(error)
                 await self.clock.wait(self._stop, DB_RETRY)
@@ -190,6 +189,7 @@ class DeliveryWorker:
                 back = await deliveries.reclaim_expired(
                     session, now - timedelta(seconds=self.lease), now)
             state["last_lease"] = tick
+            self._database_answered()
             if back:
                 log.warning("%s deliveries of a stopped worker will be sent again", back)
                 self.wake()
@@ -220,6 +220,7 @@ class DeliveryWorker:
                 self._database_failed(error)
                 await self.clock.wait(self._stop, DB_RETRY)
                 continue
+            self._database_answered()
             if not rows:
                 self._wakeup.clear()
                 await self.clock.wait(self._wakeup, self.idle_poll)

@@ -97,13 +97,14 @@ class BotProcess:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
 
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL if it does not end."""
+    async def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it does not end (the event loop, and the fake servers on it,
+        keep answering while it shuts down)."""
         if self.process is None or self.process.poll() is not None:
             return
         self.process.terminate()
         try:
-            self.process.wait(20)
+            await asyncio.to_thread(self.process.wait, 20)
         except subprocess.TimeoutExpired:
             self.kill()
 

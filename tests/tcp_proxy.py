@@ -18,6 +18,7 @@ class TcpProxy:
         self.port = 0
         self._server: asyncio.Server | None = None
         self._open: set[asyncio.StreamWriter] = set()
+        self._piping: set[asyncio.Task] = set()
         self.accepted = 0
         self.requests = 0  # chunks sent by clients to the database
         self._watch: tuple[int, asyncio.Event] | None = None
@@ -61,9 +62,18 @@ class TcpProxy:
     async def stop(self) -> None:
         """Close everything."""
         await self.cut()
+        await asyncio.gather(*self._piping, return_exceptions=True)
 
     async def _connect(self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter) -> None:
         self.accepted += 1
+        task = asyncio.current_task()
+        self._piping.add(task)
+        try:
+            await self._forward(client_reader, client)
+        finally:
+            self._piping.discard(task)
+
+    async def _forward(self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter) -> None:
         try:
             server_reader, server = await asyncio.open_connection(*self.target)
         except OSError:

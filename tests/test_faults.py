@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from bot.app import build_app
 from bot.settings import load_settings
 from db.models import Delivery, Pledge, Tip
+from db.services.areas import require_area
 from db.services.broadcasts import create_broadcast, finish_broadcasts
 from db.services.joining import give_consent, join_household
 from db.services.members import grant_role
@@ -141,17 +142,20 @@ class Traffic:
         self.chat = chat
         self.ids = itertools.count(7_000_000)
         self.escaped: list[BaseException] = []
-        self.replies: list[tuple[int, str]] = []
+
+    @property
+    def replies(self) -> list[tuple[int, str]]:
+        """Every text the bot sent, with its chat."""
+        return [(sent.chat_id, sent.text) for sent in self.chat.session.sent]
 
     async def feed(self, update, user_id: int) -> list[str]:
+        """Feed one update; the texts the user got meanwhile."""
         before = len(self.chat.session.sent)
         try:
             await self.chat.feed(update)
         except BaseException as error:  # must never happen: the bot apologises instead
             self.escaped.append(error)
-        texts = [sent.text for sent in self.chat.session.sent[before:]]
-        self.replies += [(user_id, text) for text in texts]
-        return texts
+        return [sent.text for sent in self.chat.session.sent[before:] if sent.chat_id == user_id]
 
     async def press(self, data: str, user_id: int) -> tuple[Update, list[str]]:
         """Press a button (of the latest message, or of an older one: users do)."""
@@ -181,27 +185,46 @@ class Traffic:
 
 
 RESIDENTS = list(range(2001, 2009))
+OUTAGE_RECIPIENTS = 400  # a broadcast of 16 s at 25 messages per second
 TIPSTERS = [3001, 3002, 3003]
 
 
-async def test_the_database_away_for_ten_seconds(pg_url, proxy, direct, redis):
-    """Cut PostgreSQL for 10 s while residents confirm pledges and tipsters send tips: they are
-    asked to try again, nothing is confirmed that is not stored, and the same bot (no restart)
-    handles the retries and new updates once the database is back."""
+async def test_the_database_away_for_ten_seconds(pg_url, proxy, direct, redis, tmp_path):
+    """Cut PostgreSQL for 10 s while residents confirm pledges and tipsters send tips through the
+    dispatcher, and a `binhyen run --role all` process (webhook, scheduler, delivery worker) is
+    halfway through a broadcast: users are asked to try again, nothing is confirmed that is not
+    stored, and once the database is back the same bot and the same process (no restart) handle
+    the retries and new updates, and the broadcast reaches everyone once."""
+    from tests.fake_telegram import FakeTelegram
+    from tests.processes import SECRET, WEBHOOK_PATH, BotProcess, Updates, Webhook, bot_environment, free_port
+
     places = await tree(direct, heads=[f"Hộ số {n}" for n in range(1, len(RESIDENTS) + 1)])
     for user_id, household in zip(RESIDENTS, places.households["H11"]):
         member = await give_consent(direct, "telegram", str(user_id), None)
         await join_household(direct, member, household.id)
-    await grant_role(direct, "telegram", "9001", "officer", "C1")
+    await direct.commit()
+    await a_hamlet_of(direct, OUTAGE_RECIPIENTS)
+    await create_broadcast(direct, None, await require_area(direct, "B-1-1"), "all",
+                           "Cảnh báo: kẻ gian giả danh công an gọi điện.", None, True,
+                           datetime.now(timezone.utc), TZ, None, make_translator())
     await direct.commit()
     keys = new_key_pair()
+    through_proxy = proxy.database_url(pg_url)
+    process_proxy = await TcpProxy.to_database(pg_url).start()  # the same database, cut together
+    telegram = await FakeTelegram().start()
+    process = BotProcess("all", "all", bot_environment(
+        process_proxy.database_url(pg_url), telegram.base, BINHYEN_REDIS_URL=redis_url(), BINHYEN_TELEGRAM_RATE="25",
+        BINHYEN_WEBHOOK_URL=f"https://bot.example.vn{WEBHOOK_PATH}", BINHYEN_WEBHOOK_SECRET=SECRET),
+        tmp_path, free_port()).start()
+    webhook, updates = Webhook(), Updates()
     settings = load_settings(
-        database_url=proxy.database_url(pg_url), redis_url=redis_url(), telegram_token=None,
+        database_url=through_proxy, redis_url=redis_url(), telegram_token=None,
         webhook_url=None, tip_public_key=key_text(keys.public_key), tip_secret=TIP_SECRET)
     app = await build_app(settings)
     chat = ChatDriver(app)
     traffic = Traffic(chat)
     try:
+        await process.ready()
         # Before: everyone opens /pledge, tipsters get to their summary; two pledges go through.
         for user_id in RESIDENTS:
             await traffic.send("/pledge", user_id)
@@ -209,6 +232,9 @@ async def test_the_database_away_for_ten_seconds(pg_url, proxy, direct, redis):
             await traffic.tip_until_send(places, user_id)
         for user_id in RESIDENTS[:2]:
             await traffic.press("pledge:confirm", user_id)
+        while sum(telegram.delivered.values()) < OUTAGE_RECIPIENTS // 4:  # the broadcast is going
+            process.check_alive()
+            await asyncio.sleep(0.05)
 
         # The outage begins while six residents confirm at once: some of their transactions
         # are cut in the middle. Then, for 10 s, every action is answered with the apology.
@@ -216,7 +242,7 @@ async def test_the_database_away_for_ten_seconds(pg_url, proxy, direct, redis):
         confirming = asyncio.gather(*[traffic.press("pledge:confirm", user_id)
                                       for user_id in RESIDENTS[2:]])
         await proxy.traffic(24)  # their transactions are under way
-        await proxy.cut()
+        await asyncio.gather(proxy.cut(), process_proxy.cut())
         started = time.monotonic()
         failed += [(update, user_id) for (update, _), user_id in zip(await confirming, RESIDENTS[2:])]
         during: list[str] = []
@@ -231,14 +257,16 @@ async def test_the_database_away_for_ten_seconds(pg_url, proxy, direct, redis):
             failed.append((update, tipster))
             during += texts
             during += await traffic.send("/pledge", 4445)
+            assert await webhook.post(process, updates.message(4446, "/help")) == 200
             round_number += 1
             await asyncio.sleep(0.2)
         assert len(during) >= 3 * round_number and all(APOLOGY in text for text in during), set(during)
+        assert telegram.texts(4446) and all(APOLOGY in text for text in telegram.texts(4446))
         assert await scalar(direct, select(func.count()).select_from(Tip)) == 0
         stored_in_outage = await scalar(direct, select(func.count()).select_from(Pledge))
 
         # Back: the very updates that failed are redelivered and take effect, once.
-        await proxy.restore()
+        await asyncio.gather(proxy.restore(), process_proxy.restore())
         for update, user_id in failed:
             await traffic.feed(update, user_id)
         # And new ones: each resident and tipster presses again, someone starts afresh.
@@ -247,8 +275,20 @@ async def test_the_database_away_for_ten_seconds(pg_url, proxy, direct, redis):
         await traffic.send("/start", 4444)
         # The pool came back by itself (pool_pre_ping): no connection is left checked out.
         assert app.engine.pool.checkedout() == 0
+        # The process too: it answers, and its worker finishes the broadcast.
+        await webhook.deliver(process, updates.message(4446, "/help"))
+        assert "Những việc bạn làm được" in telegram.texts(4446)[-1]
+        while await scalar(direct, select(func.count()).select_from(Delivery).where(
+                Delivery.status.in_(("pending", "sending")))):
+            process.check_alive()
+            await asyncio.sleep(0.1)
+        process.check_alive()
     finally:
         await app.close()
+        await process.stop()
+        await webhook.close()
+        await telegram.stop()
+        await process_proxy.stop()
 
     assert traffic.escaped == []
     # Nothing was lost: every resident's pledge and every tipster's tip is stored, once.
@@ -273,6 +313,8 @@ async def test_the_database_away_for_ten_seconds(pg_url, proxy, direct, redis):
     for code in receipts.values():
         assert await find_by_code(direct, lookup, code) is not None
     assert any("Bình Yên" in text for user_id, text in traffic.replies if user_id == 4444)
+    # The broadcast went on after the outage: everyone got it, once.
+    assert [telegram.delivered[FIRST_CHAT + n] for n in range(OUTAGE_RECIPIENTS)] == [1] * OUTAGE_RECIPIENTS
 
 
 # --- SIGKILL mid-broadcast ---------------------------------------------------------------------
@@ -295,7 +337,8 @@ async def a_hamlet_of(session, recipients: int) -> None:
     await session.execute(insert(Household), [
         {"hamlet_id": hamlet.id, "code": f"H{n}", "head_name": "Hộ thử", "head_name_key": "ho thu",
          "address": "", "size": 1} for n in range(recipients)])
-    households = list(await session.scalars(select(Household.id).order_by(Household.id)))
+    households = list(await session.scalars(
+        select(Household.id).where(Household.hamlet_id == hamlet.id).order_by(Household.id)))
     await session.execute(insert(Member), [
         {"channel": "telegram", "user_id": str(FIRST_CHAT + n), "household_id": household,
          "role": "resident"} for n, household in enumerate(households)])
@@ -309,7 +352,6 @@ async def test_a_worker_killed_mid_broadcast_resumes_without_resending(pg_url, d
     concurrency)."""
     from sqlalchemy import update
 
-    from db.services.areas import require_area
     from tests.fake_telegram import FakeTelegram
     from tests.processes import BotProcess, bot_environment
 
@@ -344,7 +386,7 @@ async def test_a_worker_killed_mid_broadcast_resumes_without_resending(pg_url, d
             worker.check_alive()
             await asyncio.sleep(0.1)
     finally:
-        worker.stop()
+        await worker.stop()
         await telegram.stop()
     counts = {FIRST_CHAT + n: telegram.delivered[FIRST_CHAT + n] for n in range(RECIPIENTS)}
     twice = {chat for chat, number in counts.items() if number > 1}
@@ -407,7 +449,7 @@ async def test_a_bot_killed_while_sending_a_tip_stores_it_once_with_a_receipt(
         await webhook.deliver(bot, send)
         await webhook.deliver(bot, send)  # and a late duplicate changes nothing
     finally:
-        bot.stop()
+        await bot.stop()
         await webhook.close()
         await telegram.stop()
     assert await scalar(direct, select(func.count()).select_from(Tip)) == 1

@@ -123,8 +123,8 @@ async def deployment(database_url, tmp_path_factory):
         yield Deployment(first, second, telegram, session, redis, places,
                          TipKeys(keys.public_key, TIP_SECRET.encode()), webhook, Updates())
     finally:
-        first.stop()
-        second.stop()
+        await first.stop()
+        await second.stop()
         await webhook.close()
         await telegram.stop()
         await session.close()
