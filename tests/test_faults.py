@@ -460,3 +460,42 @@ async def test_a_bot_killed_while_sending_a_tip_stores_it_once_with_a_receipt(
     assert await find_by_code(direct, TipKeys(keys.public_key, TIP_SECRET.encode()), codes.pop())
     assert await scalar(direct, select(func.count()).select_from(ProcessedUpdate).where(
         ProcessedUpdate.replies.is_not(None))) == 0  # the kept receipt was sent and forgotten
+
+
+# --- Redis away ----------------------------------------------------------------------------------
+
+async def test_without_redis_updates_are_refused_for_redelivery_and_health_says_so(pg_url, direct):
+    """Redis holds the conversations and the per-user locks: while it is away an update is
+    answered with an error status (Telegram delivers it again later) and nothing of it is
+    stored, and /healthz answers 503 so that monitoring sees which instance cannot serve."""
+    from aiohttp import ClientSession, web
+
+    from bot.app import telegram_bot
+    from bot.channels.telegram import webhook_application
+    from db.models import ProcessedUpdate
+    from tests.processes import SECRET, TOKEN, WEBHOOK_PATH, Updates, free_port
+
+    closed = free_port()  # nothing listens there: Redis is down
+    settings = load_settings(
+        database_url=pg_url, redis_url=f"redis://127.0.0.1:{closed}/0", telegram_token=TOKEN,
+        telegram_api_base="http://127.0.0.1:9", webhook_url=f"https://bot.example.vn{WEBHOOK_PATH}",
+        webhook_secret=SECRET)
+    app = await build_app(settings)
+    bot = telegram_bot(settings)
+    runner = web.AppRunner(webhook_application(app, bot, register_webhook=False))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    try:
+        async with ClientSession() as client:
+            async with client.post(f"{url}{WEBHOOK_PATH}", json=Updates().message(77, "/start"),
+                                   headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
+                assert response.status >= 500
+            async with client.get(f"{url}/healthz") as response:
+                assert response.status == 503 and "redis" in await response.text()
+    finally:
+        await runner.cleanup()
+        await bot.session.close()
+        await app.close()
+    assert await scalar(direct, select(func.count()).select_from(ProcessedUpdate)) == 0
