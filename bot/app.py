@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 import handlers
 from bot.errors import errors_router
 from bot.event_isolation import RenewedRedisEventIsolation
+from bot.filters import inline_sync_filters
 from bot.fsm_storage import CommittedStorage
 from bot.i18n import MemberLocaleMiddleware, make_i18n, translator
 from bot.kept_replies import replies_key
@@ -104,6 +105,7 @@ def build_dispatcher(
     dispatcher.callback_query.middleware(RoleMiddleware())
     dispatcher.include_router(errors_router())
     dispatcher.include_routers(*handlers.routers())
+    inline_sync_filters(dispatcher)
     return dispatcher
 
 

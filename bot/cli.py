@@ -87,8 +87,9 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings, role: str = "bo
     """Chat with the bot on the console as user --user, typed or from --script."""
     from bot.channels.console import ConsoleChat
 
-    # The terminal is the chat: keep the per-update log lines out of it.
-    logging.getLogger("aiogram").setLevel(logging.WARNING)
+    # The terminal is the chat: keep the per-update and per-job log lines out of it.
+    for name in ("aiogram", "apscheduler", "scheduler", "bot.background"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     app: App = await build_app(settings)
     # `binhyen run` without a token also runs the scheduler and delivers console messages here.
     background = await start_background(app, role, channels_for(settings, console_only=True))

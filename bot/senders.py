@@ -1,5 +1,6 @@
 """Senders of the delivery worker (the protocol is in scheduler/sender.py), one per channel."""
 
+import hashlib
 from collections.abc import Callable
 
 from aiogram import Bot
@@ -19,6 +20,7 @@ from bot.channels.zalo_client import (
     ZaloForbidden,
     ZaloNetworkError,
     ZaloRateLimited,
+    split_text,
 )
 from scheduler.sender import SENT, Failed, Outcome, RetryAfter, Unreachable
 
@@ -54,29 +56,54 @@ class TelegramSender:
 
 
 class ZaloSender:
-    """Sends through the Zalo Bot API (plain text: Zalo shows no HTML) and maps its errors."""
+    """Sends through the Zalo Bot API (plain text: Zalo shows no HTML) and maps its errors.
+
+    A text over Zalo's 2,000 characters goes as several messages. When a later part fails and
+    the row is retried, the parts Zalo already accepted are not sent again: the sender keeps,
+    in memory, how far each such text got (a crash forgets it, as it forgets any send in
+    flight)."""
 
     # Zalo does not say how long to wait on 429: pause the channel this long.
     DEFAULT_RETRY_AFTER = 5.0
+    # Texts cut short and waiting for their retry; the oldest are forgotten beyond this.
+    MAX_RESUMABLE = 10_000
 
     def __init__(self, client: ZaloClient) -> None:
         self.client = client
+        self._parts_sent: dict[tuple[str, str], int] = {}
 
     async def send(self, chat_id: str, text: str) -> Outcome:
         """sendMessage, split under Zalo's 2,000 characters."""
+        key = (chat_id, hashlib.blake2b(text.encode(), digest_size=16).hexdigest())
+        parts = split_text(plain_text(text, "HTML"))
+        sent = self._parts_sent.pop(key, 0)
         try:
-            await self.client.send_text(chat_id, plain_text(text, "HTML"))
-        except ZaloRateLimited as error:
-            return RetryAfter(error.retry_after or self.DEFAULT_RETRY_AFTER)
-        except ZaloForbidden as error:
-            return Unreachable(error.description)
-        except ZaloBadRequest as error:
-            return Failed(error.description, retry=False)
-        except ZaloNetworkError as error:
-            return Failed(f"network: {error.description}")
+            for part in parts[sent:]:
+                await self.client.send_message(chat_id, part)
+                sent += 1
         except ZaloError as error:
-            return Failed(error.description)
+            outcome = self._outcome(error)
+            retried = isinstance(outcome, RetryAfter) or (isinstance(outcome, Failed) and outcome.retry)
+            if sent and retried:
+                self._remember(key, sent)
+            return outcome
         return SENT
+
+    def _remember(self, key: tuple[str, str], sent: int) -> None:
+        if len(self._parts_sent) >= self.MAX_RESUMABLE:
+            del self._parts_sent[next(iter(self._parts_sent))]
+        self._parts_sent[key] = sent
+
+    def _outcome(self, error: ZaloError) -> Outcome:
+        if isinstance(error, ZaloRateLimited):
+            return RetryAfter(error.retry_after or self.DEFAULT_RETRY_AFTER)
+        if isinstance(error, ZaloForbidden):
+            return Unreachable(error.description)
+        if isinstance(error, ZaloBadRequest):
+            return Failed(error.description, retry=False)
+        if isinstance(error, ZaloNetworkError):
+            return Failed(f"network: {error.description}")
+        return Failed(error.description)
 
 
 class TextSender:

@@ -1,4 +1,4 @@
-"""The Markdown subset of articles, turned into Telegram HTML and split under message limits."""
+"""The Markdown subset of articles, turned into Telegram HTML."""
 
 import html
 import re
@@ -46,59 +46,3 @@ def to_html(markdown: str) -> str:
                 lines.append(_inline(stripped))
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
-
-
-def split_message(text: str, limit: int) -> list[str]:
-    """Cut a text into pieces of at most `limit` characters, between paragraphs when possible,
-    else between lines. Our HTML never spans a paragraph or a line, so pieces stay valid."""
-    pieces: list[str] = []
-    current = ""
-    for paragraph in text.split("\n\n"):
-        for part in _fit(paragraph, limit):
-            candidate = f"{current}\n\n{part}" if current else part
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                pieces.append(current)
-                current = part
-    if current:
-        pieces.append(current)
-    return pieces
-
-
-def _fit(paragraph: str, limit: int) -> list[str]:
-    """A paragraph as parts no longer than `limit`: whole, or line by line, or word by word."""
-    if len(paragraph) <= limit:
-        return [paragraph]
-    parts, current = [], ""
-    for line in paragraph.split("\n"):
-        for word_part in ([line] if len(line) <= limit else _words(line, limit)):
-            candidate = f"{current}\n{word_part}" if current else word_part
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                parts.append(current)
-                current = word_part
-    if current:
-        parts.append(current)
-    return parts
-
-
-def _words(line: str, limit: int) -> list[str]:
-    parts, current = [], ""
-    for word in line.split(" "):
-        while len(word) > limit:  # a single word longer than a message: cut it
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(word[:limit])
-            word = word[limit:]
-        candidate = f"{current} {word}" if current else word
-        if len(candidate) <= limit:
-            current = candidate
-        else:
-            parts.append(current)
-            current = word
-    if current:
-        parts.append(current)
-    return parts

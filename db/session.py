@@ -1,11 +1,17 @@
 """Engine and session factory for SQLite (embedded) and PostgreSQL (production)."""
 
+import asyncio
+import contextlib
 import logging
+import weakref
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+POOL_SIZE = 20
 
 
 def is_sqlite(url: str) -> bool:
@@ -23,6 +29,10 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("hide_parameters", True)
     if not is_sqlite(url):
         kwargs.setdefault("pool_pre_ping", True)
+        # Enough connections for the updates handled at once: connections beyond the pool are
+        # closed when returned, and opening one per update costs more than the update itself.
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", POOL_SIZE // 2)
         return create_async_engine(url, **kwargs)
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("timeout", 30)
@@ -67,6 +77,23 @@ def _configure_sqlite(engine: Engine) -> None:
         # never holds up the writers.
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+_write_locks: "weakref.WeakKeyDictionary[Engine, asyncio.Lock]" = weakref.WeakKeyDictionary()
+
+
+def write_lock(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager:
+    """Taken around a writing transaction: on SQLite, one at a time in this process.
+
+    SQLite has one writer; without this, many updates at once all wait inside SQLite's busy
+    handler, whose growing sleeps starve the oldest waiters until they fail with "database is
+    locked". An asyncio lock queues them fairly instead. PostgreSQL needs no such thing."""
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    lock = _write_locks.get(engine.sync_engine)
+    if lock is None:
+        lock = _write_locks[engine.sync_engine] = asyncio.Lock()
+    return lock
 
 
 # Execution options for work that only reads (reports, checks): on SQLite it then takes no

@@ -3,6 +3,7 @@
 import re
 import unicodedata
 from collections.abc import Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _SPACES = re.compile(r"\s+")
@@ -46,3 +47,57 @@ class Translator:
     def __call__(self, locale: str | None, message: str) -> str:
         """`message` (a msgid) in `locale`, or in the default language for an unknown locale."""
         return self.translate(locale if locale in self.locales else self.default, message)
+
+
+_SEPARATORS = ("\n\n", "\n", " ")
+
+
+def split_text(text: str, limit: int, size: Callable[[str], int] = len) -> list[str]:
+    """Parts of at most `limit` (measured by `size`) that keep paragraphs, then lines, then
+    words together; a word is cut only when it alone is longer than the limit. Blank parts are
+    dropped. Messages that would be too long for a channel are sent as these parts."""
+    parts = _split(text, limit, 0, size)
+    return [part.strip("\n") for part in parts if part.strip()]
+
+
+def _split(text: str, limit: int, level: int, size: Callable[[str], int]) -> list[str]:
+    if size(text) <= limit:
+        return [text]
+    if level == len(_SEPARATORS):
+        return _cut(text, limit, size)
+    separator = _SEPARATORS[level]
+    gap = size(separator)
+    parts: list[str] = []
+    current: list[str] = []
+    used = 0
+    for piece in text.split(separator):
+        width = size(piece)
+        if current and used + gap + width <= limit:
+            current.append(piece)
+            used += gap + width
+            continue
+        if current:
+            parts.append(separator.join(current))
+        if width <= limit:
+            current, used = [piece], width
+        else:
+            *whole, last = _split(piece, limit, level + 1, size)
+            parts.extend(whole)
+            current, used = [last], size(last)
+    if current:
+        parts.append(separator.join(current))
+    return parts
+
+
+def _cut(word: str, limit: int, size: Callable[[str], int]) -> list[str]:
+    """A word longer than the limit, cut between characters."""
+    parts, current, used = [], [], 0
+    for char in word:
+        width = size(char)
+        if used + width > limit:
+            parts.append("".join(current))
+            current, used = [], 0
+        current.append(char)
+        used += width
+    parts.append("".join(current))
+    return parts

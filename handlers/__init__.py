@@ -22,6 +22,7 @@ from handlers import (
     tip_inbox,
     tip_status,
     tips,
+    whoami,
 )
 
 
@@ -35,5 +36,5 @@ def routers() -> list[Router]:
         learn.router(), quiz.router(), pledge.router(), privacy.router(), households.router(),
         stats.router(), area.router(), tips.router(), tip_status.router(), tip_inbox.router(),
         broadcasts.router(), broadcast.router(), campaign.router(),
-        cancel.router(), fallback.router(),
+        whoami.router(), cancel.router(), fallback.router(),
     ]

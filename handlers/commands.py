@@ -44,6 +44,7 @@ COMMANDS = {
         CommandInfo("forget", __("Xóa dữ liệu cá nhân của bạn")),
         CommandInfo("language", __("Đổi ngôn ngữ (Tiếng Việt / English)")),
         CommandInfo("cancel", __("Dừng việc đang làm dở")),
+        CommandInfo("id", __("Xem mã tài khoản của bạn (và của nhóm) trên kênh này")),
         CommandInfo("households", __("Danh sách hộ chưa ký cam kết, chưa được tuyên truyền"), STAFF),
         CommandInfo("approve", __("Duyệt hộ mới đăng ký"), STAFF),
         CommandInfo("stats", __("Số liệu phong trào so với chỉ tiêu, kèm biểu đồ"), STAFF),

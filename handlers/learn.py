@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.middlewares.transaction import AfterCommit
 from bot.settings import Settings
 from content.catalog import Article, Catalog
-from content.markdown import split_message
 from db.models import Member
 from db.services.joining import has_consented
 from db.services.outreach import record_reading
+from db.text import split_text
 from handlers.commands import COMMANDS
 from handlers.ui import Clock, keyboard, short, today
 
@@ -86,7 +86,7 @@ async def open_article(callback: CallbackQuery, catalog: Catalog, i18n: I18n) ->
 async def send_article(target: Message, article: Article, catalog: Catalog, i18n: I18n) -> None:
     """The article in as many messages as it needs; the buttons go under the last one."""
     text = f"<b>{hd.quote(article.title)}</b>\n\n{article.html}"
-    pieces = split_message(text, MESSAGE_LIMIT)
+    pieces = split_text(text, MESSAGE_LIMIT)
     rows = [[(_("✅ Đã đọc"), f"learn:r:{article.id}:{article.version}")]]
     if article.quiz:
         rows.append([(_("📝 Trả lời {count} câu hỏi").format(count=len(article.quiz)),

@@ -75,13 +75,14 @@ async def send_to_officers(
     route = await route_for(session, tip.area, channel)
     if route is None:
         return
-    chat_id = int(route.chat_id) if route.chat_id.lstrip("-").isdigit() else route.chat_id
     with i18n.use_locale(settings.default_locale):
         messages, keyboard = render()
-    after_commit.call(_copy_to_group, bot, chat_id, tip.reference, messages, keyboard, photos)
+    # The chat id goes as stored: every channel's session takes its own ids as text (a Zalo
+    # id may be all digits, and would not survive a trip through int).
+    after_commit.call(_copy_to_group, bot, route.chat_id, tip.reference, messages, keyboard, photos)
 
 
-async def _copy_to_group(bot: Bot, chat_id: int | str, reference: str, messages: list[str],
+async def _copy_to_group(bot: Bot, chat_id: str, reference: str, messages: list[str],
                          keyboard: InlineKeyboardMarkup | None, photos: list[bytes]) -> None:
     """The copy itself. Failing to send is logged and otherwise ignored: the tip is stored and
     listed anyway."""

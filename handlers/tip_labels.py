@@ -9,6 +9,7 @@ from aiogram.utils.markdown import html_decoration as hd
 
 from db.models import Area, Tip
 from db.services.tips import TipDraft
+from db.text import split_text
 
 KIND_LABELS = {
     "drugs": __("Ma túy"),
@@ -111,19 +112,4 @@ def group_copy(tip: Tip, draft: TipDraft, trail: list[Area], photos: int) -> lis
 
 def split_messages(parts: list[str]) -> list[str]:
     """Join parts into as few messages as fit, cutting a part that alone is too long."""
-    messages: list[str] = []
-    for part in parts:
-        while len(part) > MESSAGE_LIMIT:
-            cut = part.rfind("\n", 0, MESSAGE_LIMIT)
-            cut = cut if cut > 0 else MESSAGE_LIMIT
-            # Never cut inside an HTML entity such as &amp;.
-            entity = part.rfind("&", cut - 8, cut)
-            if entity != -1 and ";" not in part[entity:cut]:
-                cut = entity
-            messages.append(part[:cut])
-            part = part[cut:].lstrip("\n")
-        if messages and len(messages[-1]) + len(part) + 2 <= MESSAGE_LIMIT:
-            messages[-1] = f"{messages[-1]}\n\n{part}"
-        elif part:
-            messages.append(part)
-    return messages
+    return split_text("\n\n".join(part for part in parts if part), MESSAGE_LIMIT)

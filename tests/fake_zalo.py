@@ -2,13 +2,16 @@
 
 See bot/channels/zalo_client.py for the shapes and where they come from: one update per
 getUpdates and HTTP 408 when none came in time, sendMessage refusing texts over 2,000
-characters, failures on demand, setWebhook recording the secret.
+characters, failures on demand (per chat, for a number of sends or until healed),
+setWebhook recording the secret, and every send attempt with the time it arrived.
 """
 
 import asyncio
 import itertools
 import secrets
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import ClientSession, web
@@ -21,13 +24,13 @@ BOT_ID = "3001234567890123456"
 
 def text_event(text: str, user: str = "e4ea2cd5189df1c3a88c", message_id: str | None = None,
                event_name: str = "message.text.received", chat_type: str = "PRIVATE",
-               chat: str | None = None) -> dict[str, Any]:
+               chat: str | None = None, name: str = "Chị Lan") -> dict[str, Any]:
     """An update as getUpdates returns it (its `result`)."""
     message = {
         "message_id": message_id or secrets.token_hex(10),
         "date": int(time.time() * 1000),
         "chat": {"id": chat or user, "chat_type": chat_type},
-        "from": {"id": user, "display_name": "Chị Lan", "is_bot": False},
+        "from": {"id": user, "display_name": name, "is_bot": False},
     }
     if event_name == "message.text.received":
         message["text"] = text
@@ -43,6 +46,28 @@ async def listen_locally(app: web.Application, **options: Any) -> tuple[web.AppR
     return runner, site._server.sockets[0].getsockname()[1]
 
 
+@dataclass
+class Failure:
+    """How sends to one chat are refused: after letting `after` through, `times` of them (None:
+    every one until healed)."""
+
+    code: int
+    description: str
+    parameters: dict[str, Any]
+    after: int = 0
+    times: int | None = None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One sendMessage or sendPhoto as the server saw it: when, to whom, and the status answered."""
+
+    at: float
+    method: str
+    chat_id: str
+    status: int
+
+
 class FakeZalo:
     """Answers like bot-api.zaloplatforms.com for the methods the bot uses."""
 
@@ -52,7 +77,10 @@ class FakeZalo:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.sent: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.texts: list[dict[str, Any]] = []
-        self.failures: dict[str, tuple[int, str, dict[str, Any]]] = {}
+        self.failures: dict[str, Failure] = {}
+        # Every send attempt, refused or not; `clock` stamps them (a test's fake clock, say).
+        self.attempts: list[Attempt] = []
+        self.clock: Callable[[], float] = time.monotonic
         self.webhook: dict[str, Any] = {"url": "", "secret_token": None}
         # Seconds getUpdates waits at most, whatever the client asks (None: as asked).
         self.max_wait: float | None = None
@@ -82,15 +110,23 @@ class FakeZalo:
         """Queue an update for a later getUpdates."""
         self.events.put_nowait(event)
 
-    def fail(self, chat_id: str, code: int, description: str, **parameters: Any) -> None:
-        """Make sends to `chat_id` fail with this error until `heal`."""
-        self.failures[chat_id] = (code, description, parameters)
+    def fail(self, chat_id: str, code: int, description: str, times: int | None = None,
+             after: int = 0, **parameters: Any) -> None:
+        """Make sends to `chat_id` fail with this error, after letting `after` sends through:
+        `times` sends, or all until `heal` (parameters such as retry_after go into the
+        error's `parameters`)."""
+        self.failures[chat_id] = Failure(code, description, parameters, after, times)
 
     def heal(self, chat_id: str) -> None:
         self.failures.pop(chat_id, None)
 
     def methods(self) -> list[str]:
         return [name for name, _ in self.calls]
+
+    def texts_to(self, chat_id: str) -> list[str]:
+        """The texts (or captions) a chat received, in order."""
+        return [sent.get("text") or sent.get("caption") or "" for sent in self.texts
+                if sent.get("chat_id") == chat_id]
 
     async def next_text(self, seconds: float = 10) -> dict[str, Any]:
         """The next text the bot sent, waiting for it."""
@@ -167,27 +203,39 @@ class FakeZalo:
         chat_id = params.get("chat_id")
         if not isinstance(chat_id, str) or not chat_id:
             return self._error(400, "Bad Request: chat_id is required")
-        if chat_id in self.failures:
-            code, description, parameters = self.failures[chat_id]
-            return self._error(code, description, **parameters)
-        return None
+        failure = self.failures.get(chat_id)
+        if failure is None:
+            return None
+        if failure.after > 0:
+            failure.after -= 1
+            return None
+        if failure.times is not None:
+            failure.times -= 1
+            if failure.times <= 0:
+                self.heal(chat_id)
+        return self._error(failure.code, failure.description, **failure.parameters)
+
+    def _attempt(self, method: str, params, answer: web.Response) -> web.Response:
+        self.attempts.append(Attempt(self.clock(), method, str(params.get("chat_id")), answer.status))
+        return answer
 
     async def _sendMessage(self, params):
         refused = self._refused(params)
         if refused is not None:
-            return refused
+            return self._attempt("sendMessage", params, refused)
         text = params.get("text")
         if not isinstance(text, str) or not 1 <= text_size(text) <= MAX_TEXT:
-            return self._error(400, "Bad Request: text must be 1 to 2000 characters")
-        return await self._sent(params)
+            return self._attempt("sendMessage", params,
+                                 self._error(400, "Bad Request: text must be 1 to 2000 characters"))
+        return self._attempt("sendMessage", params, await self._sent(params))
 
     async def _sendPhoto(self, params):
         refused = self._refused(params)
         if refused is not None:
-            return refused
+            return self._attempt("sendPhoto", params, refused)
         if not str(params.get("photo", "")).startswith(("https://", "http://")):
-            return self._error(400, "Bad Request: photo must be a URL")
-        return await self._sent(params)
+            return self._attempt("sendPhoto", params, self._error(400, "Bad Request: photo must be a URL"))
+        return self._attempt("sendPhoto", params, await self._sent(params))
 
     async def _sent(self, params):
         self.texts.append(params)

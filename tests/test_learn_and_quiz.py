@@ -175,3 +175,14 @@ async def test_a_quiz_needs_a_member(app, chat, session, small_catalog):
     [reply] = await chat.press("quiz:s:lua-dao", forged=True)
     assert "/join" in reply
     assert await count(session, QuizAttempt) == 0
+
+
+def test_one_splitter_keeps_paragraphs_then_lines_then_words():
+    from db.text import split_text
+
+    paragraphs = ["a" * 30, "b" * 30, "c" * 30]
+    assert split_text("\n\n".join(paragraphs), 70) == ["a" * 30 + "\n\n" + "b" * 30, "c" * 30]
+    assert split_text("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5]
+    parts = split_text(" ".join(["từ"] * 100), 40)
+    assert all(len(part) <= 40 for part in parts) and " ".join(parts).split() == ["từ"] * 100
+    assert split_text("\n\n", 10) == []

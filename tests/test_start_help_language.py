@@ -77,3 +77,10 @@ async def test_a_stale_button_is_answered(chat):
     await chat.press("gone:1", forged=True)
     answers = [r for r in chat.session.requests if type(r).__name__ == "AnswerCallbackQuery"]
     assert answers and "không còn dùng được" in answers[-1].text
+
+
+async def test_id_gives_the_user_id_and_in_a_group_the_group_id(chat):
+    [reply] = await chat.send("/id", user_id=4321)
+    assert reply == "Mã của bạn trên kênh telegram: 4321"
+    await chat.feed(chat.message("/id", user_id=4321, chat_id=-100777, chat_type="group"))
+    assert chat.session.sent[-1].text == "Mã của bạn trên kênh telegram: 4321\nMã của nhóm này: -100777"

@@ -220,7 +220,7 @@ async def test_the_stored_photo_has_no_metadata(chat, session, tree, officers_ke
         assert not {"exif", "xmp", "comment", "icc_profile"} & set(picture.info)
     # The group got the cleaned photo, not the original.
     [sent_photo] = [r for r in chat.session.requests if type(r).__name__ == "SendPhoto"]
-    assert sent_photo.chat_id == GROUP_C1 and b"SecretCam" not in sent_photo.photo.data
+    assert int(sent_photo.chat_id) == GROUP_C1 and b"SecretCam" not in sent_photo.photo.data
 
 
 async def test_an_image_file_is_cleaned_too_and_garbage_is_refused(chat, session, tree, officers_key):

@@ -2,12 +2,13 @@
 
 Handlers call the Bot API as on Telegram; this session turns each call into plain text
 for the channel. An inline keyboard becomes numbered options under the text, and a number
-typed back becomes the button's callback, so no handler asks which channel it is on.
+typed back (or an option's label, typed out) becomes the button's callback, so no handler
+asks which channel it is on.
 """
 
-import html
 import itertools
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html.parser import HTMLParser
@@ -89,13 +90,16 @@ class _TextOnly(HTMLParser):
 
 
 def plain_text(text: str, parse_mode: str | None) -> str:
-    """The text a user of a text-only channel should read."""
+    """The text a user of a text-only channel should read.
+
+    Entities are decoded once, by the parser: a user's own "&amp;" or "&region=" (in a link's
+    query, say) must reach them as they typed it, as on Telegram."""
     if parse_mode != "HTML":
         return text
     parser = _TextOnly()
     parser.feed(text)
     parser.close()
-    return html.unescape("".join(parser.parts))
+    return "".join(parser.parts)
 
 
 def menu_options(markup: object) -> tuple[list[Option], list[str]] | None:
@@ -114,6 +118,20 @@ def menu_options(markup: object) -> tuple[list[Option], list[str]] | None:
     if isinstance(markup, ReplyKeyboardRemove):
         return [], []
     return None
+
+
+def _comparable(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+def chosen_option(options: list[Option], typed: str | None) -> Option | None:
+    """The option a typed reply chooses: its number, or its label typed out in any case when
+    no other option has that label (the "B" of a quiz, whose text lists A, B, C)."""
+    choice = (typed or "").strip()
+    if choice.isdigit():
+        return options[int(choice) - 1] if 1 <= int(choice) <= len(options) else None
+    named = [option for option in options if choice and _comparable(option.label) == _comparable(choice)]
+    return named[0] if len(named) == 1 else None
 
 
 def render_menu(options: list[Option], links: list[str]) -> str:
@@ -240,16 +258,15 @@ class TextChannelSession(BaseSession):
         ).as_(bot)
 
     def incoming(self, user: User, text: str | None, chat_id: int | None = None) -> Update:
-        """The update a user's typed text means: a button press when it is a listed number.
+        """The update a user's typed text means: a button press when it names a listed option.
 
         None is a message without text (a sticker, say), which the fallback answers.
         Feed it with `Dispatcher.feed_update(bot, update)`, which mounts it on the bot."""
         chat_id = user.id if chat_id is None else chat_id
         update_id = next(self._update_ids)
         menu = self.menus.get(chat_id)
-        choice = (text or "").strip()
-        if menu is not None and choice.isdigit() and 1 <= int(choice) <= len(menu.options):
-            option = menu.options[int(choice) - 1]
+        option = chosen_option(menu.options, text) if menu is not None else None
+        if option is not None:
             if option.callback_data is not None:
                 query_id = str(update_id)
                 self.remember_callback(query_id, chat_id)

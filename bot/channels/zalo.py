@@ -42,7 +42,7 @@ from aiogram.exceptions import (
 )
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.methods import SendChatAction, TelegramMethod
-from aiogram.types import Message, User
+from aiogram.types import Chat, Message, User
 from aiohttp import web
 
 from bot.app import App
@@ -239,21 +239,28 @@ class ZaloChannel:
             try:
                 return await self.app.dispatcher.feed_update(
                     self.bot, update, channel=CHANNEL, channel_user_id=user_id,
-                    ledger_id=_ledger_id(str(message_id)),
+                    channel_chat_id=chat_id, ledger_id=_ledger_id(str(message_id)),
                 )
             finally:
                 await self._save_menus()
 
     def _menu_key(self, chat: int) -> StorageKey:
-        return StorageKey(bot_id=self.bot.id, chat_id=chat, user_id=chat, destiny=MENU_DESTINY)
+        # Keyed by the Zalo chat, whatever its sign: a message sent by a stored id (the
+        # officers' copy of a tip, to a routed group) cannot know the chat is a group, and
+        # its options must still be found when someone in the group types a number.
+        number = abs(chat)
+        return StorageKey(bot_id=self.bot.id, chat_id=number, user_id=number, destiny=MENU_DESTINY)
 
     async def _load_menu(self, chat: int) -> None:
         """The chat's numbered options as stored: another instance may have shown them."""
         stored = await self.app.dispatcher.storage.get_data(self._menu_key(chat))
         if stored.get("message"):
-            message = Message.model_validate(stored["message"]).as_(self.bot)
+            message = Message.model_validate(stored["message"])
+            if message.chat.id != chat:  # shown through the stored id: answers go to this chat
+                message = message.model_copy(update={"chat": Chat(
+                    id=chat, type="private" if chat > 0 else "group")})
             options = [Option(**option) for option in stored.get("options", [])]
-            self.session.menus[chat] = Menu(message, options)
+            self.session.menus[chat] = Menu(message.as_(self.bot), options)
         else:
             self.session.menus.pop(chat, None)
 

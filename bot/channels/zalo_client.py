@@ -43,12 +43,13 @@ from typing import Any
 import aiohttp
 from pydantic import SecretStr
 
+from db.text import split_text as split_by_size
+
 DEFAULT_API_BASE = "https://bot-api.zaloplatforms.com"
 MAX_TEXT = 2000
 POLL_SECONDS = 30
 # Seconds allowed for an ordinary call; a long poll gets its own timeout plus this.
 CALL_SECONDS = 20
-_SEPARATORS = ("\n\n", "\n", " ")
 
 
 class ZaloError(Exception):
@@ -100,54 +101,9 @@ def text_size(text: str) -> int:
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Parts of at most `limit` that keep paragraphs, then lines, then words together.
-
-    A word is cut only when it alone is longer than the limit. Blank parts are dropped."""
-    parts = _split(text, limit, 0)
-    return [part.strip("\n") for part in parts if part.strip()]
-
-
-def _split(text: str, limit: int, level: int) -> list[str]:
-    if text_size(text) <= limit:
-        return [text]
-    if level == len(_SEPARATORS):
-        return _cut(text, limit)
-    separator = _SEPARATORS[level]
-    gap = text_size(separator)
-    parts: list[str] = []
-    current: list[str] = []
-    size = 0
-    for piece in text.split(separator):
-        width = text_size(piece)
-        if current and size + gap + width <= limit:
-            current.append(piece)
-            size += gap + width
-            continue
-        if current:
-            parts.append(separator.join(current))
-        if width <= limit:
-            current, size = [piece], width
-        else:
-            *whole, last = _split(piece, limit, level + 1)
-            parts.extend(whole)
-            current, size = [last], text_size(last)
-    if current:
-        parts.append(separator.join(current))
-    return parts
-
-
-def _cut(word: str, limit: int) -> list[str]:
-    """A word longer than the limit, cut between characters."""
-    parts, current, size = [], [], 0
-    for char in word:
-        width = text_size(char)
-        if size + width > limit:
-            parts.append("".join(current))
-            current, size = [], 0
-        current.append(char)
-        size += width
-    parts.append("".join(current))
-    return parts
+    """Parts of at most `limit` UTF-16 units that keep paragraphs, then lines, then words
+    together (see db.text.split_text). Blank parts are dropped."""
+    return split_by_size(text, limit, text_size)
 
 
 class ZaloClient:

@@ -17,6 +17,7 @@ from bot.event_isolation import LOCK_SECONDS, renewing
 from bot.fsm_storage import CommittedStorage, PendingState
 from bot.kept_replies import pack, unpack
 from db.services.updates import forget_replies, keep_replies, kept_replies, record_update
+from db.session import write_lock
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ class UpdateTransactionMiddleware(BaseMiddleware):
     async def _handle_once(self, handler, update, data, source: str, update_id: str) -> Any:
         after_commit = AfterCommit()
         with self._holding_state() as pending:
-            async with self.sessionmaker() as session:
+            async with write_lock(self.sessionmaker.kw["bind"]), self.sessionmaker() as session:
                 async with session.begin():
                     if not await record_update(session, source, update_id):
                         log.info("update %s:%s already handled", source, update_id)
@@ -205,7 +206,8 @@ class UpdateTransactionMiddleware(BaseMiddleware):
 
     async def _forget_replies(self, source: str, update_id: str) -> None:
         try:
-            async with self.sessionmaker() as session, session.begin():
+            async with write_lock(self.sessionmaker.kw["bind"]), self.sessionmaker() as session, \
+                    session.begin():
                 await forget_replies(session, source, update_id)
         except Exception as error:  # kept a little longer: pruned with the ledger row
             log.warning("kept replies of update %s:%s stay: %s", source, update_id,

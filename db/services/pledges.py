@@ -33,10 +33,13 @@ async def pledge_context(session: AsyncSession, member: Member | None, today: da
     campaign = await current_campaign(session, household.hamlet, today)
     if campaign is None:
         raise Problem(N_("Chưa có đợt thi đua nào đang mở cho ấp của bạn. Bạn quay lại sau nhé."))
-    pledge = await session.scalar(select(Pledge).where(
+    return PledgeContext(household, campaign, await _pledge(session, household, campaign))
+
+
+async def _pledge(session: AsyncSession, household: Household, campaign: Campaign) -> Pledge | None:
+    return await session.scalar(select(Pledge).where(
         Pledge.household_id == household.id, Pledge.campaign_id == campaign.id
     ).execution_options(populate_existing=True))
-    return PledgeContext(household, campaign, pledge)
 
 
 async def confirm_pledge(
@@ -45,15 +48,17 @@ async def confirm_pledge(
     """Confirm the household's pledge for the open campaign; (context, False) when another
     member confirmed it first. Two members confirming at once make exactly one pledge."""
     context = await pledge_context(session, member, today)
+    if context.pledge is not None and context.pledge.status == "confirmed":
+        return context, False
     values = {
         "household_id": context.household.id, "campaign_id": context.campaign.id,
         "status": "confirmed", "pledge_version": context.campaign.pledge_version,
         "locale": locale, "confirmed_by_id": member.id, "confirmed_by_role": member.role,
         "confirmed_at": utcnow(),
     }
-    created = await insert_ignore(session, Pledge, values, ["household_id", "campaign_id"])
-    context = await pledge_context(session, member, today)
-    pledge = context.pledge
+    created = context.pledge is None and await insert_ignore(
+        session, Pledge, values, ["household_id", "campaign_id"])
+    context.pledge = pledge = await _pledge(session, context.household, context.campaign)
     if not created and pledge.status == "withdrawn":
         # Confirming again after a withdrawal renews the pledge.
         for key in ("status", "pledge_version", "locale", "confirmed_by_id", "confirmed_by_role",
