@@ -194,11 +194,12 @@ class DeliveryWorker:
                 log.warning("%s deliveries of a stopped worker will be sent again", back)
                 self.wake()
         await self._record_pending()
-        if self.recorded != state["seen"]:
+        recorded = self.recorded  # outcomes recorded while it runs are looked at next round
+        if recorded != state["seen"]:
             if self.after_recording is not None:
                 async with self.sessions() as session, session.begin():
                     await self.after_recording(session, now)
-            state["seen"] = self.recorded
+            state["seen"] = recorded
         if (until_done is not None and not self.in_flight and not self.waiting
                 and not self.unrecorded):
             async with self.reads() as session:
