@@ -88,8 +88,8 @@ class DeliveryWorker:
         self.slots = asyncio.Semaphore(concurrency)
         self.waiting: set[int] = set()  # claimed, not yet handed to the channel
         self.in_flight: set[asyncio.Task] = set()
-        # Outcomes known but not yet stored (the database was away): (channel, row, outcome).
-        self.unrecorded: list[tuple[str, Claimed, Outcome]] = []
+        # Outcomes known but not yet stored (the database was away), oldest first.
+        self.unrecorded: list[tuple[Claimed, Outcome]] = []
         self.database_down = False
         self.recorded = 0
         self._wakeup = asyncio.Event()
@@ -156,7 +156,7 @@ class DeliveryWorker:
     async def _record_pending(self) -> None:
         """Store the outcomes that could not be stored while the database was away."""
         while self.unrecorded:
-            channel, row, outcome = self.unrecorded[0]
+            row, outcome = self.unrecorded[0]
             try:
                 await self._store(row, outcome)
             except Exception as error:
@@ -256,14 +256,14 @@ class DeliveryWorker:
                 self.pacers[channel].pause(outcome.seconds)
                 log.warning("%s asks to wait %.0f s; pausing the channel", channel, outcome.seconds)
             if self.unrecorded:
-                self.unrecorded.append((channel, row, outcome))  # keep the order of outcomes
+                self.unrecorded.append((row, outcome))  # after the older ones
                 return
             try:
                 await self._store(row, outcome)
             except Exception as error:
                 # Kept until the database answers; the row stays ours under the lease meanwhile.
                 self._database_failed(error)
-                self.unrecorded.append((channel, row, outcome))
+                self.unrecorded.append((row, outcome))
         finally:
             self.slots.release()
 
