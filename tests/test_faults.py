@@ -15,7 +15,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from aiogram.types import CallbackQuery, Chat, Message, Update
-from redis.asyncio import Redis
 from sqlalchemy import func, select
 
 from bot.app import build_app
@@ -30,10 +29,10 @@ from db.session import make_engine, make_sessionmaker
 from handlers.tips import AreaChoice, KindChoice, TipStep, WhenChoice
 from scheduler.sender import Channel
 from scheduler.worker import DeliveryWorker
-from tests.arrange import tree
+from tests.arrange import hamlet_of_members, tree
 from tests.delivery_fakes import TZ, FakeClock, FakeSender, build_world, local, make_translator
 from tests.fakes import ChatDriver
-from tests.services import redis_url, unavailable
+from tests.services import redis_url
 from tests.tcp_proxy import TcpProxy
 
 OUTAGE_SECONDS = 10
@@ -61,19 +60,6 @@ async def direct(pg_url):
     async with make_sessionmaker(engine)() as session:
         yield session
     await engine.dispose()
-
-
-@pytest.fixture
-async def redis():
-    """The test Redis, emptied (update keys of earlier runs must not answer "done")."""
-    client = Redis.from_url(redis_url())
-    try:
-        await client.flushdb()
-    except OSError as error:
-        unavailable(f"Redis at BINHYEN_TEST_REDIS_URL is unreachable: {error}")
-    yield client
-    await client.flushdb()
-    await client.aclose()
 
 
 async def scalar(session, statement):
@@ -202,7 +188,7 @@ async def test_the_database_away_for_ten_seconds(pg_url, proxy, direct, redis, t
         member = await give_consent(direct, "telegram", str(user_id), None)
         await join_household(direct, member, household.id)
     await direct.commit()
-    await a_hamlet_of(direct, OUTAGE_RECIPIENTS)
+    await hamlet_of_members(direct, OUTAGE_RECIPIENTS, FIRST_CHAT)
     await create_broadcast(direct, None, await require_area(direct, "B-1-1"), "all",
                            "Cảnh báo: kẻ gian giả danh công an gọi điện.", None, True,
                            datetime.now(timezone.utc), TZ, None, make_translator())
@@ -323,27 +309,6 @@ FIRST_CHAT = 50_000_001
 WORKER_CONCURRENCY = 32  # DeliveryWorker's default: sends handed to the channel at once
 
 
-async def a_hamlet_of(session, recipients: int) -> None:
-    """One hamlet with `recipients` households, each with one member on Telegram."""
-    from sqlalchemy import insert
-
-    from db.models import Household, Member
-    from db.services.areas import add_area
-
-    province = await add_area(session, "B", "Tỉnh Thử", "province", None)
-    commune = await add_area(session, "B-1", "Xã Thử", "commune", province)
-    hamlet = await add_area(session, "B-1-1", "Ấp Thử", "hamlet", commune)
-    await session.execute(insert(Household), [
-        {"hamlet_id": hamlet.id, "code": f"H{n}", "head_name": "Hộ thử", "head_name_key": "ho thu",
-         "address": "", "size": 1} for n in range(recipients)])
-    households = list(await session.scalars(
-        select(Household.id).where(Household.hamlet_id == hamlet.id).order_by(Household.id)))
-    await session.execute(insert(Member), [
-        {"channel": "telegram", "user_id": str(FIRST_CHAT + n), "household_id": household,
-         "role": "resident"} for n, household in enumerate(households)])
-    await session.commit()
-
-
 async def test_a_worker_killed_mid_broadcast_resumes_without_resending(pg_url, direct, tmp_path):
     """`binhyen run --role worker` is killed with SIGKILL halfway through a broadcast and started
     again: no message recorded as sent is sent again, every recipient gets the message, and the
@@ -354,7 +319,7 @@ async def test_a_worker_killed_mid_broadcast_resumes_without_resending(pg_url, d
     from tests.fake_telegram import FakeTelegram
     from tests.processes import BotProcess, bot_environment
 
-    await a_hamlet_of(direct, RECIPIENTS)
+    await hamlet_of_members(direct, RECIPIENTS, FIRST_CHAT)
     hamlet = await require_area(direct, "B-1-1")
     translator = make_translator()
     await create_broadcast(direct, None, hamlet, "all", "Cảnh báo: kẻ gian giả danh công an gọi điện.",

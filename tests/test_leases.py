@@ -3,27 +3,13 @@ instance works, however long, and run out soon after the instance dies."""
 
 import asyncio
 
-import pytest
 from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
 from redis.asyncio import Redis
 
 from bot.event_isolation import RenewedRedisEventIsolation, renewing
-from tests.services import redis_url, unavailable
 
 KEYS = DefaultKeyBuilder(prefix="binhyen:test", with_bot_id=True, with_destiny=True)
 USER = StorageKey(bot_id=1, chat_id=42, user_id=42)
-
-
-@pytest.fixture
-async def redis():
-    client = Redis.from_url(redis_url())
-    try:
-        await client.flushdb()
-    except OSError as error:
-        unavailable(f"Redis at BINHYEN_TEST_REDIS_URL is unreachable: {error}")
-    yield client
-    await client.flushdb()
-    await client.aclose()
 
 
 async def renewals_of(redis: Redis, key: str, count: int) -> None:

@@ -31,7 +31,7 @@ from handlers.tips import TipStep
 from tests.arrange import tree
 from tests.fake_telegram import FakeTelegram
 from tests.processes import SECRET, WEBHOOK_PATH, BotProcess, Updates, Webhook, bot_environment, free_port
-from tests.services import redis_url, unavailable
+from tests.services import flushed_redis, redis_url
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -99,11 +99,7 @@ def database_url(databases) -> str:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def deployment(database_url, tmp_path_factory):
-    redis = Redis.from_url(redis_url())
-    try:
-        await redis.flushdb()
-    except OSError as error:
-        unavailable(f"Redis at BINHYEN_TEST_REDIS_URL is unreachable: {error}")
+    redis = await flushed_redis()
     engine = make_engine(database_url)
     session = make_sessionmaker(engine)()
     places = await arrange(session)
