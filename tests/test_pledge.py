@@ -1,7 +1,8 @@
 """The household pledge: one per household and campaign, confirmed by any member, withdrawn with a reason."""
 
 import asyncio
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -29,7 +30,7 @@ async def test_a_member_confirms_and_the_bot_confirms_back_with_the_date(chat, s
     assert "chưa xác nhận cam kết" in shown
     assert chat.buttons() == ["pledge:confirm"]
     [reply] = await chat.press("pledge:confirm")
-    local_today = date.today().strftime("%d/%m/%Y")
+    local_today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y")  # the bot's day
     assert "Hộ <b>" not in reply and "Nguyễn Văn An" in reply and local_today in reply
     pledge = await fetch(session, select(Pledge))
     assert (pledge.status, pledge.confirmed_by_role, pledge.pledge_version) == ("confirmed", "resident", "2026.1")
