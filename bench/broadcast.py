@@ -24,15 +24,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import text
 
 from bot.i18n import make_i18n, translator
 from db.migrate import upgrade
-from db.models import Household, Member
-from db.services.areas import add_area, require_area
+from db.services.areas import require_area
 from db.services.broadcasts import create_broadcast
 from db.services.deliveries import outstanding
 from db.session import is_sqlite, make_engine, make_sessionmaker
+from tests.arrange import hamlet_of_members
 from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456:BENCHtokenBENCHtokenBENCHtoken"
@@ -47,17 +47,8 @@ async def prepare(url: str, recipients: int) -> None:
             await connection.execute(text("DROP SCHEMA public CASCADE"))
             await connection.execute(text("CREATE SCHEMA public"))
     await upgrade(engine)
-    async with make_sessionmaker(engine)() as session, session.begin():
-        province = await add_area(session, "B", "Tỉnh Bench", "province", None)
-        commune = await add_area(session, "B-1", "Xã Bench", "commune", province)
-        hamlet = await add_area(session, "B-1-1", "Ấp Bench", "hamlet", commune)
-        await session.execute(insert(Household), [
-            {"hamlet_id": hamlet.id, "code": f"H{n}", "head_name": "Bench", "head_name_key": "bench",
-             "address": "", "size": 1} for n in range(recipients)])
-        ids = list(await session.scalars(select(Household.id).order_by(Household.id)))
-        await session.execute(insert(Member), [
-            {"channel": "telegram", "user_id": str(FIRST_CHAT + n), "household_id": household_id,
-             "role": "resident"} for n, household_id in enumerate(ids)])
+    async with make_sessionmaker(engine)() as session:
+        await hamlet_of_members(session, recipients, FIRST_CHAT)
     await engine.dispose()
 
 

@@ -8,17 +8,20 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.base import BaseEventIsolation, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.utils.i18n import I18n
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import handlers
 from bot.errors import errors_router
+from bot.event_isolation import RenewedRedisEventIsolation
 from bot.filters import inline_sync_filters
+from bot.fsm_storage import CommittedStorage
 from bot.i18n import MemberLocaleMiddleware, make_i18n, translator
+from bot.kept_replies import replies_key
 from bot.middlewares.member import MemberMiddleware
 from bot.middlewares.roles import RoleMiddleware
 from bot.middlewares.text import CarriableTextMiddleware
@@ -54,12 +57,14 @@ class App:
         await self.engine.dispose()
 
 
-def _fsm(redis: Redis | None) -> tuple[BaseStorage, BaseEventIsolation]:
-    """Redis when several instances share the work, else memory in this process."""
+def _fsm(redis: Redis | None) -> tuple[CommittedStorage, BaseEventIsolation]:
+    """Redis when several instances share the work, else memory in this process; either way
+    written only when the update commits (bot/fsm_storage.py)."""
     if redis is None:
-        return MemoryStorage(), SimpleEventIsolation()
+        return CommittedStorage(MemoryStorage()), SimpleEventIsolation()
     keys = DefaultKeyBuilder(prefix=FSM_PREFIX, with_bot_id=True, with_destiny=True)
-    return RedisStorage(redis, key_builder=keys), RedisEventIsolation(redis, key_builder=keys)
+    return (CommittedStorage(RedisStorage(redis, key_builder=keys)),
+            RenewedRedisEventIsolation(redis, keys))
 
 
 def tip_keys(settings: Settings) -> TipKeys | None:
@@ -79,6 +84,7 @@ def build_dispatcher(
 ) -> Dispatcher:
     """A dispatcher with the middlewares in their required order and every feature router."""
     storage, isolation = _fsm(redis)
+    keys = tip_keys(settings)
     dispatcher = Dispatcher(
         storage=storage,
         events_isolation=isolation,
@@ -86,7 +92,7 @@ def build_dispatcher(
         sessionmaker=sessionmaker,
         catalog=catalog or Catalog.load(),
         clock=SystemClock(),
-        tip_keys=tip_keys(settings),
+        tip_keys=keys,
         tip_limits=TipLimits(
             redis, settings.tip_limit_per_sender_day, settings.tip_limit_per_hour, settings.tz
         ),
@@ -96,7 +102,8 @@ def build_dispatcher(
     # the transaction (and ledger) wraps everything after, the member is read in it.
     dispatcher.update.outer_middleware(UnknownUpdateMiddleware())
     dispatcher.update.outer_middleware(CarriableTextMiddleware())
-    dispatcher.update.outer_middleware(UpdateTransactionMiddleware(sessionmaker, redis))
+    dispatcher.update.outer_middleware(UpdateTransactionMiddleware(
+        sessionmaker, redis, storage, replies_key(keys.lookup_secret if keys else None)))
     dispatcher.update.outer_middleware(MemberMiddleware())
     MemberLocaleMiddleware(i18n).setup(dispatcher)
     dispatcher.message.middleware(RoleMiddleware())

@@ -22,7 +22,8 @@ ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
 def web_application(
     app: App, bot: Bot | None = None, path: str = "/", secret: SecretStr | None = None
 ) -> web.Application:
-    """Telegram updates on `path` (secret token checked in constant time), /healthz for probes.
+    """Telegram updates on `path` (secret token checked in constant time), /healthz for probes
+    (200 when the database and Redis, if configured, answer; 503 otherwise).
 
     Without a bot, only the health check: channels add their own routes (add_zalo_route).
     Updates are handled before the HTTP answer (handle_in_background=False): Telegram sees
@@ -45,6 +46,11 @@ def web_application(
                 await connection.execute(text("SELECT 1"))
         except Exception:
             return web.Response(status=503, text="database unavailable")
+        if app.redis is not None:
+            try:
+                await app.redis.ping()
+            except Exception:  # without it no update can be handled (conversation state, locks)
+                return web.Response(status=503, text="redis unavailable")
         return web.Response(text="ok")
 
     web_app.router.add_get("/healthz", health)

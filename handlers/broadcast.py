@@ -14,6 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.markdown import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares.transaction import AfterCommit
 from bot.settings import Settings
 from db.models import AUDIENCES, Area, Member
 from db.services.areas import children
@@ -204,16 +205,17 @@ async def toggle_urgent(
 
 async def send_now(
     callback: CallbackQuery, session: AsyncSession, member: Member, state: FSMContext,
-    settings: Settings, clock: "Clock", translator: Translator,
+    settings: Settings, clock: "Clock", translator: Translator, after_commit: AfterCommit,
 ) -> None:
     """Send at once (or at the end of the quiet hours, for a non-urgent one)."""
     await callback.answer()
-    await _create(callback.message, session, member, state, settings, clock, translator, None)
+    await _create(callback.message, session, member, state, settings, clock, translator, None,
+                  after_commit)
 
 
 async def send_at(
     callback: CallbackQuery, session: AsyncSession, member: Member, state: FSMContext,
-    settings: Settings, clock: "Clock", translator: Translator,
+    settings: Settings, clock: "Clock", translator: Translator, after_commit: AfterCommit,
 ) -> None:
     """A preset time ("Tối nay 19:00", "Sáng mai 07:00"), or ask for a typed one."""
     await callback.answer()
@@ -234,12 +236,13 @@ async def send_at(
     if when <= clock.now():
         await callback.message.answer(_("Giờ này đã qua. Hãy chọn giờ khác."))
         return
-    await _create(callback.message, session, member, state, settings, clock, translator, when)
+    await _create(callback.message, session, member, state, settings, clock, translator, when,
+                  after_commit)
 
 
 async def typed_when(
     message: Message, session: AsyncSession, member: Member, state: FSMContext,
-    settings: Settings, clock: "Clock", translator: Translator,
+    settings: Settings, clock: "Clock", translator: Translator, after_commit: AfterCommit,
 ) -> None:
     """A typed send time."""
     try:
@@ -247,12 +250,13 @@ async def typed_when(
     except Problem as problem:
         await message.answer(render_problem(problem))
         return
-    await _create(message, session, member, state, settings, clock, translator, when)
+    await _create(message, session, member, state, settings, clock, translator, when, after_commit)
 
 
 async def _create(
     message: Message, session: AsyncSession, member: Member, state: FSMContext,
     settings: Settings, clock: "Clock", translator: Translator, when: datetime | None,
+    after_commit: AfterCommit,
 ) -> None:
     data = await state.get_data()
     if not {"area_id", "text", "audience"} <= data.keys():
@@ -269,8 +273,9 @@ async def _create(
         await message.answer(render_problem(problem))
         return
     await state.clear()
+    # Said only once the broadcast is stored: a failed commit must not announce it.
     if broadcast.status == "sending":
-        await message.answer(_(
+        after_commit.call(message.answer, _(
             "📤 Đang gửi thông báo #{id} tới {count} người. Bình Yên sẽ báo kết quả khi gửi xong; "
             "xem tiến độ bằng /broadcasts.").format(id=broadcast.id, count=broadcast.recipients))
         return
@@ -280,7 +285,7 @@ async def _create(
         lines.append(_("Giờ nghỉ {quiet}: thông báo không khẩn được dời đến cuối giờ nghỉ.").format(
             quiet=settings.quiet))
     lines.append(_("Xem hoặc hủy bằng /broadcasts."))
-    await message.answer("\n".join(lines))
+    after_commit.call(message.answer, "\n".join(lines))
 
 
 async def cancel(callback: CallbackQuery, state: FSMContext) -> None:

@@ -7,6 +7,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.markdown import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares.transaction import AfterCommit
 from bot.settings import Settings
 from db.models import Member
 from db.services.audiences import AUDIENCE_LABELS
@@ -84,7 +85,8 @@ async def ask_cancel(callback: CallbackQuery, session: AsyncSession, member: Mem
         reply_markup=keyboard)
 
 
-async def confirm_cancel(callback: CallbackQuery, session: AsyncSession, member: Member) -> None:
+async def confirm_cancel(callback: CallbackQuery, session: AsyncSession, member: Member,
+                         after_commit: AfterCommit) -> None:
     """Cancel it, if it has not started."""
     await callback.answer()
     broadcast_id = _broadcast_id(callback.data, "bc:dropok:") or 0
@@ -93,7 +95,8 @@ async def confirm_cancel(callback: CallbackQuery, session: AsyncSession, member:
     except Problem as problem:
         await callback.message.answer(render_problem(problem))
         return
-    await callback.message.answer(_("Đã hủy thông báo #{id}; sẽ không gửi.").format(id=broadcast.id))
+    after_commit.call(callback.message.answer,
+                      _("Đã hủy thông báo #{id}; sẽ không gửi.").format(id=broadcast.id))
 
 
 async def keep(callback: CallbackQuery) -> None:

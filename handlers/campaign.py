@@ -14,6 +14,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.markdown import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares.transaction import AfterCommit
 from bot.settings import Settings
 from db.models import AUDIENCES, MILESTONE_KINDS, Area, Campaign, Member
 from db.services.audiences import AUDIENCE_LABELS
@@ -171,27 +172,28 @@ async def _ask_day(message: Message, session: AsyncSession, state: FSMContext) -
 
 
 async def festival_day(
-    callback: CallbackQuery, session: AsyncSession, member: Member, state: FSMContext, settings: Settings
+    callback: CallbackQuery, session: AsyncSession, member: Member, state: FSMContext,
+    settings: Settings, after_commit: AfterCommit,
 ) -> None:
     """The festival's own day, 19 August."""
     await callback.answer()
-    await _add_milestone(callback.message, session, member, state, settings, None)
+    await _add_milestone(callback.message, session, member, state, settings, None, after_commit)
 
 
 async def typed_day(message: Message, session: AsyncSession, member: Member, state: FSMContext,
-                    settings: Settings) -> None:
+                    settings: Settings, after_commit: AfterCommit) -> None:
     """The milestone's date."""
     try:
         day = parse_day(message.text or "")
     except Problem as problem:
         await message.answer(render_problem(problem))
         return
-    await _add_milestone(message, session, member, state, settings, day)
+    await _add_milestone(message, session, member, state, settings, day, after_commit)
 
 
 async def _add_milestone(
     message: Message, session: AsyncSession, member: Member, state: FSMContext, settings: Settings,
-    day: date | None,
+    day: date | None, after_commit: AfterCommit,
 ) -> None:
     # The area was within the member's scope when the calendar opened; their role may have
     # moved since, so the service checks again.
@@ -205,7 +207,8 @@ async def _add_milestone(
     await state.set_state(CampaignForm.menu)
     text = _("Đã thêm mốc {title} ngày {day}.") if new else _("Đã dời mốc {title} sang ngày {day}; "
                                                            "các lời nhắc của mốc được tính lại.")
-    await message.answer(
+    after_commit.call(
+        message.answer,
         text.format(title=hd.quote(milestone_title(milestone, _)), day=f"{milestone.happens_on:%d/%m/%Y}"),
         reply_markup=_keyboard([button(_("Thêm lời nhắc cho mốc này"), f"cp:ms:{milestone.id}")]))
 
@@ -283,7 +286,7 @@ async def _ask_audience(message: Message, state: FSMContext, text: str) -> None:
 
 async def choose_audience(
     callback: CallbackQuery, session: AsyncSession, member: Member, state: FSMContext,
-    settings: Settings, clock: "Clock",
+    settings: Settings, clock: "Clock", after_commit: AfterCommit,
 ) -> None:
     """The audience; the reminder is saved and planned."""
     audience = callback.data.removeprefix("cp:aud:")
@@ -302,7 +305,8 @@ async def choose_audience(
         await callback.message.answer(render_problem(problem))
         return
     await state.set_state(CampaignForm.menu)
-    await callback.message.answer(
+    after_commit.call(
+        callback.message.answer,
         _("Đã đặt lời nhắc “{title}” lúc {when} cho {audience} ({area}).").format(
             title=hd.quote(milestone_title(milestone, _)),
             when=f"{reminder.due_at.astimezone(settings.tz):%H:%M %d/%m/%Y}",

@@ -7,6 +7,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.markdown import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares.transaction import AfterCommit
 from bot.settings import Settings
 from content.catalog import Article, Catalog
 from db.models import Member
@@ -53,9 +54,10 @@ async def start_quiz(
 
 async def answer(
     callback: CallbackQuery, session: AsyncSession, member: Member | None, catalog: Catalog,
-    i18n: I18n, clock: Clock, settings: Settings,
+    i18n: I18n, clock: Clock, settings: Settings, after_commit: AfterCommit,
 ) -> None:
-    """An answer button: say if it was right and why, then the next question or the score."""
+    """An answer button: say if it was right and why, then the next question or the score
+    (once the answer is stored: the score may say the household counts as reached)."""
     await callback.answer()
     parts = callback.data.removeprefix("quiz:a:").rsplit(":", 2)
     article = catalog.article(parts[0], i18n.current_locale) if len(parts) == 3 else None
@@ -76,19 +78,19 @@ async def answer(
         return
     right = f"{LETTERS[question.answer]}. {hd.quote(question.options[question.answer])}"
     verdict = _("✅ Đúng rồi!") if result.correct else _("❌ Chưa đúng. Đáp án đúng: {right}").format(right=right)
-    await callback.message.answer(f"{verdict}\n{hd.quote(question.explain)}".strip())
+    after_commit.call(callback.message.answer, f"{verdict}\n{hd.quote(question.explain)}".strip())
     if not result.finished:
-        await ask(callback.message, article, number + 1)
+        after_commit.call(ask, callback.message, article, number + 1)
     elif result.passed and result.attempt.household_id is not None:
-        await callback.message.answer(_(
+        after_commit.call(callback.message.answer, _(
             "Kết quả: đúng {score}/{total} câu. Bạn đã nắm được bài, hộ của bạn được ghi nhận "
             "đã được tuyên truyền."
         ).format(score=result.attempt.score, total=result.attempt.total))
     elif result.passed:
-        await callback.message.answer(_("Kết quả: đúng {score}/{total} câu. Bạn đã nắm được bài!").format(
+        after_commit.call(callback.message.answer, _("Kết quả: đúng {score}/{total} câu. Bạn đã nắm được bài!").format(
             score=result.attempt.score, total=result.attempt.total))
     else:
-        await callback.message.answer(_(
+        after_commit.call(callback.message.answer, _(
             "Kết quả: đúng {score}/{total} câu. Bạn đọc lại bài để nắm rõ hơn nhé."
         ).format(score=result.attempt.score, total=result.attempt.total))
 

@@ -4,7 +4,6 @@ from typing import Any
 
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
@@ -45,10 +44,9 @@ async def draft(state: FSMContext) -> dict[str, Any] | None:
 
 async def _expire(state: FSMContext) -> None:
     # Redis keeps conversation state without limit; a tip draft must not outlive its hour.
-    storage = state.storage
-    if isinstance(storage, RedisStorage):
-        for part in ("state", "data"):
-            await storage.redis.expire(storage.key_builder.build(state.key, part), DRAFT_SECONDS)
+    expire = getattr(state.storage, "expire", None)  # bot.fsm_storage.CommittedStorage
+    if expire is not None:
+        await expire(state.key, DRAFT_SECONDS)
 
 
 async def live_draft(event: Message | CallbackQuery, state: FSMContext) -> dict[str, Any] | None:

@@ -96,7 +96,8 @@ async def _copy_to_group(bot: Bot, chat_id: str, reference: str, messages: list[
 
 
 async def triage(
-    callback: CallbackQuery, callback_data: Triage, session: AsyncSession, member: Member
+    callback: CallbackQuery, callback_data: Triage, session: AsyncSession, member: Member,
+    after_commit: AfterCommit,
 ) -> None:
     """Change a tip's status, if the officer's scope covers it, and say so in the chat."""
     try:
@@ -107,7 +108,7 @@ async def triage(
         return
     status = status_label(tip.status)
     await callback.answer()
-    await callback.message.answer(_("{reference}: chuyển sang “{status}” ({officer}).").format(
+    after_commit.call(callback.message.answer, _("{reference}: chuyển sang “{status}” ({officer}).").format(
         reference=tip.reference, status=status, officer=hd.quote(callback.from_user.full_name)))
 
 
@@ -117,6 +118,7 @@ async def reply(
     session: AsyncSession,
     member: Member,
     tip_keys: TipKeys | None,
+    after_commit: AfterCommit,
 ) -> None:
     """/reply T-2026-000123 text: keep an answer for the tipster's next status check."""
     if tip_keys is None:
@@ -133,7 +135,7 @@ async def reply(
     except Problem as problem:
         await message.answer(render_problem(problem))
         return
-    await message.answer(_("Đã lưu trả lời cho {reference}. Người báo sẽ đọc được khi kiểm tra bằng "
+    after_commit.call(message.answer, _("Đã lưu trả lời cho {reference}. Người báo sẽ đọc được khi kiểm tra bằng "
                            "mã biên nhận; Bình Yên không tự nhắn cho họ.").format(reference=tip.reference))
 
 

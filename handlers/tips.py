@@ -424,7 +424,8 @@ async def send_tip(
         ]
         if lost:
             lines.append(_("Có {count} ảnh không đọc được nên không được lưu.").format(count=lost))
-        after_commit.call(callback.message.answer, "\n".join(lines), reply_markup=InlineKeyboardMarkup(
+        # The code exists nowhere else: the receipt is kept until sent, even across a crash.
+        after_commit.keep(callback.message.answer, "\n".join(lines), reply_markup=InlineKeyboardMarkup(
             inline_keyboard=[[_button(_("Xem trạng thái"), StatusAction(action="ask"))]]))
     except Problem as problem:
         await tip_limits.give_back(sender)
@@ -433,7 +434,9 @@ async def send_tip(
     except BaseException:
         await tip_limits.give_back(sender)
         raise
-    after_commit.call(state.clear)  # the draft stays until the tip is safely stored
+    # Cleared with the commit (bot/fsm_storage.py), before the receipt goes out: a "Gửi"
+    # pressed again while the receipt is on its way finds no draft to send twice.
+    await state.clear()
     trail = await place_trail(session, tip.area)
     await send_to_officers(
         bot, session, settings, i18n, channel, tip,

@@ -14,6 +14,11 @@ that died stay 'sending' until their lease runs out, then any worker gives them 
 sent again. So a crash re-sends at most the rows that were in flight (claimed, not yet recorded);
 the ones the channel had accepted before the crash reach their chat twice. No row recorded as
 sent is ever sent again.
+
+Database outages: the worker keeps running. Claiming pauses and is tried again every few
+seconds; an outcome that cannot be recorded is kept in memory, its row still held under the
+worker's lease, and recorded as soon as the database answers, so a message the channel accepted
+is not sent again when the database comes back.
 """
 
 import asyncio
@@ -36,6 +41,9 @@ from scheduler.rate_limit import ChatGate, Pacer
 from scheduler.sender import Channel, Failed, Outcome, RetryAfter, Sent, Unreachable
 
 log = logging.getLogger(__name__)
+
+# While the database does not answer, look again this often (seconds).
+DB_RETRY = 2.0
 
 # Called after outcomes were recorded, in a transaction (e.g. to close finished broadcasts).
 AfterRecording = Callable[[AsyncSession, datetime], Awaitable[None]]
@@ -80,6 +88,9 @@ class DeliveryWorker:
         self.slots = asyncio.Semaphore(concurrency)
         self.waiting: set[int] = set()  # claimed, not yet handed to the channel
         self.in_flight: set[asyncio.Task] = set()
+        # Outcomes known but not yet stored (the database was away), oldest first.
+        self.unrecorded: list[tuple[Claimed, Outcome]] = []
+        self.database_down = False
         self.recorded = 0
         self._wakeup = asyncio.Event()
         self._stop = asyncio.Event()
@@ -114,43 +125,88 @@ class DeliveryWorker:
             await asyncio.gather(*tasks, return_exceptions=True)
             if self.in_flight:
                 await asyncio.gather(*self.in_flight, return_exceptions=True)
+            await self._record_pending()
             await self._give_back()
+            if self.unrecorded:
+                # Their rows come back when the lease runs out and are sent again.
+                log.error("%s delivery outcomes could not be recorded before stopping",
+                          len(self.unrecorded))
 
     async def _give_back(self) -> None:
         if self.waiting:
-            async with self.sessions() as session, session.begin():
-                await deliveries.release(session, list(self.waiting), self.clock.now())
+            try:
+                async with self.sessions() as session, session.begin():
+                    await deliveries.release(session, list(self.waiting), self.clock.now())
+            except Exception as error:  # they come back when the lease runs out
+                log.warning("could not give back claimed deliveries: %s", type(error).__name__)
             self.waiting.clear()
+
+    def _database_failed(self, error: Exception) -> None:
+        """Note a failed database call: warned once per outage, then retried quietly."""
+        if not self.database_down:
+            log.warning("delivery worker: the database does not answer (%s); retrying every %.0f s",
+                        type(error).__name__, DB_RETRY)
+        self.database_down = True
+
+    def _database_answered(self) -> None:
+        if self.database_down:
+            log.warning("delivery worker: the database answers again")
+        self.database_down = False
+
+    async def _record_pending(self) -> None:
+        """Store the outcomes that could not be stored while the database was away."""
+        while self.unrecorded:
+            row, outcome = self.unrecorded[0]
+            try:
+                await self._store(row, outcome)
+            except Exception as error:
+                self._database_failed(error)
+                return
+            self.unrecorded.pop(0)
+            self._database_answered()
 
     async def _maintain(self, until_done: str | None) -> None:
         """Renew our leases, give back rows of dead workers, close finished work; in drain mode,
         stop when nothing is left."""
-        last_lease = -self.lease
-        seen = -1
+        state = {"last_lease": -self.lease, "seen": -1}
         while not self._stop.is_set():
-            now, tick = self.clock.now(), self.clock.monotonic()
-            if tick - last_lease >= self.lease / 3:
-                last_lease = tick
-                async with self.sessions() as session, session.begin():
-                    await deliveries.renew_leases(session, self.name, now)
-                    back = await deliveries.reclaim_expired(
-                        session, now - timedelta(seconds=self.lease), now)
-                if back:
-                    log.warning("%s deliveries of a stopped worker will be sent again", back)
-                    self.wake()
-            if self.recorded != seen:
-                seen = self.recorded
-                if self.after_recording is not None:
-                    async with self.sessions() as session, session.begin():
-                        await self.after_recording(session, now)
-            if until_done is not None and not self.in_flight and not self.waiting:
-                async with self.reads() as session:
-                    left, _ = await deliveries.outstanding(
-                        session, list(self.channels), until_done or None)
-                if left == 0 and self.recorded == seen:
+            try:
+                if await self._maintain_once(until_done, state):
                     self._stop.set()
                     return
+            except Exception as error:
+                self._database_failed(error)
+                await self.clock.wait(self._stop, DB_RETRY)
+                continue
             await self.clock.wait(self._stop, self.idle_poll if until_done is None else 0.05)
+
+    async def _maintain_once(self, until_done: str | None, state: dict) -> bool:
+        """One round of upkeep; True when draining is done."""
+        now, tick = self.clock.now(), self.clock.monotonic()
+        if tick - state["last_lease"] >= self.lease / 3:
+            async with self.sessions() as session, session.begin():
+                await deliveries.renew_leases(session, self.name, now)
+                back = await deliveries.reclaim_expired(
+                    session, now - timedelta(seconds=self.lease), now)
+            state["last_lease"] = tick
+            self._database_answered()
+            if back:
+                log.warning("%s deliveries of a stopped worker will be sent again", back)
+                self.wake()
+        await self._record_pending()
+        recorded = self.recorded  # outcomes recorded while it runs are looked at next round
+        if recorded != state["seen"]:
+            if self.after_recording is not None:
+                async with self.sessions() as session, session.begin():
+                    await self.after_recording(session, now)
+            state["seen"] = recorded
+        if (until_done is not None and not self.in_flight and not self.waiting
+                and not self.unrecorded):
+            async with self.reads() as session:
+                left, _ = await deliveries.outstanding(
+                    session, list(self.channels), until_done or None)
+            return left == 0 and self.recorded == state["seen"]
+        return False
 
     async def _pump(self, channel: str) -> None:
         """Claim due rows of one channel and hand them to the channel at its pace."""
@@ -159,7 +215,13 @@ class DeliveryWorker:
         while not self._stop.is_set():
             now = self.clock.now()
             quiet = self.quiet is not None and self.quiet.covers(now, self.tz)
-            rows = await self._claim(channel, batch, now, quiet)
+            try:
+                rows = await self._claim(channel, batch, now, quiet)
+            except Exception as error:
+                self._database_failed(error)
+                await self.clock.wait(self._stop, DB_RETRY)
+                continue
+            self._database_answered()
             if not rows:
                 self._wakeup.clear()
                 await self.clock.wait(self._wakeup, self.idle_poll)
@@ -189,19 +251,25 @@ class DeliveryWorker:
                 outcome = await self.channels[channel].sender.send(row.chat_id, row.text)
             except Exception as error:  # a Sender should not raise; never lose the row if it does
                 outcome = Failed(type(error).__name__)
-            await self._record(channel, row, outcome)
-        except Exception:
-            # The row stays 'sending' and is given back when the lease runs out.
-            log.exception("could not record the outcome of delivery %s", row.id)
+            if isinstance(outcome, RetryAfter):
+                # Hold the channel back at once, before anything else is handed to it.
+                self.pacers[channel].pause(outcome.seconds)
+                log.warning("%s asks to wait %.0f s; pausing the channel", channel, outcome.seconds)
+            if self.unrecorded:
+                self.unrecorded.append((row, outcome))  # after the older ones
+                return
+            try:
+                await self._store(row, outcome)
+            except Exception as error:
+                # Kept until the database answers; the row stays ours under the lease meanwhile.
+                self._database_failed(error)
+                self.unrecorded.append((row, outcome))
         finally:
             self.slots.release()
 
-    async def _record(self, channel: str, row: Claimed, outcome: Outcome) -> None:
+    async def _store(self, row: Claimed, outcome: Outcome) -> None:
+        """Record one outcome in its own transaction."""
         now = self.clock.now()
-        if isinstance(outcome, RetryAfter):
-            # Hold the channel back at once, before anything else is handed to it.
-            self.pacers[channel].pause(outcome.seconds)
-            log.warning("%s asks to wait %.0f s; pausing the channel", channel, outcome.seconds)
         async with self.sessions() as session, session.begin():
             match outcome:
                 case Sent():

@@ -4,7 +4,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from db.models import Area, Campaign, Household
+from sqlalchemy import insert, select
+
+from db.models import Area, Campaign, Household, Member
 from db.services.areas import add_area
 from db.services.campaigns import create_campaign
 from db.text import fold
@@ -62,3 +64,22 @@ async def tree(session, year: int | None = local_today().year, heads: list[str] 
                                          pledge_version="2026.1")
     await session.commit()
     return Tree(province, c1, c2, h11, h12, h21, campaign, households)
+
+
+async def hamlet_of_members(session, recipients: int, first_chat: int) -> Area:
+    """Province B → commune B-1 → hamlet B-1-1 with `recipients` households, each with one
+    member on Telegram (chat ids from `first_chat` on), inserted in bulk and committed: the
+    audience of a large broadcast."""
+    province = await add_area(session, "B", "Tỉnh Thử", "province", None)
+    commune = await add_area(session, "B-1", "Xã Thử", "commune", province)
+    hamlet = await add_area(session, "B-1-1", "Ấp Thử", "hamlet", commune)
+    await session.execute(insert(Household), [
+        {"hamlet_id": hamlet.id, "code": f"H{n}", "head_name": "Hộ thử", "head_name_key": "ho thu",
+         "address": "", "size": 1} for n in range(recipients)])
+    households = list(await session.scalars(
+        select(Household.id).where(Household.hamlet_id == hamlet.id).order_by(Household.id)))
+    await session.execute(insert(Member), [
+        {"channel": "telegram", "user_id": str(first_chat + n), "household_id": household,
+         "role": "resident"} for n, household in enumerate(households)])
+    await session.commit()
+    return hamlet

@@ -22,7 +22,7 @@ from db.migrate import upgrade
 from db.session import READ_ONLY, make_engine, make_sessionmaker
 from tests.fake_zalo import FakeZalo
 from tests.fakes import ChatDriver
-from tests.services import postgres_url, unavailable
+from tests.services import flushed_redis, postgres_url, unavailable
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -172,3 +172,12 @@ async def zalo_api() -> AsyncIterator[FakeZalo]:
     server = await FakeZalo().start()
     yield server
     await server.stop()
+
+
+@pytest.fixture
+async def redis():
+    """The test Redis, emptied before and after (BINHYEN_TEST_REDIS_URL; skipped without it)."""
+    client = await flushed_redis()
+    yield client
+    await client.flushdb()
+    await client.aclose()

@@ -5,9 +5,21 @@ import collections
 import itertools
 import json
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+
+@dataclass
+class Hold:
+    """A call the fake server received and does not answer until `release` is set."""
+
+    matches: Callable[[str, dict[str, Any]], bool]
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    params: dict[str, Any] | None = None
 
 
 class FakeTelegram:
@@ -30,6 +42,9 @@ class FakeTelegram:
         self.too_many = 0
         self.delivered: collections.Counter[int] = collections.Counter()
         self._recent: collections.deque[float] = collections.deque()
+        self.latency = 0.0  # seconds before sendMessage is answered (after it is delivered)
+        self.holds: list[Hold] = []  # waiting for their call
+        self._held: list[Hold] = []  # every hold, released when the server stops
 
     async def start(self) -> "FakeTelegram":
         app = web.Application()
@@ -45,6 +60,8 @@ class FakeTelegram:
     async def stop(self) -> None:
         self.closing = True
         self.new_update.set()  # release a long poll still waiting
+        for hold in self._held:
+            hold.release.set()
         if self._runner:
             await self._runner.cleanup()
 
@@ -52,6 +69,20 @@ class FakeTelegram:
         """Queue an update for the next getUpdates."""
         self.updates.append(update)
         self.new_update.set()
+
+    def hold(self, matches: Callable[[str, dict[str, Any]], bool]) -> Hold:
+        """Receive (and record) the next call `matches(method, params)` accepts, but answer it
+        only once `release` is set: the caller is stuck in the middle of it, as on a slow line
+        or when the process is killed meanwhile."""
+        hold = Hold(matches)
+        self.holds.append(hold)
+        self._held.append(hold)
+        return hold
+
+    def texts(self, chat_id: int) -> list[str]:
+        """Texts sent (sendMessage) to a chat, in order."""
+        return [params["text"] for method, params in self.calls
+                if method == "sendMessage" and int(params["chat_id"]) == chat_id]
 
     def methods(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -100,6 +131,13 @@ class FakeTelegram:
         params = await self._params(request)
         if method != "getUpdates":
             self.calls.append((method, params))
+        for hold in self.holds:
+            if hold.matches(method, params):
+                self.holds.remove(hold)
+                hold.params = params
+                hold.arrived.set()
+                await hold.release.wait()
+                break
         if method == "sendMessage" and (refusal := self._refusal(params)) is not None:
             return refusal
         handler = getattr(self, f"_{method}", None)
@@ -131,6 +169,8 @@ class FakeTelegram:
         }
         self.delivered[int(params["chat_id"])] += 1
         await self.sent.put(params)
+        if self.latency:
+            await asyncio.sleep(self.latency)
         return message
 
     async def _editMessageText(self, params):

@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from redis.asyncio import Redis
 
 POSTGRES_URL = os.environ.get("BINHYEN_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("BINHYEN_TEST_REDIS_URL")
@@ -28,3 +29,15 @@ def redis_url() -> str:
     if not REDIS_URL:
         unavailable("BINHYEN_TEST_REDIS_URL is not set")
     return REDIS_URL
+
+
+async def flushed_redis() -> Redis:
+    """A client of BINHYEN_TEST_REDIS_URL with its database emptied (keys of earlier runs, such
+    as "done" update keys, must not answer for this test); skip/fail when unreachable."""
+    client = Redis.from_url(redis_url())
+    try:
+        await client.flushdb()
+    except OSError as error:
+        await client.aclose()
+        unavailable(f"Redis at BINHYEN_TEST_REDIS_URL is unreachable: {error}")
+    return client

@@ -307,7 +307,7 @@ async def test_each_role_in_and_out_of_scope_gets_the_outcome_of_the_matrix(case
     wrong = []
     for user, role in ROLES.items():
         for scope, expected in zip(("in", "out"), case.outcomes[user]):
-            app.dispatcher.storage.storage.clear()
+            app.dispatcher.storage.inner.storage.clear()
             chat.session.menus.clear()
             aimed = await target(session, arranged, scope, case.fresh_tip)
             if case.state is not None:

@@ -5,7 +5,6 @@ import asyncio
 import pytest
 from aiogram import Router
 from aiogram.filters import Command
-from redis.asyncio import Redis
 
 from bot.app import build_app
 from bot.middlewares.transaction import UpdateInFlight
@@ -66,20 +65,6 @@ async def test_the_same_update_arriving_twice_at_once_is_handled_once(app, chat,
     await asyncio.gather(chat.feed(update), chat.feed(update))
     assert [sent.text for sent in chat.session.sent] == ["enrolled"]
     assert await members(session) == 1 and await ledger_rows(session) == 1
-
-
-@pytest.fixture
-async def redis():
-    client = Redis.from_url(redis_url())
-    try:
-        await client.flushdb()
-    except OSError as error:
-        from tests.services import unavailable
-
-        unavailable(f"Redis at BINHYEN_TEST_REDIS_URL is unreachable: {error}")
-    yield client
-    await client.flushdb()
-    await client.aclose()
 
 
 @pytest.fixture

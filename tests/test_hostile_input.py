@@ -334,7 +334,7 @@ async def act(chat, kind: str, action: tuple, value: str, user: int) -> None:
 async def reset(app, chat, session, world: World) -> None:
     """Each example starts alike: no conversation under way, no menus, fresh tip limits, the cast
     as arranged."""
-    app.dispatcher.storage.storage.clear()
+    app.dispatcher.storage.inner.storage.clear()
     chat.session.menus.clear()
     settings_ = app.settings
     app.dispatcher["tip_limits"] = TipLimits(None, settings_.tip_limit_per_sender_day,

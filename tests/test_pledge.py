@@ -1,7 +1,8 @@
 """The household pledge: one per household and campaign, confirmed by any member, withdrawn with a reason."""
 
 import asyncio
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 

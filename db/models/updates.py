@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, utcnow
@@ -17,3 +17,6 @@ class ProcessedUpdate(Base):
     source: Mapped[str] = mapped_column(String(64), primary_key=True)
     update_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Replies that must survive a crash between the commit and the send (a tip's receipt),
+    # sealed; cleared once sent (bot/kept_replies.py).
+    replies: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ProcessedUpdate
@@ -23,3 +23,22 @@ async def prune_updates(session: AsyncSession, before: datetime) -> int:
     """Forget ledger rows older than `before` (Telegram redelivers for 24 hours at most)."""
     result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before))
     return result.rowcount
+
+
+def _row(source: str, update_id: str):
+    return (ProcessedUpdate.source == source, ProcessedUpdate.update_id == update_id)
+
+
+async def keep_replies(session: AsyncSession, source: str, update_id: str, replies: bytes) -> None:
+    """Keep, with the update's ledger row and in its transaction, replies still to be sent."""
+    await session.execute(update(ProcessedUpdate).where(*_row(source, update_id)).values(replies=replies))
+
+
+async def kept_replies(session: AsyncSession, source: str, update_id: str) -> bytes | None:
+    """The replies an earlier handling of this update kept and did not get to send."""
+    return await session.scalar(select(ProcessedUpdate.replies).where(*_row(source, update_id)))
+
+
+async def forget_replies(session: AsyncSession, source: str, update_id: str) -> None:
+    """The kept replies were sent: nothing of them stays in the database."""
+    await session.execute(update(ProcessedUpdate).where(*_row(source, update_id)).values(replies=None))

@@ -1,0 +1,132 @@
+"""Conversation state that moves on only when its update's transaction commits.
+
+Handlers write the FSM state (`state.set_state`, `update_data`) while they work, before the
+update's transaction is committed. If the commit then fails (the database went away) or the
+handler breaks, the user is asked to try again; their retry must find the conversation where
+it was, not one step further on with nothing stored. So during an update the writes are held
+here, read back by the same update, and applied to the real storage (Redis or memory) right
+after the commit; a failed update drops them. Outside an update (the Zalo menus, after-commit
+calls) writes go straight through.
+"""
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+from aiogram.fsm.storage.redis import RedisStorage
+
+_UNSET: Any = object()
+
+
+@dataclass
+class _Writes:
+    """What one update wrote under one key; _UNSET where it wrote nothing."""
+
+    state: str | None = _UNSET
+    data: dict[str, Any] = _UNSET
+    ttl: int | None = None
+
+
+@dataclass
+class PendingState:
+    """The state writes of one update, held until its transaction commits."""
+
+    writes: dict[StorageKey, _Writes] = field(default_factory=dict)
+    open: bool = True
+
+    def at(self, key: StorageKey) -> _Writes:
+        """The writes under `key`, created empty."""
+        return self.writes.setdefault(key, _Writes())
+
+
+_pending: ContextVar[PendingState | None] = ContextVar("binhyen_pending_state", default=None)
+
+
+class CommittedStorage(BaseStorage):
+    """Wraps the real FSM storage; see the module's docstring."""
+
+    def __init__(self, inner: BaseStorage) -> None:
+        self.inner = inner
+
+    @contextmanager
+    def holding(self) -> Iterator[PendingState]:
+        """Hold the state writes made inside the block (one update); `apply` them after the
+        commit, or leave the block without applying to drop them."""
+        pending = PendingState()
+        token = _pending.set(pending)
+        try:
+            yield pending
+        finally:
+            pending.open = False
+            _pending.reset(token)
+
+    async def apply(self, pending: PendingState) -> None:
+        """Write what the update held to the real storage (its transaction has committed)."""
+        pending.open = False
+        for key, writes in pending.writes.items():
+            if writes.state is not _UNSET:
+                await self.inner.set_state(key, writes.state)
+            if writes.data is not _UNSET:
+                await self.inner.set_data(key, writes.data)
+            if writes.ttl is not None:
+                await self._expire(key, writes.ttl)
+
+    @staticmethod
+    def _held() -> PendingState | None:
+        pending = _pending.get()
+        return pending if pending is not None and pending.open else None
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        """Set the state (held until the commit during an update)."""
+        value = state.state if isinstance(state, State) else state
+        pending = self._held()
+        if pending is None:
+            await self.inner.set_state(key, value)
+        else:
+            pending.at(key).state = value
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        """The state, as this update left it so far."""
+        pending = self._held()
+        writes = pending.writes.get(key) if pending else None
+        if writes is not None and writes.state is not _UNSET:
+            return writes.state
+        return await self.inner.get_state(key)
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        """Replace the data (held until the commit during an update)."""
+        pending = self._held()
+        if pending is None:
+            await self.inner.set_data(key, data)
+        else:
+            pending.at(key).data = dict(data)
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        """The data, as this update left it so far (a copy)."""
+        pending = self._held()
+        writes = pending.writes.get(key) if pending else None
+        if writes is not None and writes.data is not _UNSET:
+            return dict(writes.data)
+        return await self.inner.get_data(key)
+
+    async def expire(self, key: StorageKey, seconds: int) -> None:
+        """Forget the state and data under `key` after `seconds` (Redis; memory keeps them
+        for the life of the process)."""
+        pending = self._held()
+        if pending is None:
+            await self._expire(key, seconds)
+        else:
+            pending.at(key).ttl = seconds
+
+    async def _expire(self, key: StorageKey, seconds: int) -> None:
+        if isinstance(self.inner, RedisStorage):
+            for part in ("state", "data"):
+                await self.inner.redis.expire(self.inner.key_builder.build(key, part), seconds)
+
+    async def close(self) -> None:
+        """Close the real storage."""
+        await self.inner.close()
