@@ -7,7 +7,6 @@ import argparse
 from pathlib import Path
 
 from aiogram.utils.i18n import gettext as _
-from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -159,6 +158,7 @@ def _as_text(sheet) -> None:
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """Write the area's tips, opened, to an .xlsx file (and their photos to --photos DIR)."""
+    from openpyxl import Workbook  # only the export needs it
     opened, trails, officers = await _opened(args, settings)
     book = Workbook()
     sheet = book.active

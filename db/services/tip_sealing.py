@@ -11,6 +11,7 @@ import hmac
 import os
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,17 +130,24 @@ def same_hash(stored: str, computed: str) -> bool:
     return hmac.compare_digest(stored.encode("ascii"), computed.encode("ascii"))
 
 
+# Each derivation holds 64 MiB: a burst of tips must not hold six of them at once (the thread
+# pool's size), so derivations take turns in the threads that run them. One at a time still
+# takes some 16 tips a second, far above the bot's default limit of 1,000 an hour.
+KDF_SLOTS = threading.BoundedSemaphore(1)
+
+
 def code_key(code: str, salt: bytes) -> PrivateKey:
     """The tip's reply key pair, derived from the receipt code (argon2id, interactive limits).
 
     Slow on purpose (about 60 ms and 64 MiB): run it in a thread."""
-    seed = argon2id.kdf(
-        PrivateKey.SIZE,
-        code.encode("ascii"),
-        salt,
-        opslimit=argon2id.OPSLIMIT_INTERACTIVE,
-        memlimit=argon2id.MEMLIMIT_INTERACTIVE,
-    )
+    with KDF_SLOTS:
+        seed = argon2id.kdf(
+            PrivateKey.SIZE,
+            code.encode("ascii"),
+            salt,
+            opslimit=argon2id.OPSLIMIT_INTERACTIVE,
+            memlimit=argon2id.MEMLIMIT_INTERACTIVE,
+        )
     return PrivateKey(seed)
 
 
