@@ -4,6 +4,7 @@ Layout: content/articles/<id>/<language>.md and content/pledges/<version>/<langu
 with YAML front matter. See content/check.py for the rules a catalog must follow.
 """
 
+import re
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -162,3 +163,19 @@ class Catalog:
     def pledge(self, version: str, language: str) -> PledgeText | None:
         """The pledge text of `version` in `language`, else in Vietnamese."""
         return self.pledges.get((version, language)) or self.pledges.get((version, DEFAULT_LANGUAGE))
+
+    def missing_pledge_languages(self, version: str) -> list[str]:
+        """The languages the pledge text of `version` lacks (all of them when it does not exist)."""
+        return [language for language in LANGUAGES if (version, language) not in self.pledges]
+
+    def newest_pledge_version(self) -> str | None:
+        """The newest pledge version written in every language ("2026.10" after "2026.9"), the
+        one a new campaign takes; None when there is none."""
+        complete = {version for version, _ in self.pledges if not self.missing_pledge_languages(version)}
+        return max(complete, key=version_key, default=None)
+
+
+def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """Orders versions part by part, numbers as numbers: 2026.1 < 2026.2 < 2026.10 < 2027.1."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part)
+                 for part in re.split(r"[.\-_]", version))
