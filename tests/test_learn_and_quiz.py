@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.cli import main
 from content.catalog import Catalog, default_root
@@ -186,3 +186,126 @@ def test_one_splitter_keeps_paragraphs_then_lines_then_words():
     parts = split_text(" ".join(["từ"] * 100), 40)
     assert all(len(part) <= 40 for part in parts) and " ".join(parts).split() == ["từ"] * 100
     assert split_text("\n\n", 10) == []
+
+
+READ = "learn:r:to-giac-toi-pham:1"  # "Đã đọc" under a shipped article
+
+
+async def register_pending_household(chat, places, user_id: int = 1001) -> None:
+    """The resident joins H11 from its QR code and registers a household not on the list."""
+    await chat.send(f"/start j_{places.h11.join_code}", user_id=user_id)
+    await chat.press("consent:yes", user_id=user_id)
+    await chat.press("hh:new", user_id=user_id)
+    for text in ("Ngô Thị Lan", "Tổ 4, ấp Bình Long", "3"):
+        await chat.send(text, user_id=user_id)
+    await chat.press("hh:register", user_id=user_id)
+
+
+async def test_a_reading_while_the_household_waits_counts_once_it_is_approved(chat, session):
+    from db.models import Household
+    from db.services.members import grant_role
+
+    places = await tree(session)
+    await grant_role(session, "telegram", "3004", "hamlet_head", "H11")
+    await session.commit()
+    await register_pending_household(chat, places)
+    [reply] = await chat.press(READ, forged=True)
+    assert "chờ trưởng ấp duyệt" in reply and "chưa ở trong hộ nào" not in reply
+    assert READ in chat.buttons()  # to press again once approved
+    assert await count(session, Reading) == 0
+    pending = await fetch(session, select(Household).where(Household.code == "DK0001"))
+    await chat.send("/approve", user_id=3004)
+    await chat.press(f"ap:y:{pending.id}", user_id=3004)
+    [reply] = await chat.press(READ)
+    assert "hộ Ngô Thị Lan đã được tuyên truyền" in reply
+    reading = await fetch(session, select(Reading))
+    assert (reading.household_id, reading.campaign_id) == (pending.id, places.campaign.id)
+    [summary] = await chat.send("/households", user_id=3004)
+    assert "Đã được tuyên truyền: 1/6" in summary
+
+
+async def test_a_reading_before_choosing_a_household_counts_once_the_member_joins_one(chat, session):
+    places = await tree(session)
+    await chat.send(f"/start j_{places.h11.join_code}")
+    await chat.press("consent:yes")
+    [reply] = await chat.press(READ, forged=True)
+    assert "chưa ở trong hộ nào" in reply and "/join" in reply
+    assert await count(session, Reading) == 0
+    await chat.send(f"/join {places.h11.join_code}")
+    await chat.send("Nguyễn Văn An")
+    await chat.press(f"hh:pick:{places.households['H11'][0].id}")
+    [reply] = await chat.press(READ, forged=True)
+    assert "hộ Nguyễn Văn An đã được tuyên truyền" in reply
+    assert await count(session, Reading, Reading.household_id == places.households["H11"][0].id) == 1
+
+
+async def test_a_household_reached_last_year_is_counted_again_in_the_new_campaign(app, chat, session):
+    from db.models import Campaign, Household
+    from db.services.campaigns import create_campaign
+    from db.services.members import grant_role
+    from tests.delivery_fakes import FakeClock, local
+
+    clock = app.dispatcher["clock"] = FakeClock(local(2026, 8, 10, 9, 0))
+    places = await tree(session, year=2026)
+    member = await give_consent(session, "telegram", "1001", None)
+    await join_household(session, member, places.households["H11"][0].id)
+    await grant_role(session, "telegram", "3004", "hamlet_head", "H11")
+    await session.commit()
+    [reply] = await chat.press(READ, forged=True)
+    assert "đã được tuyên truyền" in reply
+    [reply] = await chat.press(READ, forged=True)
+    assert "rồi" in reply
+    await create_campaign(session, places.province, 2027, "Năm 2027", pledge_version="2026.1")
+    await session.commit()
+    clock.set(local(2027, 2, 1, 9, 0))
+    [summary] = await chat.send("/households", user_id=3004)
+    assert "đợt thi đua 2027" in summary and "Đã được tuyên truyền: 0/5" in summary
+    [reply] = await chat.press(READ, forged=True)
+    assert "hộ Nguyễn Văn An đã được tuyên truyền" in reply
+    [summary] = await chat.send("/households", user_id=3004)
+    assert "Đã được tuyên truyền: 1/5" in summary
+    years = await fetch(session, select(func.count(func.distinct(Reading.campaign_id))))
+    assert years == 2 and await count(session, Reading) == 2
+    assert await count(session, Household, Household.status == "active") == 7
+
+
+async def test_a_quiz_passed_in_a_new_campaign_counts_again(app, chat, session, small_catalog):
+    from db.services.campaigns import create_campaign
+    from tests.delivery_fakes import FakeClock, local
+
+    app.dispatcher["catalog"] = Catalog.load(small_catalog)
+    clock = app.dispatcher["clock"] = FakeClock(local(2026, 8, 10, 9, 0))
+    places = await tree(session, year=2026)
+    member = await give_consent(session, "telegram", "1001", None)
+    await join_household(session, member, places.households["H11"][0].id)
+    await session.commit()
+
+    async def pass_the_quiz() -> str:
+        await chat.press("quiz:s:lua-dao", forged=True)
+        for number, right in ((0, 1), (1, 0)):
+            await chat.press(f"quiz:a:lua-dao:{number}:{right}")
+        *_, result = await chat.press("quiz:a:lua-dao:2:1")
+        return result
+
+    assert "được ghi nhận" in await pass_the_quiz()
+    [reply] = await chat.press("quiz:s:lua-dao", forged=True)
+    assert "Bạn đã làm bài này: đúng 3/3 câu" in reply
+    await create_campaign(session, places.province, 2027, "Năm 2027", pledge_version="2026.1")
+    await session.commit()
+    clock.set(local(2027, 2, 1, 9, 0))
+    assert "được ghi nhận" in await pass_the_quiz()
+    assert await count(session, QuizAttempt) == 2 and await count(session, Reading) == 2
+
+
+async def test_a_quiz_passed_while_the_household_waits_says_why_it_does_not_count(app, chat, session, small_catalog):
+    app.dispatcher["catalog"] = Catalog.load(small_catalog)
+    places = await tree(session)
+    await register_pending_household(chat, places)
+    await chat.press("quiz:s:lua-dao", forged=True)
+    for number, right in ((0, 1), (1, 0)):
+        await chat.press(f"quiz:a:lua-dao:{number}:{right}")
+    *_, result = await chat.press("quiz:a:lua-dao:2:1")
+    assert "Bạn đã nắm được bài" in result and "chờ trưởng ấp duyệt" in result
+    attempt = await fetch(session, select(QuizAttempt))
+    assert (attempt.score, attempt.household_id, attempt.campaign_id) == (3, None, None)
+    assert await count(session, Reading) == 0
