@@ -73,15 +73,18 @@ class PledgeText:
 
 
 def read_document(path: Path) -> tuple[dict[str, Any], str]:
-    """Split a Markdown file into its YAML front matter and its body."""
-    text = path.read_text(encoding="utf-8")
-    if not text.startswith("---"):
+    """Split a Markdown file into its YAML front matter (between the first two lines that are
+    "---") and its body; raises ValueError, or yaml.YAMLError when the front matter is no YAML."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if not lines or lines[0].strip() != "---":
         raise ValueError("the file must start with a front matter block between --- lines")
-    _, front, body = text.split("---", 2)
-    meta = yaml.safe_load(front)
+    end = next((number for number, line in enumerate(lines[1:], start=1) if line.strip() == "---"), None)
+    if end is None:
+        raise ValueError("the front matter block has no closing --- line")
+    meta = yaml.safe_load("\n".join(lines[1:end]))
     if not isinstance(meta, dict):
         raise ValueError("the front matter must be a mapping of fields")
-    return meta, body.strip()
+    return meta, "\n".join(lines[end + 1:]).strip()
 
 
 def parse_article(path: Path) -> Article:

@@ -309,3 +309,93 @@ async def test_a_quiz_passed_while_the_household_waits_says_why_it_does_not_coun
     attempt = await fetch(session, select(QuizAttempt))
     assert (attempt.score, attempt.household_id, attempt.campaign_id) == (3, None, None)
     assert await count(session, Reading) == 0
+
+
+def complete_catalog(root: Path) -> None:
+    """A catalog that passes the check: one article per seed topic, and a pledge in vi and en."""
+    from content.check import TOPICS
+
+    for topic in TOPICS:
+        for language in ("vi", "en"):
+            write(root, f"articles/{topic.replace('_', '-')}/{language}.md",
+                  article(topic.replace("_", "-"), language, "Nội dung.").replace("topic: fraud", f"topic: {topic}"))
+    for language in ("vi", "en"):
+        write(root, f"pledges/2026.1/{language}.md",
+              f"---\nversion: \"2026.1\"\nlanguage: {language}\ntitle: \"Cam kết\"\n---\n1. Chấp hành pháp luật.\n")
+
+
+def check_errors(root: Path, capsys) -> str:
+    assert main(["content", "check", "--root", str(root)]) == 1
+    return capsys.readouterr().err
+
+
+def test_a_complete_small_catalog_passes_the_check(tmp_path, capsys):
+    complete_catalog(tmp_path)
+    assert check_catalog(tmp_path) == []
+
+
+def test_malformed_front_matter_is_a_problem_not_a_traceback(tmp_path, capsys):
+    complete_catalog(tmp_path)
+    write(tmp_path, "articles/fire/vi.md", "---\nid: fire\ntitle: \"không đóng\n  topic: [fire\n---\nNội dung.\n")
+    write(tmp_path, "articles/fire/en.md", "---\nid: fire\ntopic: fire\n")  # never closed
+    write(tmp_path, "pledges/2026.1/en.md", "---\nversion: \"2026.1\"\nlanguage: en\n---\nNo title.\n")
+    err = check_errors(tmp_path, capsys)
+    assert "articles/fire/vi.md: Phần đầu (front matter) không phải YAML hợp lệ, gần dòng" in err
+    assert "articles/fire/en.md: Không đọc được tệp: the front matter block has no closing --- line" in err
+    assert "pledges/2026.1/en.md: Phần đầu thiếu trường 'title'." in err
+    assert "Traceback" not in err
+
+
+def test_the_check_wants_explanations_every_topic_and_a_complete_pledge(tmp_path, capsys):
+    complete_catalog(tmp_path)
+    for language in ("vi", "en"):
+        write(tmp_path, f"articles/fraud/{language}.md", article(
+            "fraud", language, "Nội dung.", 'quiz:\n  - question: "?"\n    options: ["một", "hai"]\n    answer: 1\n'))
+    for language in ("vi", "en"):
+        (tmp_path / f"articles/drugs/{language}.md").unlink()
+    (tmp_path / "pledges/2026.1/en.md").unlink()
+    err = check_errors(tmp_path, capsys)
+    assert "articles/fraud/vi.md: Câu 1: cần lời giải thích (explain)." in err
+    assert "articles: Chưa có bài nào về chủ đề drugs." in err
+    assert "pledges/2026.1: Thiếu bản en." in err
+    assert "pledges: Chưa có văn bản cam kết nào đủ mọi ngôn ngữ (vi, en)." in err
+
+
+def test_pledge_texts_must_be_nfc(tmp_path, capsys):
+    import unicodedata
+
+    complete_catalog(tmp_path)
+    write(tmp_path, "pledges/2026.1/vi.md", unicodedata.normalize(
+        "NFD", "---\nversion: \"2026.1\"\nlanguage: vi\ntitle: \"Cam kết\"\n---\nChấp hành pháp luật.\n"))
+    assert "pledges/2026.1/vi.md: Văn bản không ở dạng Unicode NFC." in check_errors(tmp_path, capsys)
+
+
+def test_an_article_id_too_long_for_the_quiz_buttons_is_refused(tmp_path, capsys):
+    from content.check import longest_button_data
+
+    complete_catalog(tmp_path)
+    fits, too_long = "a" * 53, "a" * 54  # "quiz:a:<id>:0:2" stays within 64 bytes with 53
+    for article_id in (fits, too_long):
+        for language in ("vi", "en"):
+            write(tmp_path, f"articles/{article_id}/{language}.md", article(article_id, language, "Nội dung.", QUIZ))
+    err = check_errors(tmp_path, capsys)
+    assert f"Mã bài “{too_long}” dài quá: nút “quiz:a:{too_long}:0:2” dài 65 byte" in err
+    assert f"Mã bài “{fits}”" not in err
+    assert longest_button_data(Catalog.load(tmp_path).article(fits, "vi")) == f"quiz:a:{fits}:0:2"
+
+
+async def test_every_button_of_the_longest_article_id_the_check_allows_fits_telegram(app, chat, tmp_path, resident):
+    """The check's idea of the buttons (content/check.py) matches what /learn and the quiz send."""
+    longest = "a" * 53
+    for language in ("vi", "en"):
+        write(tmp_path, f"articles/{longest}/{language}.md", article(longest, language, "Nội dung.", QUIZ))
+    app.dispatcher["catalog"] = Catalog.load(tmp_path)
+    await chat.send("/learn")
+    await chat.press("learn:t:fraud")
+    seen = chat.buttons()
+    await chat.press("quiz:s:" + longest)
+    for number in range(3):
+        seen += chat.buttons()
+        await chat.press(f"quiz:a:{longest}:{number}:1")
+    assert f"quiz:a:{longest}:0:2" in seen
+    assert max(len(data.encode()) for data in seen) == 64
