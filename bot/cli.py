@@ -200,12 +200,21 @@ async def cmd_members_list(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_qr(args: argparse.Namespace, settings: Settings) -> int:
     """Draw a hamlet's join QR code and print its link and join code."""
-    from bot.qr import join_link, write_qr
+    from bot.qr import is_bot_username, join_link, write_qr
 
     username = args.bot or settings.telegram_bot_username
     if not username:
         print(_("Cần tên bot Telegram: đặt BINHYEN_TELEGRAM_BOT_USERNAME hoặc dùng --bot."),
               file=sys.stderr)
+        return 2
+    if not is_bot_username(username):
+        print(_("“{name}” không phải tên bot Telegram: 5 đến 32 chữ cái không dấu, số hoặc _, "
+                "bắt đầu bằng chữ cái và kết thúc bằng “bot” (ví dụ @binhyen_bot).").format(name=username),
+              file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        print(_("Không có thư mục {folder} để lưu mã QR.").format(folder=out.parent), file=sys.stderr)
         return 2
 
     async def work(session: AsyncSession) -> int:
@@ -215,7 +224,12 @@ async def cmd_qr(args: argparse.Namespace, settings: Settings) -> int:
                   file=sys.stderr)
             return 1
         link = join_link(username, hamlet.join_code)
-        write_qr(link, Path(args.out))
+        try:
+            write_qr(link, out)
+        except OSError as error:  # not writable, a folder, a full disk
+            print(_("Không lưu được mã QR vào {file}: {error}").format(file=out, error=error),
+                  file=sys.stderr)
+            return 1
         print(_("{hamlet}: mã tham gia {join_code}").format(hamlet=hamlet.name, join_code=hamlet.join_code))
         print(link)
         print(_("Trên Zalo, bà con gõ: /join {join_code}").format(join_code=hamlet.join_code))
