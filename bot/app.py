@@ -27,6 +27,7 @@ from bot.middlewares.roles import RoleMiddleware
 from bot.middlewares.text import CarriableTextMiddleware
 from bot.middlewares.unknown import UnknownUpdateMiddleware
 from bot.middlewares.transaction import UpdateTransactionMiddleware
+from bot.pledge_texts import warn_missing_pledge_texts
 from bot.settings import Settings
 from content.catalog import Catalog
 from bot.tip_limits import TipLimits
@@ -115,17 +116,24 @@ def build_dispatcher(
 
 
 async def build_app(settings: Settings, engine: AsyncEngine | None = None) -> App:
-    """Connect to the database (refusing an unmigrated one) and assemble the dispatcher."""
+    """Connect to the database (refusing an unmigrated one), warn about campaigns whose pledge
+    text the catalog lacks, and assemble the dispatcher."""
     engine = engine or make_engine(settings.database_url)
     try:
         await check_migrated(engine)
     except BaseException:
         await engine.dispose()
         raise
+    catalog = Catalog.load()
+    try:
+        await warn_missing_pledge_texts(engine, catalog)
+    except BaseException:
+        await engine.dispose()
+        raise
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     sessionmaker = make_sessionmaker(engine)
     i18n = make_i18n(settings.default_locale)
-    dispatcher = build_dispatcher(settings, sessionmaker, i18n, redis)
+    dispatcher = build_dispatcher(settings, sessionmaker, i18n, redis, catalog)
     return App(settings, engine, sessionmaker, i18n, dispatcher, redis)
 
 

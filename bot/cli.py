@@ -16,8 +16,10 @@ from bot.app import App, build_app, telegram_bot
 from bot.background import RUN_ROLES, runs_bot, start_background
 from bot.cli_delivery import channels_for, close_channels
 from bot.i18n import make_i18n, use_locale
+from bot.pledge_texts import newest_pledge_version
 from bot.settings import Settings, SettingsError, load_settings
 from bot.tips_cli import add_tips_commands
+from content.catalog import Catalog
 from db import migrate
 from db.migrate import NotMigrated
 from db.models import CHANNELS, ROLES
@@ -26,7 +28,7 @@ from db.services.demo import load_demo
 from db.services.areas import require_area
 from db.services.members import grant_role, list_staff
 from db.session import READ_ONLY, make_engine, make_sessionmaker
-from db.text import Problem
+from db.text import N_, Problem
 from handlers.labels import render_problem
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
@@ -160,7 +162,8 @@ async def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
     """Load the demo province once."""
     async def work(session: AsyncSession) -> int:
         summary = await load_demo(
-            session, args.households, local_today(settings).year, args.communes, args.hamlets
+            session, args.households, local_today(settings).year, args.communes, args.hamlets,
+            pledge_version=newest_pledge_version(Catalog.load()),
         )
         if summary is None:
             print(_("Dữ liệu mẫu đã có sẵn; không nạp lại."))
@@ -197,12 +200,21 @@ async def cmd_members_list(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_qr(args: argparse.Namespace, settings: Settings) -> int:
     """Draw a hamlet's join QR code and print its link and join code."""
-    from bot.qr import join_link, write_qr
+    from bot.qr import is_bot_username, join_link, write_qr
 
     username = args.bot or settings.telegram_bot_username
     if not username:
         print(_("Cần tên bot Telegram: đặt BINHYEN_TELEGRAM_BOT_USERNAME hoặc dùng --bot."),
               file=sys.stderr)
+        return 2
+    if not is_bot_username(username):
+        print(_("“{name}” không phải tên bot Telegram: 5 đến 32 chữ cái không dấu, số hoặc _, "
+                "bắt đầu bằng chữ cái và kết thúc bằng “bot” (ví dụ @binhyen_bot).").format(name=username),
+              file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        print(_("Không có thư mục {folder} để lưu mã QR.").format(folder=out.parent), file=sys.stderr)
         return 2
 
     async def work(session: AsyncSession) -> int:
@@ -212,7 +224,12 @@ async def cmd_qr(args: argparse.Namespace, settings: Settings) -> int:
                   file=sys.stderr)
             return 1
         link = join_link(username, hamlet.join_code)
-        write_qr(link, Path(args.out))
+        try:
+            write_qr(link, out)
+        except OSError as error:  # not writable, a folder, a full disk
+            print(_("Không lưu được mã QR vào {file}: {error}").format(file=out, error=error),
+                  file=sys.stderr)
+            return 1
         print(_("{hamlet}: mã tham gia {join_code}").format(hamlet=hamlet.name, join_code=hamlet.join_code))
         print(link)
         print(_("Trên Zalo, bà con gõ: /join {join_code}").format(join_code=hamlet.join_code))
@@ -223,21 +240,57 @@ async def cmd_qr(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_content_check(args: argparse.Namespace, settings: Settings) -> int:
-    """Validate the outreach catalog."""
-    from content.catalog import Catalog, default_root
+    """Validate the outreach catalog, and that every campaign in the database has its pledge
+    text in every language."""
+    from content.catalog import default_root
     from content.check import check_catalog
 
     root = Path(args.root) if args.root else default_root()
     problems = check_catalog(root)
+    if not problems:
+        catalog = Catalog.load(root)
+        missing = await _campaigns_missing_pledge_text(settings, catalog)
+        if missing is None:
+            print(_("Chưa kiểm tra văn bản cam kết của các chiến dịch: chưa có cơ sở dữ liệu "
+                    "(binhyen db upgrade)."))
+        for item in missing or []:
+            campaign = item.campaign
+            problems.append((
+                _("chiến dịch {name} ({area}, {year})").format(
+                    name=campaign.name, area=campaign.area.code, year=campaign.year),
+                N_("Dùng văn bản cam kết {version} mà kho nội dung thiếu bản {languages}."),
+                {"version": campaign.pledge_version, "languages": ", ".join(item.languages)}))
     for name, message, params in problems:
         print(f"{name}: {_(message).format(**params)}", file=sys.stderr)
     if problems:
         print(_("Kho nội dung có {count} lỗi.").format(count=len(problems)), file=sys.stderr)
         return 1
-    catalog = Catalog.load(root)
     print(_("Kho nội dung hợp lệ: {articles} bài, {pledges} văn bản cam kết.").format(
         articles=len({key[0] for key in catalog.articles}), pledges=len({key[0] for key in catalog.pledges})))
     return 0
+
+
+async def _campaigns_missing_pledge_text(settings: Settings, catalog):
+    """The campaigns whose pledge text `catalog` lacks; None when there is no migrated database
+    to look in (an SQLite file is never created just to be checked)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.pledge_texts import campaigns_missing_pledge_text
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and (
+            url.database in (None, "", ":memory:") or not Path(url.database).is_file()):
+        return None
+    engine = make_engine(settings.database_url)
+    try:
+        await migrate.check_migrated(engine)
+        async with make_sessionmaker(engine.execution_options(**READ_ONLY))() as session:
+            return await campaigns_missing_pledge_text(session, catalog)
+    except (NotMigrated, OSError, DBAPIError):
+        return None
+    finally:
+        await engine.dispose()
 
 
 async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:

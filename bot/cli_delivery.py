@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app import App, build_app, telegram_bot
 from bot.background import make_worker
 from bot.i18n import translator
+from bot.pledge_texts import newest_pledge_version
 from bot.channels.zalo_client import ZaloClient
 from bot.senders import TelegramSender, TextSender, ZaloSender
 from bot.settings import Settings
+from content.catalog import Catalog
 from db.models import AUDIENCES, CHANNELS, MILESTONE_KINDS, Campaign
 from db.services.areas import require_area
 from db.services.broadcasts import create_broadcast
@@ -153,9 +155,11 @@ async def cmd_milestone_add(args: argparse.Namespace, settings: Settings) -> int
         except ValueError:
             raise Problem(N_("--date phải có dạng YYYY-MM-DD, không phải “{text}”."), text=args.date) from None
 
+    pledge_version = newest_pledge_version(Catalog.load())
+
     async def work(session: AsyncSession) -> int:
         area = await require_area(session, args.area)
-        campaign, created = await ensure_campaign(session, area, args.year)
+        campaign, created = await ensure_campaign(session, area, args.year, pledge_version)
         if created:
             print(_("Đã tạo chiến dịch “{name}” cho {area}.").format(name=campaign.name, area=area.code))
         milestone, new = await add_milestone(session, campaign, area, args.kind, day, args.title,

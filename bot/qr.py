@@ -1,9 +1,19 @@
 """The hamlet's join QR code: a deep link that opens the bot and joins the hamlet."""
 
+import re
 from pathlib import Path
 
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
+
+
+# Telegram's rule for bot usernames: 5 to 32 letters, digits or _, ending in "bot".
+BOT_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{1,28}[Bb][Oo][Tt]$")
+
+
+def is_bot_username(name: str) -> bool:
+    """True for a Telegram bot username, with or without its leading @."""
+    return BOT_USERNAME.match(name.removeprefix("@")) is not None
 
 
 def join_link(bot_username: str, join_code: str) -> str:

@@ -4,6 +4,7 @@ Layout: content/articles/<id>/<language>.md and content/pledges/<version>/<langu
 with YAML front matter. See content/check.py for the rules a catalog must follow.
 """
 
+import re
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -72,15 +73,18 @@ class PledgeText:
 
 
 def read_document(path: Path) -> tuple[dict[str, Any], str]:
-    """Split a Markdown file into its YAML front matter and its body."""
-    text = path.read_text(encoding="utf-8")
-    if not text.startswith("---"):
+    """Split a Markdown file into its YAML front matter (between the first two lines that are
+    "---") and its body; raises ValueError, or yaml.YAMLError when the front matter is no YAML."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if not lines or lines[0].strip() != "---":
         raise ValueError("the file must start with a front matter block between --- lines")
-    _, front, body = text.split("---", 2)
-    meta = yaml.safe_load(front)
+    end = next((number for number, line in enumerate(lines[1:], start=1) if line.strip() == "---"), None)
+    if end is None:
+        raise ValueError("the front matter block has no closing --- line")
+    meta = yaml.safe_load("\n".join(lines[1:end]))
     if not isinstance(meta, dict):
         raise ValueError("the front matter must be a mapping of fields")
-    return meta, body.strip()
+    return meta, "\n".join(lines[end + 1:]).strip()
 
 
 def parse_article(path: Path) -> Article:
@@ -162,3 +166,19 @@ class Catalog:
     def pledge(self, version: str, language: str) -> PledgeText | None:
         """The pledge text of `version` in `language`, else in Vietnamese."""
         return self.pledges.get((version, language)) or self.pledges.get((version, DEFAULT_LANGUAGE))
+
+    def missing_pledge_languages(self, version: str) -> list[str]:
+        """The languages the pledge text of `version` lacks (all of them when it does not exist)."""
+        return [language for language in LANGUAGES if (version, language) not in self.pledges]
+
+    def newest_pledge_version(self) -> str | None:
+        """The newest pledge version written in every language ("2026.10" after "2026.9"), the
+        one a new campaign takes; None when there is none."""
+        complete = {version for version, _ in self.pledges if not self.missing_pledge_languages(version)}
+        return max(complete, key=version_key, default=None)
+
+
+def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """Orders versions part by part, numbers as numbers: 2026.1 < 2026.2 < 2026.10 < 2027.1."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part)
+                 for part in re.split(r"[.\-_]", version))

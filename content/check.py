@@ -4,6 +4,8 @@ import re
 import unicodedata
 from pathlib import Path
 
+import yaml
+
 from content.catalog import LANGUAGES, parse_article, parse_pledge
 from content.markdown import ARTICLE_LINK, links
 
@@ -12,6 +14,10 @@ TOPICS = ("drugs", "gambling", "fraud", "theft", "child_abuse", "domestic_violen
 ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 MAX_QUESTIONS = 5
 MAX_OPTION = 100
+# Readings store the version in 16 characters (db/models/outreach.py).
+MAX_VERSION = 16
+# Telegram refuses a button whose callback data is longer than 64 bytes.
+MAX_CALLBACK = 64
 
 
 def N_(message: str) -> str:
@@ -28,11 +34,9 @@ def check_catalog(root: Path) -> list[Problem]:
     articles = {}
     for path in sorted(root.glob("articles/*/*.md")):
         name = str(path.relative_to(root))
-        problems += [(name, N_("Văn bản không ở dạng Unicode NFC."), {})] if not _nfc(path) else []
-        try:
-            article = parse_article(path)
-        except (ValueError, KeyError, TypeError) as error:
-            problems.append((name, N_("Không đọc được tệp: {error}"), {"error": str(error)}))
+        article, found = _read(path, parse_article)
+        problems += [(name, message, params) for message, params in found]
+        if article is None:
             continue
         problems += [(name, message, params) for message, params in _article_problems(path, article)]
         articles[(article.id, article.language)] = article
@@ -56,29 +60,64 @@ def check_catalog(root: Path) -> list[Problem]:
                                      {"target": target}))
     if not ids:
         problems.append(("articles", N_("Chưa có bài tuyên truyền nào."), {}))
+    covered = {article.topic for article in articles.values()}
+    for topic in TOPICS:
+        if topic not in covered:
+            problems.append(("articles", N_("Chưa có bài nào về chủ đề {topic}."), {"topic": topic}))
     pledges = {}
     for path in sorted(root.glob("pledges/*/*.md")):
         name = str(path.relative_to(root))
-        try:
-            pledge = parse_pledge(path)
-        except (ValueError, KeyError, TypeError) as error:
-            problems.append((name, N_("Không đọc được tệp: {error}"), {"error": str(error)}))
+        pledge, found = _read(path, parse_pledge)
+        problems += [(name, message, params) for message, params in found]
+        if pledge is None:
             continue
         pledges.setdefault(pledge.version, set()).add(pledge.language)
         if path.parent.name != pledge.version or path.stem != pledge.language:
             problems.append((name, N_("Tên thư mục/tệp phải là phiên bản/ngôn ngữ."), {}))
+        if not pledge.title.strip() or not pledge.body.strip():
+            problems.append((name, N_("Văn bản cam kết cần có tiêu đề và nội dung."), {}))
     for version, languages in pledges.items():
         for lang in set(LANGUAGES) - languages:
             problems.append((f"pledges/{version}", N_("Thiếu bản {language}."), {"language": lang}))
+    if not any(languages >= set(LANGUAGES) for languages in pledges.values()):
+        problems.append(("pledges", N_("Chưa có văn bản cam kết nào đủ mọi ngôn ngữ ({languages})."),
+                         {"languages": ", ".join(LANGUAGES)}))
     return problems
+
+
+def _read(path: Path, parse):
+    """The parsed file and the problems of reading it (not UTF-8, not NFC, no front matter,
+    front matter that is not YAML or lacks a field): (None, problems) when it cannot be read."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return None, [(N_("Tệp không ở dạng UTF-8."), {})]
+    found = [] if unicodedata.is_normalized("NFC", text) else [(N_("Văn bản không ở dạng Unicode NFC."), {})]
+    try:
+        return parse(path), found
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        # The front matter starts on the file's second line; the mark counts from 0.
+        line = mark.line + 2 if mark is not None else 1
+        return None, found + [(N_("Phần đầu (front matter) không phải YAML hợp lệ, gần dòng {line}."),
+                               {"line": line})]
+    except KeyError as error:
+        return None, found + [(N_("Phần đầu thiếu trường {field}."), {"field": str(error)})]
+    except (ValueError, TypeError, AttributeError) as error:
+        return None, found + [(N_("Không đọc được tệp: {error}"), {"error": str(error)})]
+
+
+def longest_button_data(article) -> str:
+    """The longest callback data the article's buttons carry (handlers/learn.py and
+    handlers/quiz.py build them this way): "Đã đọc", and the last option of the last question."""
+    data = [f"learn:r:{article.id}:{article.version}", f"learn:a:{article.id}", f"quiz:s:{article.id}"]
+    for number, question in enumerate(article.quiz):
+        data.append(f"quiz:a:{article.id}:{number}:{max(len(question.options) - 1, 0)}")
+    return max(data, key=lambda text: len(text.encode("utf-8")))
 
 
 def _name(root: Path, article) -> str:
     return str(article.path.relative_to(root)) if article.path else article.id
-
-
-def _nfc(path: Path) -> bool:
-    return unicodedata.is_normalized("NFC", path.read_text(encoding="utf-8"))
 
 
 def _article_problems(path: Path, article) -> list[tuple[str, dict]]:
@@ -93,6 +132,14 @@ def _article_problems(path: Path, article) -> list[tuple[str, dict]]:
         found.append((N_("Chủ đề không hợp lệ: {topic}."), {"topic": article.topic}))
     if not article.title.strip() or not article.body.strip():
         found.append((N_("Bài cần có tiêu đề và nội dung."), {}))
+    if len(article.version) > MAX_VERSION:
+        found.append((N_("Phiên bản “{version}” dài quá {limit} ký tự."),
+                      {"version": article.version, "limit": MAX_VERSION}))
+    data = longest_button_data(article)
+    if len(data.encode("utf-8")) > MAX_CALLBACK:
+        found.append((N_("Mã bài “{id}” dài quá: nút “{data}” dài {length} byte, Telegram nhận tối đa "
+                         "{limit}."), {"id": article.id, "data": data,
+                                       "length": len(data.encode("utf-8")), "limit": MAX_CALLBACK}))
     if len(article.quiz) > MAX_QUESTIONS:
         found.append((N_("Tối đa {count} câu hỏi mỗi bài."), {"count": MAX_QUESTIONS}))
     for number, question in enumerate(article.quiz, start=1):
@@ -104,6 +151,9 @@ def _article_problems(path: Path, article) -> list[tuple[str, dict]]:
         if any(len(option) > MAX_OPTION or not option.strip() for option in question.options):
             found.append((N_("Câu {number}: mỗi lựa chọn có từ 1 đến {limit} ký tự."),
                           {"number": number, "limit": MAX_OPTION}))
+        if not question.explain.strip():
+            # The member sees the right answer and why: the "why" is the explanation.
+            found.append((N_("Câu {number}: cần lời giải thích (explain)."), {"number": number}))
     for _, target in links(article.body):
         if not (target.startswith(("https://", "http://")) or target.startswith(ARTICLE_LINK)):
             found.append((N_("Liên kết không hợp lệ: {target}"), {"target": target}))

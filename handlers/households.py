@@ -23,6 +23,8 @@ from handlers.ui import MAX_PAGE, Clock, echo, keyboard, pager, short, today, wh
 
 PAGE = 10
 MAX_HAMLET_BUTTONS = 40
+# Pending households /approve shows at once, each a message with its own buttons.
+MAX_PENDING_SHOWN = 20
 
 
 async def _hamlet_in_scope(session: AsyncSession, member: Member, hamlet_id: str) -> Area | None:
@@ -124,9 +126,12 @@ async def list_page(callback: CallbackQuery, session: AsyncSession, member: Memb
     if not total:
         await callback.message.answer(_("{title}: không còn hộ nào. 👏").format(title=title))
         return
+    pages = -(-total // PAGE)
+    if page >= pages:  # a forged or stale page past the end (the list shrank): the last one
+        page = pages - 1
+        households, total = await households_missing(session, which, hamlet, campaign, page, PAGE)
     lines = [_("<b>{title}</b> — {hamlet} ({total} hộ, trang {page}/{pages}):").format(
-        title=title, hamlet=hd.quote(hamlet.name), total=total, page=page + 1,
-        pages=-(-total // PAGE))]
+        title=title, hamlet=hd.quote(hamlet.name), total=total, page=page + 1, pages=pages)]
     lines += [f"{h.code} — {hd.quote(h.head_name)}" + (f", {hd.quote(h.address)}" if h.address else "")
               for h in households]
     await callback.message.answer("\n".join(lines), reply_markup=keyboard(
@@ -147,7 +152,14 @@ async def show_pending(target: Message, session: AsyncSession, hamlet: Area) -> 
     if not pending:
         await target.answer(_("{hamlet}: không có hộ nào chờ duyệt.").format(hamlet=hd.quote(hamlet.name)))
         return
-    for household in pending[:20]:
+    if len(pending) > MAX_PENDING_SHOWN:
+        # First, so that the buttons of the last household stay the ones a text channel numbers.
+        await target.answer(_(
+            "Có {total} hộ chờ duyệt; dưới đây là {shown} hộ đầu. Duyệt xong, bạn gõ /approve "
+            "{code} để xem {rest} hộ còn lại."
+        ).format(total=len(pending), shown=MAX_PENDING_SHOWN, code=hamlet.code,
+                 rest=len(pending) - MAX_PENDING_SHOWN))
+    for household in pending[:MAX_PENDING_SHOWN]:
         await target.answer(
             _("Hộ mới đăng ký ({code}): <b>{head}</b>, {address}, {size} người.").format(
                 code=household.code, head=hd.quote(household.head_name),

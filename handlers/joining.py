@@ -30,6 +30,8 @@ from handlers.preferences import prefs_key, remembered_locale
 from handlers.ui import MAX_PAGE, Clock, keyboard, pager, short, whole_number
 
 PAGE = 8
+# Areas a page of /join shows (a province can have a hundred communes since the 2025 reform).
+AREA_PAGE = 20
 
 
 class Joining(StatesGroup):
@@ -116,8 +118,8 @@ async def join_without_code(message: Message, session: AsyncSession, state: FSMC
     await show_areas(message, session, None)
 
 
-async def show_areas(message: Message, session: AsyncSession, parent: Area | None) -> None:
-    """The areas below `parent` as buttons (a single province is skipped)."""
+async def show_areas(message: Message, session: AsyncSession, parent: Area | None, page: int = 0) -> None:
+    """One page of the areas below `parent` as buttons (a single province is skipped)."""
     areas = await children(session, parent)
     while parent is None and len(areas) == 1:
         parent = areas[0]
@@ -125,11 +127,29 @@ async def show_areas(message: Message, session: AsyncSession, parent: Area | Non
     if not areas:
         await message.answer(_("Chưa có địa bàn nào. Bạn liên hệ công an xã hoặc trưởng ấp."))
         return
+    pages = -(-len(areas) // AREA_PAGE)
+    page = min(page, pages - 1)
     title = _("Chọn nơi bạn ở:") if parent is None else _("Chọn nơi bạn ở, thuộc {area}:").format(
         area=hd.quote(parent.name))
+    if pages > 1:
+        title += " " + _("(trang {page}/{pages})").format(page=page + 1, pages=pages)
+    shown = areas[page * AREA_PAGE:(page + 1) * AREA_PAGE]
     await message.answer(title, reply_markup=keyboard(
-        *[[(short(area.name), f"area:{area.id}")] for area in areas[:60]]
+        *[[(short(area.name), f"area:{area.id}")] for area in shown],
+        pager(f"areas:{parent.id if parent else 0}", page, len(areas), AREA_PAGE),
     ))
+
+
+async def area_page(callback: CallbackQuery, session: AsyncSession) -> None:
+    """◀ / ▶ under a list of areas."""
+    await callback.answer()
+    parent_id, _sep, page_text = callback.data.removeprefix("areas:").partition(":")
+    parent_number, page = whole_number(parent_id), whole_number(page_text, MAX_PAGE)
+    parent = await session.get(Area, parent_number) if parent_number else None
+    if parent_number is None or page is None or (parent_number and parent is None):
+        await callback.message.answer(_("Không tìm thấy địa bàn này. Gõ /join để chọn lại."))
+        return
+    await show_areas(callback.message, session, parent, page)
 
 
 async def pick_area(
@@ -191,7 +211,9 @@ async def search(message: Message, session: AsyncSession, state: FSMContext) -> 
 
 
 def _household_buttons(households: list[Household], *extra: list[tuple[str, str]]):
-    rows = [[(short(f"{h.head_name} — {h.address or h.code}"), f"hh:pick:{h.id}")] for h in households]
+    # The head's name and the household code only: the join code is posted in public, and the
+    # addresses are for the hamlet head's lists.
+    rows = [[(short(f"{h.head_name} — {h.code}"), f"hh:pick:{h.id}")] for h in households]
     return keyboard(*rows, *extra, [(_("➕ Hộ tôi chưa có trong danh sách"), "hh:new")])
 
 
@@ -204,8 +226,12 @@ async def list_page(callback: CallbackQuery, session: AsyncSession, state: FSMCo
         await callback.message.answer(_("Phiên chọn hộ đã hết. Gõ /join để bắt đầu lại."))
         return
     households, total = await household_page(session, hamlet, page, PAGE)
+    pages = max(1, -(-total // PAGE))
+    if page >= pages:  # a forged or stale page past the end: show the last one
+        page = pages - 1
+        households, total = await household_page(session, hamlet, page, PAGE)
     text = _("Các hộ của {hamlet} (trang {page}/{pages}):").format(
-        hamlet=hd.quote(hamlet.name), page=page + 1, pages=max(1, -(-total // PAGE)))
+        hamlet=hd.quote(hamlet.name), page=page + 1, pages=pages)
     await callback.message.answer(text, reply_markup=_household_buttons(
         households, pager("hh:list", page, total, PAGE)))
 
@@ -320,6 +346,7 @@ def router() -> Router:
     router.message.register(start_with_code, Command("join", magic=F.args), flags=COMMANDS["join"].flags)
     router.message.register(join_without_code, Command("join"), flags=COMMANDS["join"].flags)
     router.callback_query.register(pick_area, F.data.startswith("area:"))
+    router.callback_query.register(area_page, F.data.startswith("areas:"))
     router.callback_query.register(consent, Joining.consent, F.data.in_({"consent:yes", "consent:no"}))
     router.callback_query.register(list_page, F.data.startswith("hh:list:"))
     router.callback_query.register(pick_household, F.data.startswith("hh:pick:"))

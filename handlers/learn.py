@@ -123,18 +123,31 @@ async def mark_read(
         await callback.message.answer(_(
             "Cảm ơn bạn đã đọc! Để Bình Yên ghi nhận cho hộ của bạn, hãy tham gia ấp: /join."))
         return
-    new = await record_reading(session, member, article_id, version, today(clock, settings))
-    if not new:
+    reach, new = await record_reading(session, member, article_id, version, today(clock, settings))
+    if not reach.counts:
+        text = _("Cảm ơn bạn đã đọc!") + " " + not_counted(member)
+    elif not new:
         text = _("Bạn đã đánh dấu đọc bài này rồi. Cảm ơn bạn!")
-    elif member.household is None or member.household.status != "active":
-        text = _("Đã ghi nhận bạn đọc bài này. Bạn chưa ở trong hộ nào nên chưa tính cho hộ: /join.")
     else:
         text = _("✅ Đã ghi nhận: hộ {head} đã được tuyên truyền bài này. Cảm ơn bạn!").format(
-            head=hd.quote(member.household.head_name))
+            head=hd.quote(reach.household.head_name))
     # What to do next, as buttons: on text-only channels a message without them would end the menu.
-    rows = [[(_("📝 Trả lời {count} câu hỏi").format(count=len(article.quiz)), f"quiz:s:{article.id}")]
+    rows = [[(_("✅ Đã đọc"), f"learn:r:{article.id}:{article.version}")] if not reach.counts else [],
+            [(_("📝 Trả lời {count} câu hỏi").format(count=len(article.quiz)), f"quiz:s:{article.id}")]
             if article.quiz else [], [(_("⬅ Các chủ đề"), "learn:topics")]]
     after_commit.call(callback.message.answer, text, reply_markup=keyboard(*rows))
+
+
+def not_counted(member: Member) -> str:
+    """Why a reading (or a passed quiz) does not count for a household yet, and what to do."""
+    household = member.household
+    if household is None:
+        return _("Bạn chưa ở trong hộ nào nên chưa tính cho hộ: gõ /join để chọn hộ, rồi bấm "
+                 "“Đã đọc” lại.")
+    if household.status == "pending":
+        return _("Hộ của bạn đang chờ trưởng ấp duyệt nên chưa tính cho hộ. Khi được duyệt, "
+                 "bạn bấm “Đã đọc” lại.")
+    return _("Chưa có đợt thi đua nào đang mở cho ấp của bạn nên chưa tính cho hộ.")
 
 
 def router() -> Router:

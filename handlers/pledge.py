@@ -68,12 +68,18 @@ async def show_pledge(
 
 
 async def confirm(
-    callback: CallbackQuery, session: AsyncSession, member: Member | None, i18n: I18n,
-    clock: Clock, settings: Settings, after_commit: AfterCommit,
+    callback: CallbackQuery, session: AsyncSession, member: Member | None, catalog: Catalog,
+    i18n: I18n, clock: Clock, settings: Settings, after_commit: AfterCommit,
 ) -> None:
     """The household confirms; a second member learns it was already done."""
     await callback.answer()
     try:
+        context = await pledge_context(session, member, today(clock, settings))
+        if catalog.pledge(context.campaign.pledge_version, i18n.current_locale) is None:
+            # An old or forged button: nobody confirms a text they could not read.
+            await callback.message.answer(_(
+                "Chưa có văn bản cam kết cho đợt thi đua này. Bạn báo trưởng ấp giúp."))
+            return
         context, created = await confirm_pledge(
             session, member, today(clock, settings), i18n.current_locale)
     except Problem as problem:

@@ -44,6 +44,9 @@ async def show_privacy(message: Message, session: AsyncSession, member: Member |
             date=local_date(member.consent_at, settings), version=member.consent_version))
     lines.append(_("• Đã đọc {readings} bài, làm {quizzes} bộ câu hỏi, xác nhận cam kết {pledges} lần").format(
         readings=data.readings, quizzes=data.quizzes, pledges=data.pledges_confirmed))
+    if data.messages:
+        lines.append(_("• {count} tin Bình Yên đã gửi hoặc sắp gửi cho bạn (thông báo, lời nhắc)").format(
+            count=data.messages))
     lines += ["", _("Không lưu họ tên, số điện thoại. Tin báo tội phạm không gắn với bạn. "
                     "Xóa dữ liệu: /forget")]
     await message.answer("\n".join(lines))
@@ -55,8 +58,9 @@ async def ask_forget(message: Message, member: Member | None) -> None:
         await message.answer(_("Bình Yên không lưu gì về bạn nên không có gì để xóa."))
         return
     warning = _(
-        "Xóa dữ liệu cá nhân: Bình Yên xóa tài khoản của bạn, hộ bạn đã chọn và việc bạn đọc bài. "
-        "Cam kết và số hộ đã được tuyên truyền vẫn được tính cho hộ (không gắn với bạn)."
+        "Xóa dữ liệu cá nhân: Bình Yên xóa tài khoản của bạn, hộ bạn đã chọn, việc bạn đọc bài "
+        "và các tin đã gửi cho bạn; tin chưa gửi sẽ không gửi nữa. Cam kết và số hộ đã được "
+        "tuyên truyền vẫn được tính cho hộ (không gắn với bạn)."
     )
     if member.role != "resident":
         warning += "\n" + _("Bạn cũng sẽ mất vai trò {role}.").format(role=role_label(member))

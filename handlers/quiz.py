@@ -13,6 +13,7 @@ from content.catalog import Article, Catalog
 from db.models import Member
 from db.services.joining import has_consented
 from db.services.outreach import answer_question, quiz_attempt
+from handlers.learn import not_counted
 from handlers.ui import Clock, keyboard, today, whole_number
 
 LETTERS = "ABCDEF"
@@ -81,14 +82,14 @@ async def answer(
     after_commit.call(callback.message.answer, f"{verdict}\n{hd.quote(question.explain)}".strip())
     if not result.finished:
         after_commit.call(ask, callback.message, article, number + 1)
-    elif result.passed and result.attempt.household_id is not None:
+    elif result.passed and result.reach.counts:
         after_commit.call(callback.message.answer, _(
             "Kết quả: đúng {score}/{total} câu. Bạn đã nắm được bài, hộ của bạn được ghi nhận "
             "đã được tuyên truyền."
         ).format(score=result.attempt.score, total=result.attempt.total))
     elif result.passed:
         after_commit.call(callback.message.answer, _("Kết quả: đúng {score}/{total} câu. Bạn đã nắm được bài!").format(
-            score=result.attempt.score, total=result.attempt.total))
+            score=result.attempt.score, total=result.attempt.total) + "\n" + not_counted(member))
     else:
         after_commit.call(callback.message.answer, _(
             "Kết quả: đúng {score}/{total} câu. Bạn đọc lại bài để nắm rõ hơn nhé."

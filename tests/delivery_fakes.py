@@ -126,7 +126,8 @@ async def build_world(session, year: int = 2026) -> World:
     h11 = await add_area(session, "H11", "Ấp Bình Long", "hamlet", c1)
     h12 = await add_area(session, "H12", "Ấp Tân Phú", "hamlet", c1)
     h21 = await add_area(session, "H21", "Ấp Hòa Bình", "hamlet", c2)
-    campaign = await create_campaign(session, province, year, f"Phong trào năm {year}")
+    campaign = await create_campaign(session, province, year, f"Phong trào năm {year}",
+                                     pledge_version="2026.1")
     members = {}
     for user_id, hamlet, locale in (("101", h11, None), ("102", h11, "en"), ("103", h11, "vi"),
                                     ("104", h12, None), ("105", h21, None)):

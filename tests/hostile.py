@@ -441,7 +441,11 @@ def scope_violations(found: list[Change], actor: Actor, before: Rows) -> list[st
                                              and columns <= {"status", "recipients", "finished_at"})
         elif table == "deliveries":
             kind, _sep, rest = row["source"].partition(":")
-            ok = change.before is None and kind in ("broadcast", "household") and (
+            # Forgetting oneself cancels one's pending messages and blanks one's message rows.
+            forgotten = (forgot and change.before is not None and change.after is not None
+                         and change.before["member_id"] in actor.ids
+                         and row["chat_id"] == f"forgotten:{row['id']}" and row["text"] == "")
+            ok = forgotten or change.before is None and kind in ("broadcast", "household") and (
                 (kind + "s", int(rest.split(":")[0])) in touched)
         elif table == "milestones":
             ok = change.after is not None and actor.covers(row["area_id"], officers)

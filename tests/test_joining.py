@@ -195,3 +195,42 @@ async def test_the_language_chosen_before_consent_is_kept(chat, session, places)
     assert "Bình Yên will store" in notice
     await chat.press("consent:yes")
     assert (await member(session, 1001)).locale == "en"
+
+
+async def test_seventy_communes_are_offered_page_by_page(chat, session):
+    from db.services.areas import add_area
+
+    province = await add_area(session, "P", "Tỉnh Thử", "province", None)
+    communes = [await add_area(session, f"C{n:02d}", f"Xã Số {n:02d}", "commune", province)
+                for n in range(70)]
+    last = await add_area(session, "C69-1", "Ấp Cuối", "hamlet", communes[-1])
+    await session.commit()
+    [first] = await chat.send("/join")
+    assert "(trang 1/4)" in first
+    # The one province is skipped: the pages are the province's communes.
+    assert chat.buttons() == [f"area:{c.id}" for c in communes[:20]] + [f"areas:{province.id}:1"]
+    seen = []
+    for page in range(1, 4):
+        [shown] = await chat.press(f"areas:{province.id}:{page}")
+        assert f"(trang {page + 1}/4)" in shown
+        seen += [data for data in chat.buttons() if data.startswith("area:")]
+    assert seen == [f"area:{c.id}" for c in communes[20:]]
+    assert chat.buttons()[-1] == f"areas:{province.id}:2"  # the last page goes back only
+    [notice] = await chat.press(f"area:{communes[-1].id}")  # the 70th commune, then its hamlet
+    assert chat.buttons() == [f"area:{last.id}"]
+    [notice] = await chat.press(f"area:{last.id}")
+    assert "Bình Yên sẽ lưu" in notice
+    [shown] = await chat.press("areas:0:99", forged=True)  # past the end: the last page
+    assert "(trang 4/4)" in shown
+    [reply] = await chat.press("areas:999999:0", forged=True)
+    assert "Không tìm thấy địa bàn" in reply
+
+
+async def test_the_join_list_shows_names_and_codes_but_not_addresses(chat, session, places):
+    await consent_to(chat, places)
+    [page] = await chat.press("hh:list:0")
+    assert "Nguyễn Văn An — H001" in page and "Số 1" not in page
+    [found] = await chat.send("an")
+    assert "Nguyễn Văn An — H001" in found and "Ấp Bình Long" not in found.split("\n", 1)[1]
+    [page] = await chat.press("hh:list:100", forged=True)
+    assert "trang 1/1" in page and "Nguyễn Văn An — H001" in page

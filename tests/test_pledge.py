@@ -1,12 +1,13 @@
 """The household pledge: one per household and campaign, confirmed by any member, withdrawn with a reason."""
 
 import asyncio
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from pathlib import Path
 
 from sqlalchemy import select
 
-from db.models import Pledge
+from bot.cli import main
+from content.catalog import Catalog
+from db.models import Area, Campaign, Pledge
 from db.services.campaigns import create_campaign
 from db.services.joining import give_consent, join_household
 from db.services.members import grant_role
@@ -54,11 +55,26 @@ async def test_a_second_member_sees_it_confirmed_by_role_not_by_name(chat, sessi
     assert await count(session, Pledge) == 1
 
 
-async def test_two_members_confirming_at_once_make_one_pledge(chat, session):
+async def test_two_members_confirming_at_once_make_one_pledge(chat, session, backend, monkeypatch):
+    """On PostgreSQL the two confirmations really race: both have read "no pledge yet" before
+    either inserts (a barrier holds the first), so the unique key alone settles it. SQLite
+    serialises writing transactions (BEGIN IMMEDIATE and the write lock), so there the second
+    simply sees the first's pledge; the test still checks the outcome."""
+    import db.services.pledges as pledges
+
     places = await tree(session)
     await household_members(session, places, 1001, 1002)
     await chat.send("/pledge", user_id=1001)
     await chat.send("/pledge", user_id=1002)
+    if backend == "postgres":
+        both_read = asyncio.Barrier(2)
+        real_insert = pledges.insert_ignore
+
+        async def insert_when_both_have_read(*args, **kwargs):
+            await asyncio.wait_for(both_read.wait(), 60)  # a guard against a hang, not a timing
+            return await real_insert(*args, **kwargs)
+
+        monkeypatch.setattr(pledges, "insert_ignore", insert_when_both_have_read)
     replies_before = len(chat.session.sent)
     await asyncio.gather(chat.press("pledge:confirm", user_id=1001), chat.press("pledge:confirm", user_id=1002))
     texts = [sent.text for sent in chat.session.sent[replies_before:]]
@@ -86,7 +102,11 @@ async def test_withdrawing_needs_a_reason_and_confirming_again_renews(chat, sess
     [again] = await chat.press("pledge:confirm")
     assert "Cảm ơn bạn" in again, again
     pledge = await fetch(session, select(Pledge))
-    assert (pledge.status, pledge.withdraw_reason) == ("confirmed", None)
+    # Confirmed again, the pledge keeps the last withdrawal's date and reason (its history).
+    assert (pledge.status, pledge.withdraw_reason) == ("confirmed", "Gia đình chuyển đi nơi khác")
+    assert pledge.withdrawn_at is not None and pledge.confirmed_at >= pledge.withdrawn_at
+    [shown] = await chat.send("/pledge")
+    assert "đã xác nhận cam kết ngày" in shown and chat.buttons() == ["pledge:withdraw"]
     assert await count(session, Pledge) == 1
 
 
@@ -138,3 +158,67 @@ async def test_no_confirmation_is_shown_when_the_commit_fails(chat, session):
     [reply] = await chat.press("pledge:confirm", forged=True)
     assert "Cảm ơn bạn" in reply
     assert await count(session, Pledge) == 1
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
+
+
+async def test_a_campaign_made_from_the_command_line_can_be_pledged(chat, session, database_url, monkeypatch):
+    """Outside the demo: areas and households imported, the campaign created by
+    `binhyen campaign milestone add`; a resident joins and confirms the pledge."""
+    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
+    year = local_today().year
+    for command in (["areas", "import", str(EXAMPLES / "areas.csv")],
+                    ["households", "import", str(EXAMPLES / "households.csv")],
+                    ["campaign", "milestone", "add", "--area", "DT", "--year", str(year),
+                     "--kind", "festival_day"]):
+        assert await asyncio.to_thread(main, command) == 0, command
+    campaign = await fetch(session, select(Campaign))
+    assert campaign.pledge_version == Catalog.load().newest_pledge_version() == "2026.1"
+    hamlet = await fetch(session, select(Area).where(Area.code == "DT-MH-01"))
+    await chat.send(f"/start j_{hamlet.join_code}")
+    await chat.press("consent:yes")
+    await chat.send("nguyen van an")
+    [pick] = [data for data in chat.buttons() if data.startswith("hh:pick:")]
+    await chat.press(pick)
+    [shown] = await chat.send("/pledge")
+    assert "Bản cam kết giao ước thi đua" in shown and "chưa xác nhận cam kết năm" in shown
+    [reply] = await chat.press("pledge:confirm")
+    assert "Cảm ơn bạn! Hộ <b>" not in reply and "Nguyễn Văn An" in reply
+    pledge = await fetch(session, select(Pledge))
+    assert (pledge.campaign_id, pledge.pledge_version) == (campaign.id, "2026.1")
+
+
+async def test_a_campaign_whose_pledge_text_is_missing_is_flagged(chat, session, database_url, monkeypatch,
+                                                                  capsys, caplog):
+    """`binhyen content check` and the app at start name the campaign; /pledge and a forged
+    confirmation say there is no text, and nothing is stored."""
+    import logging
+
+    from bot.app import build_app
+    from bot.settings import load_settings
+
+    places = await tree(session, year=None)
+    await create_campaign(session, places.province, local_today().year, "Năm nay", pledge_version="1")
+    await session.commit()
+    await household_members(session, places, 1001)
+    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
+    assert await asyncio.to_thread(main, ["content", "check"]) == 1
+    err = capsys.readouterr().err
+    assert "chiến dịch Năm nay (P, " in err and "Dùng văn bản cam kết 1 mà kho nội dung thiếu bản vi, en." in err
+    with caplog.at_level(logging.WARNING, logger="bot.pledge_texts"):
+        started = await build_app(load_settings(database_url=database_url, redis_url=None))
+        await started.close()
+    assert "campaign 'Năm nay' (P, " in caplog.text and "version '1'" in caplog.text
+    [reply] = await chat.send("/pledge")
+    assert "Chưa có văn bản cam kết cho đợt thi đua này" in reply
+    [reply] = await chat.press("pledge:confirm", forged=True)
+    assert "Chưa có văn bản cam kết cho đợt thi đua này" in reply
+    assert await count(session, Pledge) == 0
+
+
+async def test_content_check_passes_when_every_campaign_has_its_pledge_text(session, database_url, monkeypatch, capsys):
+    await tree(session)
+    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
+    assert await asyncio.to_thread(main, ["content", "check"]) == 0
+    assert "Kho nội dung hợp lệ" in capsys.readouterr().out

@@ -58,3 +58,47 @@ async def test_staff_are_warned_that_forgetting_ends_their_role(chat, session):
     await session.commit()
     [warning] = await chat.send("/forget")
     assert "mất vai trò" in warning
+
+
+async def test_forget_cancels_the_members_pending_messages_and_blanks_the_old_ones(chat, session):
+    from datetime import datetime, timezone
+
+    from db.models import Delivery
+
+    places = await tree(session)
+    household = places.households["H11"][0]
+    members = []
+    for user_id in ("1001", "1002"):
+        member = await give_consent(session, "telegram", user_id, None)
+        await join_household(session, member, household.id)
+        members.append(member)
+    now = datetime.now(timezone.utc)
+    for member in members:
+        for source, status in (("broadcast:1", "sent"), ("reminder:2", "pending")):
+            session.add(Delivery(source=source, member_id=member.id, channel="telegram",
+                                 chat_id=member.user_id, text=f"Họp tổ ({source})", status=status,
+                                 next_attempt_at=now, sent_at=now if status == "sent" else None))
+    await session.commit()
+    [shown] = await chat.send("/privacy")
+    assert "2 tin Bình Yên đã gửi hoặc sắp gửi cho bạn" in shown
+    [warning] = await chat.send("/forget")
+    assert "tin chưa gửi sẽ không gửi nữa" in warning
+    await chat.press("forget:yes")
+    rows = {(row.source, row.member_id): row for row in await fetch_all(session, select(Delivery))}
+    sent, pending = rows[("broadcast:1", None)], rows[("reminder:2", None)]
+    assert (sent.status, sent.text, sent.chat_id) == ("sent", "", f"forgotten:{sent.id}")
+    assert (pending.status, pending.text, pending.chat_id) == ("unreachable", "", f"forgotten:{pending.id}")
+    # The other member of the household keeps their messages.
+    other = rows[("reminder:2", members[1].id)]
+    assert (other.status, other.chat_id, other.text) == ("pending", "1002", "Họp tổ (reminder:2)")
+    assert await count(session, Delivery, Delivery.chat_id == "1001") == 0
+    [shown] = await chat.send("/privacy")
+    assert "không lưu gì" in shown
+
+
+async def fetch_all(session, statement):
+    """Every row of `statement` as committed now."""
+    await session.rollback()
+    rows = list(await session.scalars(statement.execution_options(populate_existing=True)))
+    await session.commit()
+    return rows

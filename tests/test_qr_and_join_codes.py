@@ -47,6 +47,22 @@ def test_a_commune_has_no_qr_and_the_bot_name_is_needed(database_url, monkeypatc
     assert "BINHYEN_TELEGRAM_BOT_USERNAME" in capsys.readouterr().err
 
 
+def test_a_missing_folder_or_a_wrong_bot_name_is_said_clearly(database_url, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
+    main(["demo-data", "--households", "10"])
+    capsys.readouterr()
+    assert main(["qr", "DEMO-01-01", "--out", "/nonexistent/x.png", "--bot", "binhyen_bot"]) == 2
+    assert "Không có thư mục /nonexistent" in capsys.readouterr().err
+    assert main(["qr", "DEMO-01-01", "--out", str(tmp_path), "--bot", "binhyen_bot"]) == 1  # a folder
+    assert "Không lưu được mã QR" in capsys.readouterr().err
+    for name in ("https://t.me/binhyen_bot", "binhyen", "bot", "9binhyen_bot", "bình_yên_bot", "b" * 31 + "bot"):
+        assert main(["qr", "DEMO-01-01", "--out", str(tmp_path / "x.png"), "--bot", name]) == 2, name
+        assert "không phải tên bot Telegram" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+    assert main(["qr", "DEMO-01-01", "--out", str(tmp_path / "x.png"), "--bot", "@BinhYenBot"]) == 0
+    assert (tmp_path / "x.png").exists()
+
+
 async def test_every_hamlet_gets_a_distinct_join_code(session):
     places = await tree(session)
     codes = {places.h11.join_code, places.h12.join_code, places.h21.join_code}

@@ -9,16 +9,23 @@ from sqlalchemy.orm import Mapped, mapped_column
 from db.models.base import Base, utcnow
 
 
-class Reading(Base):
-    """A member marked an article read ("Đã đọc") or passed its quiz; once per article version.
+# A reading or a quiz attempt is the member's for one article version, household and campaign:
+# the same article read again next year, or in the household the member moved to, counts again.
+PER_CAMPAIGN = ("member_id", "article_id", "article_version", "campaign_id", "household_id")
 
-    The household and campaign are copied at reading time, so reach stays counted for the
-    household when the member later asks to be forgotten (member_id becomes NULL).
+
+class Reading(Base):
+    """A member marked an article read ("Đã đọc") or passed its quiz, which counts their household
+    as reached in the campaign; once per article version, household and campaign.
+
+    Stored only when it counts: the member is in an approved household and a campaign is open
+    (rows from before migration 0007 may lack either). The household and campaign are kept, so
+    reach stays counted when the member later asks to be forgotten (member_id becomes NULL).
     """
 
     __tablename__ = "readings"
     __table_args__ = (
-        UniqueConstraint("member_id", "article_id", "article_version"),
+        UniqueConstraint(*PER_CAMPAIGN, name="uq_readings_per_campaign"),
         Index("ix_readings_campaign_household", "campaign_id", "household_id"),
     )
 
@@ -32,11 +39,14 @@ class Reading(Base):
 
 
 class QuizAttempt(Base):
-    """A member's answers to an article's quiz; the first finished attempt is the score."""
+    """A member's answers to an article's quiz; the first finished attempt is the score.
+
+    One per article version, household and campaign, like readings; an attempt made outside an
+    approved household or an open campaign has neither (and counts for nobody)."""
 
     __tablename__ = "quiz_attempts"
     __table_args__ = (
-        UniqueConstraint("member_id", "article_id", "article_version"),
+        UniqueConstraint(*PER_CAMPAIGN, name="uq_quiz_attempts_per_campaign"),
         Index("ix_quiz_attempts_campaign_household", "campaign_id", "household_id"),
     )
 

@@ -12,7 +12,8 @@ class Pledge(Base):
     """A household's pledge for a campaign; withdrawing keeps the row with its reason.
 
     The confirming member's role is kept (not their name), and the link to the member
-    is dropped if they ask to be forgotten: the pledge stays the household's.
+    is dropped if they ask to be forgotten: the pledge stays the household's. Confirmed again
+    after a withdrawal, it keeps the date and reason of the last withdrawal.
     """
 
     __tablename__ = "pledges"

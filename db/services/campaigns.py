@@ -47,10 +47,13 @@ async def create_campaign(
     area: Area,
     year: int,
     name: str,
-    pledge_version: str = "1",
+    pledge_version: str,
     targets: dict[str, float] | None = None,
 ) -> Campaign:
-    """A calendar-year campaign for `area` with the seed targets unless others are given."""
+    """A calendar-year campaign for `area` with the seed targets unless others are given.
+
+    `pledge_version` names the pledge text in the catalog (content/pledges/<version>/): the
+    caller, which has the catalog, passes its newest version (db/ knows nothing of content/)."""
     campaign = Campaign(
         area_id=area.id,
         area=area,
@@ -64,3 +67,8 @@ async def create_campaign(
     session.add(campaign)
     await session.flush()
     return campaign
+
+
+async def all_campaigns(session: AsyncSession) -> list[Campaign]:
+    """Every campaign, oldest year first (to check their pledge texts exist)."""
+    return list(await session.scalars(select(Campaign).order_by(Campaign.year, Campaign.id)))

@@ -51,8 +51,12 @@ async def load_demo(
     communes: int = 4,
     hamlets_per_commune: int = 5,
     seed: int = 2026,
+    pledge_version: str = DEMO_PLEDGE_VERSION,
 ) -> DemoSummary | None:
-    """Build the demo province once; returns None when it is already there."""
+    """Build the demo province once; returns None when it is already there.
+
+    The campaign uses the pledge text `pledge_version` (the command line passes the catalog's
+    newest)."""
     if await get_area(session, DEMO_PROVINCE) is not None:
         return None
     rng = random.Random(seed)
@@ -86,7 +90,7 @@ async def load_demo(
     await create_campaign(
         session, province, year,
         f"Phong trào toàn dân bảo vệ an ninh Tổ quốc năm {year} (dữ liệu mẫu)",
-        pledge_version=DEMO_PLEDGE_VERSION,
+        pledge_version=pledge_version,
     )
     for user_id, role, area_code in DEMO_STAFF:
         if await get_area(session, area_code) is not None:

@@ -85,13 +85,16 @@ async def campaign_for_year(session: AsyncSession, area: Area, year: int) -> Cam
     return campaigns[0] if campaigns else None
 
 
-async def ensure_campaign(session: AsyncSession, area: Area, year: int) -> tuple[Campaign, bool]:
-    """The campaign of `year` covering `area`, created at `area` when there is none."""
+async def ensure_campaign(
+    session: AsyncSession, area: Area, year: int, pledge_version: str
+) -> tuple[Campaign, bool]:
+    """The campaign of `year` covering `area`, created at `area` (with the pledge text
+    `pledge_version`) when there is none."""
     campaign = await campaign_for_year(session, area, year)
     if campaign is not None:
         return campaign, False
     name = f"Phong trào toàn dân bảo vệ an ninh Tổ quốc năm {year}"
-    return await create_campaign(session, area, year, name), True
+    return await create_campaign(session, area, year, name, pledge_version), True
 
 
 async def add_milestone(

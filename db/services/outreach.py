@@ -6,35 +6,60 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Campaign, Member, QuizAttempt, Reading, utcnow
+from db.models import Campaign, Household, Member, QuizAttempt, Reading, utcnow
+from db.models.outreach import PER_CAMPAIGN
 from db.services.campaigns import current_campaign
 from db.services.sql import insert_ignore
 
 PASS_SHARE = 0.6  # a quiz counts as passed (and the household as reached) from 60% right
 
 
-async def _campaign_of(session: AsyncSession, member: Member, today: date) -> Campaign | None:
-    if member.household is None or member.household.status != "active":
-        return None
-    return await current_campaign(session, member.household.hamlet, today)
+@dataclass
+class Reach:
+    """Where the member's reading counts today: their approved household in the open campaign;
+    either is None when it does not count (no household, waiting for approval, no campaign)."""
+
+    household: Household | None
+    campaign: Campaign | None
+
+    @property
+    def counts(self) -> bool:
+        """True when a reading now counts the household as reached."""
+        return self.household is not None and self.campaign is not None
+
+
+async def reach_of(session: AsyncSession, member: Member, today: date) -> Reach:
+    """The household and campaign a reading by `member` counts for today."""
+    household = member.household
+    if household is None or household.status != "active":
+        return Reach(None, None)
+    return Reach(household, await current_campaign(session, household.hamlet, today))
+
+
+def _per_campaign(model, member: Member, article_id: str, version: str, reach: Reach):
+    """The row of this member, article version, household and campaign (NULLs match NULLs)."""
+    return (
+        model.member_id == member.id, model.article_id == article_id,
+        model.article_version == version,
+        model.household_id.is_not_distinct_from(reach.household.id if reach.counts else None),
+        model.campaign_id.is_not_distinct_from(reach.campaign.id if reach.counts else None),
+    )
 
 
 async def record_reading(
     session: AsyncSession, member: Member, article_id: str, version: str, today: date
-) -> bool:
-    """Note that the member read this article version; False when noted before (nothing changes).
-
-    The reading carries the member's household and the campaign running today, which is
-    what makes the household count as reached.
-    """
-    campaign = await _campaign_of(session, member, today)
-    household_id = member.household_id if member.household and member.household.status == "active" else None
+) -> tuple[Reach, bool]:
+    """Note that the member read this article version, counting their household as reached in
+    the open campaign; (reach, False) when noted before in this campaign, or when it does not
+    count (then nothing is stored, and a press once it counts records it)."""
+    reach = await reach_of(session, member, today)
+    if not reach.counts:
+        return reach, False
     values = {
-        "member_id": member.id, "household_id": household_id,
-        "campaign_id": campaign.id if campaign else None,
+        "member_id": member.id, "household_id": reach.household.id, "campaign_id": reach.campaign.id,
         "article_id": article_id, "article_version": version, "read_at": utcnow(),
     }
-    return await insert_ignore(session, Reading, values, ["member_id", "article_id", "article_version"])
+    return reach, await insert_ignore(session, Reading, values, list(PER_CAMPAIGN))
 
 
 @dataclass
@@ -45,24 +70,29 @@ class Answered:
     correct: bool
     finished: bool
     passed: bool
+    reach: Reach | None = None
 
 
 async def quiz_attempt(
     session: AsyncSession, member: Member, article_id: str, version: str, total: int, today: date
 ) -> QuizAttempt:
-    """The member's attempt at this quiz, started now if they never began it."""
-    campaign = await _campaign_of(session, member, today)
-    household_id = member.household_id if campaign else None
+    """The member's attempt at this quiz for their household and the open campaign, started now
+    if they never began it there (outside them, one attempt that counts for nobody)."""
+    reach = await reach_of(session, member, today)
+    statement = select(QuizAttempt).where(
+        *_per_campaign(QuizAttempt, member, article_id, version, reach)
+    ).order_by(QuizAttempt.id).limit(1).with_for_update()
+    attempt = await session.scalar(statement.execution_options(populate_existing=True))
+    if attempt is not None:
+        return attempt
+    # ON CONFLICT settles two presses at once where the key has no NULLs; without a household or
+    # campaign the member's own updates are one at a time anyway (the dispatcher's isolation).
     await insert_ignore(session, QuizAttempt, {
-        "member_id": member.id, "household_id": household_id,
-        "campaign_id": campaign.id if campaign else None, "article_id": article_id,
+        "member_id": member.id, "household_id": reach.household.id if reach.counts else None,
+        "campaign_id": reach.campaign.id if reach.counts else None, "article_id": article_id,
         "article_version": version, "answers": [], "score": 0, "total": total,
         "started_at": utcnow(),
-    }, ["member_id", "article_id", "article_version"])
-    statement = select(QuizAttempt).where(
-        QuizAttempt.member_id == member.id, QuizAttempt.article_id == article_id,
-        QuizAttempt.article_version == version,
-    ).with_for_update()
+    }, list(PER_CAMPAIGN))
     return await session.scalar(statement.execution_options(populate_existing=True))
 
 
@@ -86,7 +116,9 @@ async def answer_question(
     if finished:
         attempt.finished_at = utcnow()
     await session.flush()
+    reach = None
     if finished and passed(attempt):
         # Passing the quiz counts as having read the article.
-        await record_reading(session, member, attempt.article_id, attempt.article_version, today)
-    return Answered(attempt, correct, finished, finished and passed(attempt))
+        reach, _new = await record_reading(session, member, attempt.article_id,
+                                           attempt.article_version, today)
+    return Answered(attempt, correct, finished, finished and passed(attempt), reach)

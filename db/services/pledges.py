@@ -60,12 +60,11 @@ async def confirm_pledge(
         session, Pledge, values, ["household_id", "campaign_id"])
     context.pledge = pledge = await _pledge(session, context.household, context.campaign)
     if not created and pledge.status == "withdrawn":
-        # Confirming again after a withdrawal renews the pledge.
+        # Confirming again after a withdrawal renews the pledge; the withdrawal's date and
+        # reason stay (the household's history: it withdrew, then confirmed again).
         for key in ("status", "pledge_version", "locale", "confirmed_by_id", "confirmed_by_role",
                     "confirmed_at"):
             setattr(pledge, key, values[key])
-        pledge.withdrawn_at = None
-        pledge.withdraw_reason = None
         await session.flush()
         created = True
     return context, created
