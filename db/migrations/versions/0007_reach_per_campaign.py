@@ -4,7 +4,7 @@ campaigns made with the old default pledge version "1" take the text that exists
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-12-09
+Create Date: 2026-12-01
 """
 
 from collections.abc import Sequence
