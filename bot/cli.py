@@ -55,7 +55,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return await cmd_chat(args, settings, role)
     app = await build_app(settings)
     from bot.channels.zalo import zalo_channel
-    from bot.channels.zalo_client import ZaloUnauthorized
+    from bot.channels.zalo_client import ZaloError, ZaloUnauthorized
     from bot.serve import serve
 
     channels = [] if role == "bot" else channels_for(settings)
@@ -70,6 +70,11 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             await serve(app, bot, zalo)
     except ZaloUnauthorized:
         print(_("Zalo không nhận BINHYEN_ZALO_TOKEN: hãy kiểm tra lại mã của bot."),
+              file=sys.stderr)
+        return 1
+    except ZaloError as error:  # the message never holds the token (bot/channels/zalo_client.py)
+        print(_("Zalo Bot API từ chối hoặc không trả lời ({reason}). Hãy kiểm tra "
+                "BINHYEN_ZALO_API_BASE, BINHYEN_ZALO_WEBHOOK_URL và mạng.").format(reason=error),
               file=sys.stderr)
         return 1
     finally:
@@ -299,7 +304,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="binhyen", description="Bình Yên chat bot")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="start the bot (Telegram, or the console without a token)")
+    run = commands.add_parser("run", help="start the bot (Telegram and/or Zalo; the console without a token)")
     run.add_argument("--user", type=int, default=1, help="console user id when no token is set")
     run.add_argument("--role", choices=RUN_ROLES, default="all",
                      help="all (one instance), bot, scheduler (exactly one) or worker")
