@@ -201,14 +201,11 @@ async def cmd_members_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_qr(args: argparse.Namespace, settings: Settings) -> int:
-    """Draw a hamlet's join QR code and print its link and join code."""
-    from bot.qr import join_link, write_qr
+    """Draw a hamlet's join poster (its code, and a QR code of the Telegram link when the bot's
+    username is known) and print its join code, the line to type on Zalo and the link."""
+    from bot.qr import join_link, write_poster
 
     username = args.bot or settings.telegram_bot_username
-    if not username:
-        print(_("Cần tên bot Telegram: đặt BINHYEN_TELEGRAM_BOT_USERNAME hoặc dùng --bot."),
-              file=sys.stderr)
-        return 2
 
     async def work(session: AsyncSession) -> int:
         hamlet = await require_area(session, args.hamlet)
@@ -216,12 +213,22 @@ async def cmd_qr(args: argparse.Namespace, settings: Settings) -> int:
             print(_("{code} không phải là ấp, khóm; mã QR chỉ dành cho ấp.").format(code=hamlet.code),
                   file=sys.stderr)
             return 1
-        link = join_link(username, hamlet.join_code)
-        write_qr(link, Path(args.out))
-        print(_("{hamlet}: mã tham gia {join_code}").format(hamlet=hamlet.name, join_code=hamlet.join_code))
-        print(link)
-        print(_("Trên Zalo, bà con gõ: /join {join_code}").format(join_code=hamlet.join_code))
-        print(_("Đã lưu mã QR vào {file}.").format(file=args.out))
+        code = hamlet.join_code
+        link = join_link(username, code) if username else None
+        lines = [(hamlet.name, 44, True), (_("Mã tham gia: {join_code}").format(join_code=code), 64, True),
+                 (_("Trên Zalo, bà con gõ: /join {join_code}").format(join_code=code), 36, False)]
+        if link:
+            lines.append((_("Trên Telegram, quét mã QR ở trên."), 36, False))
+        write_poster(Path(args.out), lines, link)
+        print(_("{hamlet}: mã tham gia {join_code}").format(hamlet=hamlet.name, join_code=code))
+        if link:
+            print(link)
+        print(_("Trên Zalo, bà con gõ: /join {join_code}").format(join_code=code))
+        if link:
+            print(_("Đã lưu mã QR vào {file}.").format(file=args.out))
+        else:
+            print(_("Chưa có tên bot Telegram (BINHYEN_TELEGRAM_BOT_USERNAME hoặc --bot): áp phích "
+                    "có mã tham gia, không có mã QR. Đã lưu áp phích vào {file}.").format(file=args.out))
         return 0
 
     return await _in_transaction(settings, work)
@@ -344,7 +351,8 @@ def parser() -> argparse.ArgumentParser:
     grant.set_defaults(handler=cmd_members_grant)
     members.add_parser("list", help="list staff members").set_defaults(handler=cmd_members_list)
 
-    qr = commands.add_parser("qr", help="a hamlet's join QR code (PNG) and link")
+    qr = commands.add_parser("qr", help="a hamlet's join poster (PNG): its code, and a QR code of "
+                                        "the Telegram link when the bot's username is known")
     qr.add_argument("hamlet", help="the hamlet's area code")
     qr.add_argument("--out", required=True, help="the PNG file to write")
     qr.add_argument("--bot", help="the bot's Telegram username (default BINHYEN_TELEGRAM_BOT_USERNAME)")
