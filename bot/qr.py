@@ -3,9 +3,7 @@ bot has a Telegram username) a QR code of the deep link that opens the bot and j
 
 from pathlib import Path
 
-import qrcode
 from PIL import Image, ImageDraw, ImageFont
-from qrcode.constants import ERROR_CORRECT_M
 
 BOX = 16  # pixels per QR module: large enough to scan from a poster at a few metres
 BORDER = 4
@@ -20,6 +18,9 @@ def join_link(bot_username: str, join_code: str) -> str:
 
 def qr_image(link: str) -> Image.Image:
     """The QR code of the link, black on white."""
+    import qrcode  # on first use: the bot only needs join_link (for /area)
+    from qrcode.constants import ERROR_CORRECT_M
+
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=BOX, border=BORDER)
     code.add_data(link)
     code.make(fit=True)
