@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import handlers
+from bot.channels.text_session import AnsweringMiddleware
 from bot.errors import errors_router
 from bot.event_isolation import RenewedRedisEventIsolation
 from bot.filters import inline_sync_filters
@@ -99,8 +100,10 @@ def build_dispatcher(
         ),
         translator=translator(i18n),
     )
-    # Order matters: unknown kinds of update are dropped and typed text made carriable first;
-    # the transaction (and ledger) wraps everything after, the member is read in it.
+    # Order matters: a text channel learns which typed text the update answers, unknown kinds
+    # of update are dropped and typed text made carriable first; the transaction (and
+    # ledger) wraps everything after, the member is read in it.
+    dispatcher.update.outer_middleware(AnsweringMiddleware())
     dispatcher.update.outer_middleware(UnknownUpdateMiddleware())
     dispatcher.update.outer_middleware(CarriableTextMiddleware())
     dispatcher.update.outer_middleware(UpdateTransactionMiddleware(

@@ -57,7 +57,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return await cmd_chat(args, settings, role)
     app = await build_app(settings)
     from bot.channels.zalo import zalo_channel
-    from bot.channels.zalo_client import ZaloUnauthorized
+    from bot.channels.zalo_client import ZaloError, ZaloUnauthorized
     from bot.serve import serve
 
     channels = [] if role == "bot" else channels_for(settings)
@@ -72,6 +72,11 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             await serve(app, bot, zalo)
     except ZaloUnauthorized:
         print(_("Zalo không nhận BINHYEN_ZALO_TOKEN: hãy kiểm tra lại mã của bot."),
+              file=sys.stderr)
+        return 1
+    except ZaloError as error:  # the message never holds the token (bot/channels/zalo_client.py)
+        print(_("Zalo Bot API từ chối hoặc không trả lời ({reason}). Hãy kiểm tra "
+                "BINHYEN_ZALO_API_BASE, BINHYEN_ZALO_WEBHOOK_URL và mạng.").format(reason=error),
               file=sys.stderr)
         return 1
     finally:
@@ -199,15 +204,12 @@ async def cmd_members_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_qr(args: argparse.Namespace, settings: Settings) -> int:
-    """Draw a hamlet's join QR code and print its link and join code."""
-    from bot.qr import is_bot_username, join_link, write_qr
+    """Draw a hamlet's join poster (its code, and a QR code of the Telegram link when the bot's
+    username is known) and print its join code, the line to type on Zalo and the link."""
+    from bot.qr import is_bot_username, join_link, write_poster
 
     username = args.bot or settings.telegram_bot_username
-    if not username:
-        print(_("Cần tên bot Telegram: đặt BINHYEN_TELEGRAM_BOT_USERNAME hoặc dùng --bot."),
-              file=sys.stderr)
-        return 2
-    if not is_bot_username(username):
+    if username and not is_bot_username(username):
         print(_("“{name}” không phải tên bot Telegram: 5 đến 32 chữ cái không dấu, số hoặc _, "
                 "bắt đầu bằng chữ cái và kết thúc bằng “bot” (ví dụ @binhyen_bot).").format(name=username),
               file=sys.stderr)
@@ -223,17 +225,27 @@ async def cmd_qr(args: argparse.Namespace, settings: Settings) -> int:
             print(_("{code} không phải là ấp, khóm; mã QR chỉ dành cho ấp.").format(code=hamlet.code),
                   file=sys.stderr)
             return 1
-        link = join_link(username, hamlet.join_code)
+        code = hamlet.join_code
+        link = join_link(username, code) if username else None
+        lines = [(hamlet.name, 44, True), (_("Mã tham gia: {join_code}").format(join_code=code), 64, True),
+                 (_("Trên Zalo, bà con gõ: /join {join_code}").format(join_code=code), 36, False)]
+        if link:
+            lines.append((_("Trên Telegram, quét mã QR ở trên."), 36, False))
         try:
-            write_qr(link, out)
+            write_poster(out, lines, link)
         except OSError as error:  # not writable, a folder, a full disk
             print(_("Không lưu được mã QR vào {file}: {error}").format(file=out, error=error),
                   file=sys.stderr)
             return 1
-        print(_("{hamlet}: mã tham gia {join_code}").format(hamlet=hamlet.name, join_code=hamlet.join_code))
-        print(link)
-        print(_("Trên Zalo, bà con gõ: /join {join_code}").format(join_code=hamlet.join_code))
-        print(_("Đã lưu mã QR vào {file}.").format(file=args.out))
+        print(_("{hamlet}: mã tham gia {join_code}").format(hamlet=hamlet.name, join_code=code))
+        if link:
+            print(link)
+        print(_("Trên Zalo, bà con gõ: /join {join_code}").format(join_code=code))
+        if link:
+            print(_("Đã lưu mã QR vào {file}.").format(file=args.out))
+        else:
+            print(_("Chưa có tên bot Telegram (BINHYEN_TELEGRAM_BOT_USERNAME hoặc --bot): áp phích "
+                    "có mã tham gia, không có mã QR. Đã lưu áp phích vào {file}.").format(file=args.out))
         return 0
 
     return await _in_transaction(settings, work)
@@ -352,7 +364,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="binhyen", description="Bình Yên chat bot")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="start the bot (Telegram, or the console without a token)")
+    run = commands.add_parser("run", help="start the bot (Telegram and/or Zalo; the console without a token)")
     run.add_argument("--user", type=int, default=1, help="console user id when no token is set")
     run.add_argument("--role", choices=RUN_ROLES, default="all",
                      help="all (one instance), bot, scheduler (exactly one) or worker")
@@ -392,7 +404,8 @@ def parser() -> argparse.ArgumentParser:
     grant.set_defaults(handler=cmd_members_grant)
     members.add_parser("list", help="list staff members").set_defaults(handler=cmd_members_list)
 
-    qr = commands.add_parser("qr", help="a hamlet's join QR code (PNG) and link")
+    qr = commands.add_parser("qr", help="a hamlet's join poster (PNG): its code, and a QR code of "
+                                        "the Telegram link when the bot's username is known")
     qr.add_argument("hamlet", help="the hamlet's area code")
     qr.add_argument("--out", required=True, help="the PNG file to write")
     qr.add_argument("--bot", help="the bot's Telegram username (default BINHYEN_TELEGRAM_BOT_USERNAME)")

@@ -22,7 +22,7 @@ from bot.channels.zalo_client import (
     ZaloRateLimited,
     split_text,
 )
-from scheduler.sender import SENT, Failed, Outcome, RetryAfter, Unreachable
+from scheduler.sender import SENT, Failed, Outcome, Pace, RetryAfter, Unreachable
 
 # A send must end well within the worker's lease (30 s), so a slow request never outlives it.
 SEND_TIMEOUT = 15
@@ -36,7 +36,7 @@ class TelegramSender:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
-    async def send(self, chat_id: str, text: str) -> Outcome:
+    async def send(self, chat_id: str, text: str, pace: Pace | None = None) -> Outcome:
         """sendMessage with the bot's defaults (HTML, no link previews)."""
         try:
             await self.bot.send_message(int(chat_id), text, request_timeout=SEND_TIMEOUT)
@@ -61,7 +61,8 @@ class ZaloSender:
     A text over Zalo's 2,000 characters goes as several messages. When a later part fails and
     the row is retried, the parts Zalo already accepted are not sent again: the sender keeps,
     in memory, how far each such text got (a crash forgets it, as it forgets any send in
-    flight)."""
+    flight). The parts go one at a time, each at the worker's `pace` (one message a second
+    to a chat)."""
 
     # Zalo does not say how long to wait on 429: pause the channel this long.
     DEFAULT_RETRY_AFTER = 5.0
@@ -72,13 +73,15 @@ class ZaloSender:
         self.client = client
         self._parts_sent: dict[tuple[str, str], int] = {}
 
-    async def send(self, chat_id: str, text: str) -> Outcome:
+    async def send(self, chat_id: str, text: str, pace: Pace | None = None) -> Outcome:
         """sendMessage, split under Zalo's 2,000 characters."""
         key = (chat_id, hashlib.blake2b(text.encode(), digest_size=16).hexdigest())
         parts = split_text(plain_text(text, "HTML"))
         sent = self._parts_sent.pop(key, 0)
         try:
-            for part in parts[sent:]:
+            for number, part in enumerate(parts[sent:]):
+                if number and pace is not None:  # the worker paced the first part already
+                    await pace()
                 await self.client.send_message(chat_id, part)
                 sent += 1
         except ZaloError as error:
@@ -112,7 +115,7 @@ class TextSender:
     def __init__(self, write: Callable[[str], None]) -> None:
         self.write = write
 
-    async def send(self, chat_id: str, text: str) -> Outcome:
+    async def send(self, chat_id: str, text: str, pace: Pace | None = None) -> Outcome:
         """Write the message, marked with the chat it is for."""
         self.write(f"[Bình Yên → {chat_id}]\n{plain_text(text, 'HTML')}\n")
         return SENT

@@ -3,6 +3,7 @@
 import asyncio
 
 from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
@@ -61,8 +62,14 @@ async def stats(message: Message, command: CommandObject, session: AsyncSession,
                 label=label, met=met, judged=judged))
     await message.answer("\n".join(lines))
     png = await asyncio.to_thread(chart_png, report)  # drawing takes a moment: not on the loop
-    await message.answer_photo(BufferedInputFile(png, filename="binhyen.png"),
-                               caption=hd.quote(report.tallies.root.area.name))
+    try:
+        await message.answer_photo(BufferedInputFile(png, filename="binhyen.png"),
+                                   caption=hd.quote(report.tallies.root.area.name))
+    except TelegramBadRequest:  # a channel that cannot show it (Zalo without a webhook)
+        await message.answer(_(
+            "Biểu đồ không gửi được qua kênh này. Xem biểu đồ trong báo cáo "
+            "(binhyen report --area {code} --format png) hoặc trên Telegram."
+        ).format(code=hd.quote(report.tallies.root.area.code)))
 
 
 def router() -> Router:

@@ -45,6 +45,12 @@ class ChatGate:
         self.clock = clock
         self.next_slot: dict[str, float] = {}
 
+    def received(self, chat_id: str) -> None:
+        """The chat received a message just now: the next one waits `interval` from now (a
+        turn taken earlier may have been used later than it began)."""
+        self.next_slot[chat_id] = max(self.next_slot.get(chat_id, 0.0),
+                                      self.clock.monotonic() + self.interval)
+
     async def acquire(self, chat_id: str) -> None:
         """Wait until this chat may receive another message."""
         now = self.clock.monotonic()

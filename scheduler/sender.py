@@ -6,6 +6,7 @@ happened with one of the outcomes below. The text is Telegram HTML already in th
 language; a text-only channel strips the tags (see bot.channels.text_session.plain_text).
 """
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,13 +40,17 @@ class Failed:
 
 Outcome = Sent | RetryAfter | Unreachable | Failed
 SENT = Sent()
+# Waits for the turn of one more message to the same chat (the channel's rate, and one
+# message per second to a chat).
+Pace = Callable[[], Awaitable[None]]
 
 
 class Sender(Protocol):
     """Sends one text to one chat of a channel."""
 
-    async def send(self, chat_id: str, text: str) -> Outcome:
-        """Deliver `text` (Telegram HTML) to `chat_id` and say how it went."""
+    async def send(self, chat_id: str, text: str, pace: Pace | None = None) -> Outcome:
+        """Deliver `text` (Telegram HTML) to `chat_id` and say how it went. A channel that
+        sends the text as several messages awaits `pace()` before each one after the first."""
 
 
 @dataclass(frozen=True)

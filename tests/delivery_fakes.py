@@ -78,7 +78,7 @@ class FakeSender:
     script: dict[str, list[Outcome]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
 
-    async def send(self, chat_id: str, text: str) -> Outcome:
+    async def send(self, chat_id: str, text: str, pace=None) -> Outcome:
         call = Call(self.clock.monotonic(), chat_id, text)
         self.calls.append(call)
         queue = self.script.get(chat_id)

@@ -2,8 +2,11 @@
 
 See bot/channels/zalo_client.py for the shapes and where they come from: one update per
 getUpdates and HTTP 408 when none came in time, sendMessage refusing texts over 2,000
-characters, failures on demand (per chat, for a number of sends or until healed),
-setWebhook recording the secret, and every send attempt with the time it arrived.
+characters, failures on demand (per chat, for a number of sends or until healed; or of a
+method, a number of times), setWebhook recording the secret, and every send attempt with
+the time it arrived. It is Zalo's CDN too: images users send are served from it, and
+sendPhoto fetches its photo from the bot's own server (as Zalo does) when told where the
+bot's public address really listens (`public_bases`).
 """
 
 import asyncio
@@ -35,6 +38,17 @@ def text_event(text: str, user: str = "e4ea2cd5189df1c3a88c", message_id: str | 
     if event_name == "message.text.received":
         message["text"] = text
     return {"event_name": event_name, "message": message}
+
+
+def image_event(photo: str, caption: str | None = None, user: str = "e4ea2cd5189df1c3a88c",
+                message_id: str | None = None, name: str = "Chị Lan") -> dict[str, Any]:
+    """An image a user sent, as the docs show it: the image's URL on Zalo's CDN and a caption."""
+    event = text_event("", user=user, message_id=message_id, event_name="message.image.received",
+                       name=name)
+    event["message"]["photo"] = photo
+    if caption is not None:
+        event["message"]["caption"] = caption
+    return event
 
 
 async def listen_locally(app: web.Application, **options: Any) -> tuple[web.AppRunner, int]:
@@ -82,6 +96,7 @@ class FakeZalo:
         self.attempts: list[Attempt] = []
         self.clock: Callable[[], float] = time.monotonic
         self.webhook: dict[str, Any] = {"url": "", "secret_token": None}
+        self.webhook_set = asyncio.Event()
         # Seconds getUpdates waits at most, whatever the client asks (None: as asked).
         self.max_wait: float | None = None
         self.timeouts = 0
@@ -89,6 +104,13 @@ class FakeZalo:
         # An error every getUpdates answers with, when set: (code, description).
         self.poll_error: tuple[int, str] | None = None
         self.polled = asyncio.Event()
+        # Errors some calls of a method answer with: method → [(code, description), …].
+        self.method_errors: dict[str, list[tuple[int, str]]] = {}
+        # Zalo's CDN: the images users sent, by name; and the photos sendPhoto fetched, by URL.
+        self.images: dict[str, bytes] = {}
+        self.photos: dict[str, bytes] = {}
+        # A public address of the bot (https://bot.example.vn) → where it listens in the test.
+        self.public_bases: dict[str, str] = {}
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.base = ""
@@ -96,6 +118,7 @@ class FakeZalo:
     async def start(self) -> "FakeZalo":
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/cdn/{name}", self._image)
         # No access log: its request lines would carry the token (a real server's are Zalo's).
         # A long poll whose client went away is dropped, as a real server does.
         self._runner, port = await listen_locally(app, access_log=None, handler_cancellation=True)
@@ -116,6 +139,15 @@ class FakeZalo:
         `times` sends, or all until `heal` (parameters such as retry_after go into the
         error's `parameters`)."""
         self.failures[chat_id] = Failure(code, description, parameters, after, times)
+
+    def fail_method(self, method: str, code: int, description: str, times: int = 1) -> None:
+        """Make the next `times` calls of `method` fail with this error."""
+        self.method_errors.setdefault(method, []).extend([(code, description)] * times)
+
+    def image_url(self, name: str, data: bytes) -> str:
+        """Put an image on the fake CDN; its URL, as an image event carries it."""
+        self.images[name] = data
+        return f"{self.base}/cdn/{name}"
 
     def heal(self, chat_id: str) -> None:
         self.failures.pop(chat_id, None)
@@ -160,6 +192,8 @@ class FakeZalo:
             return self._error(400, "Bad Request: body must be JSON")
         if method != "getUpdates":
             self.calls.append((method, params))
+        if self.method_errors.get(method):
+            return self._error(*self.method_errors[method].pop(0))
         handler = getattr(self, f"_{method}", None)
         if handler is None:
             return self._error(404, "Not Found: method")
@@ -190,6 +224,7 @@ class FakeZalo:
         if not url.startswith("https://") or not 8 <= len(secret) <= 256:
             return self._error(400, "Bad Request: url must be https and secret_token 8-256 characters")
         self.webhook = {"url": url, "secret_token": secret}
+        self.webhook_set.set()
         return self._answer({"url": url, "updated_at": int(time.time() * 1000)})
 
     async def _deleteWebhook(self, params):
@@ -233,9 +268,24 @@ class FakeZalo:
         refused = self._refused(params)
         if refused is not None:
             return self._attempt("sendPhoto", params, refused)
-        if not str(params.get("photo", "")).startswith(("https://", "http://")):
+        photo = str(params.get("photo", ""))
+        if not photo.startswith(("https://", "http://")):
             return self._attempt("sendPhoto", params, self._error(400, "Bad Request: photo must be a URL"))
+        for public, local in self.public_bases.items():
+            if photo.startswith(public + "/"):
+                async with ClientSession() as client:
+                    async with client.get(local + photo.removeprefix(public)) as response:
+                        if response.status != 200:
+                            return self._attempt("sendPhoto", params,
+                                                 self._error(400, "Bad Request: photo could not be fetched"))
+                        self.photos[photo] = await response.read()
         return self._attempt("sendPhoto", params, await self._sent(params))
+
+    async def _image(self, request: web.Request) -> web.Response:
+        data = self.images.get(request.match_info["name"])
+        if data is None:
+            return web.Response(status=404)
+        return web.Response(body=data, content_type="image/jpeg")
 
     async def _sent(self, params):
         self.texts.append(params)

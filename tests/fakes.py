@@ -28,7 +28,8 @@ class RecordingSession(TextChannelSession):
     """Records every Bot API call (raw) and every delivered text (rendered).
 
     It answers only the methods the text channels support, so a handler that would break
-    on Zalo or the console breaks here too.
+    on Zalo or the console breaks here too. A photo is shown as "[photo] caption", as the
+    console and Zalo with a webhook show one (tests/test_zalo_photos.py: Zalo without one).
     """
 
     def __init__(self) -> None:
@@ -42,6 +43,10 @@ class RecordingSession(TextChannelSession):
 
     async def deliver(self, chat_id: int, text: str) -> None:
         self.sent.append(Sent(chat_id, text))
+
+    async def deliver_photo(self, chat_id: int, photo: object, caption: str) -> bool:
+        self.sent.append(Sent(chat_id, f"[photo] {caption}".strip()))
+        return True
 
 
 @dataclass

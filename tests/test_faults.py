@@ -77,10 +77,10 @@ class CuttingSender(FakeSender):
         super().__init__(clock)
         self.proxy, self.cut_at = proxy, cut_at
 
-    async def send(self, chat_id: str, text: str):
+    async def send(self, chat_id: str, text: str, pace=None):
         if chat_id == self.cut_at:
             await self.proxy.cut()
-        return await super().send(chat_id, text)
+        return await super().send(chat_id, text, pace)
 
 
 async def test_a_worker_keeps_what_it_sent_while_the_database_is_away(direct, proxy, pg_url):

@@ -1,6 +1,7 @@
 """Join codes: every hamlet has one (also hamlets made before the migration), and its QR code."""
 
 import asyncio
+import re
 
 import qrcode
 from PIL import Image
@@ -37,14 +38,36 @@ def test_the_qr_code_encodes_the_deep_link(database_url, monkeypatch, tmp_path, 
     assert read == matrix
 
 
-def test_a_commune_has_no_qr_and_the_bot_name_is_needed(database_url, monkeypatch, tmp_path, capsys):
+def test_a_commune_has_no_join_poster(database_url, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
-    monkeypatch.delenv("BINHYEN_TELEGRAM_BOT_USERNAME", raising=False)
     main(["demo-data", "--households", "10"])
     assert main(["qr", "DEMO-01", "--out", str(tmp_path / "x.png"), "--bot", "b_bot"]) == 1
     assert "chỉ dành cho ấp" in capsys.readouterr().err
-    assert main(["qr", "DEMO-01-01", "--out", str(tmp_path / "x.png")]) == 2
-    assert "BINHYEN_TELEGRAM_BOT_USERNAME" in capsys.readouterr().err
+
+
+def test_without_a_telegram_username_the_poster_shows_the_code_for_zalo(
+        database_url, monkeypatch, tmp_path, capsys):
+    """A deployment on Zalo alone has no Telegram link: the poster is the code and what to type."""
+    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
+    monkeypatch.delenv("BINHYEN_TELEGRAM_BOT_USERNAME", raising=False)
+    main(["demo-data", "--households", "10"])
+    capsys.readouterr()
+    poster = tmp_path / "poster.png"
+    assert main(["qr", "DEMO-01-01", "--out", str(poster)]) == 0
+    out = capsys.readouterr().out
+    join_code = re.search(r"mã tham gia ([A-Z0-9]{6})$", out, re.MULTILINE).group(1)
+    assert set(join_code) <= set(JOIN_ALPHABET)
+    assert f"Trên Zalo, bà con gõ: /join {join_code}" in out
+    assert "https://" not in out and "không có mã QR" in out
+    with Image.open(poster) as image:
+        assert image.format == "PNG"
+        pixels = image.convert("L")
+        # No QR code on top (its finder pattern would start at the border); text below.
+        assert pixels.getpixel((5 * 16, 5 * 16)) == 255
+        assert pixels.getextrema()[0] < 64
+    # The same hamlet with a username: the QR code of the link, and the same code.
+    assert main(["qr", "DEMO-01-01", "--out", str(tmp_path / "qr.png"), "--bot", "binhyen_demo_bot"]) == 0
+    assert f"https://t.me/binhyen_demo_bot?start=j_{join_code}" in capsys.readouterr().out
 
 
 def test_a_missing_folder_or_a_wrong_bot_name_is_said_clearly(database_url, monkeypatch, tmp_path, capsys):

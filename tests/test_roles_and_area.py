@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.cli import main
-from db.models import Member
+from db.models import Area, Member
 from db.services.areas import add_area
 from db.services.members import grant_role, scope_covers
 from db.text import Problem
@@ -54,6 +54,23 @@ async def test_an_officer_sees_the_commune_with_hamlet_counts_and_is_refused_els
     assert "Ấp Bình Long" in reply
     [reply] = await chat.send("/area <b>KHÔNG</b>", user_id=4004)
     assert "Không có địa bàn mã <b>KHÔNG</b>" in reply  # shown as typed, never as markup
+
+
+async def test_the_head_and_the_officer_above_see_the_hamlets_join_code(app, chat, session, tree):
+    await grant_role(session, "telegram", "3003", "hamlet_head", "H11")
+    await grant_role(session, "telegram", "4004", "officer", "C1")
+    await session.commit()
+    code = await session.scalar(select(Area.join_code).where(Area.code == "H11"))
+    [reply] = await chat.send("/area", user_id=3003)
+    assert f"Mã tham gia của ấp: {code}. Trên Zalo, bà con gõ: /join {code}" in reply
+    assert "t.me" not in reply  # no Telegram username set: no link
+    [reply] = await chat.send("/area", user_id=4004)
+    assert f"• Ấp Bình Long (H11): 3 hộ, mã tham gia {code}" in reply
+    app.dispatcher["settings"] = app.settings.model_copy(update={"telegram_bot_username": "binhyen_bot"})
+    [reply] = await chat.send("/area H11", user_id=4004)
+    assert f"Trên Telegram: https://t.me/binhyen_bot?start=j_{code}" in reply
+    [reply] = await chat.send("/area", user_id=1001)
+    assert "chưa có quyền" in reply and code not in reply
 
 
 async def test_an_admin_without_an_area_sees_everything(chat, session, tree):

@@ -3,6 +3,7 @@ numbered options, duplicates, sending by a stored Zalo id, failures, and members
 
 import asyncio
 import contextlib
+import logging
 
 import pytest
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
@@ -11,13 +12,15 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 
 from bot.app import build_app
-from bot.channels.zalo import ZaloChannel, aiogram_id, zalo_channel
+from bot.channels.zalo import ZaloChannel, aiogram_id, parse_event, zalo_channel
 from bot.channels.zalo_client import ZaloUnauthorized
 from bot.settings import load_settings
 from bot.webhook import web_application
 from db.models import Member, ProcessedUpdate
+from db.services import tallies
 from db.services.areas import add_area
 from db.services.members import grant_role
+from tests.arrange import tree
 from tests.fake_zalo import BOT_ID, ZALO_TOKEN, FakeZalo, listen_locally, text_event
 from tests.fakes import count
 from tests.services import redis_url, unavailable
@@ -208,20 +211,35 @@ async def test_photos_go_by_url_and_typing_is_shown(zalo, zalo_api):
 
 
 async def test_a_zalo_and_a_telegram_user_with_the_same_id_are_two_members(app, zalo, zalo_api, chat, session):
-    province = await add_area(session, "P", "Tỉnh Thử", "province", None)
-    await add_area(session, "C1", "Xã Tân Hòa", "commune", province)
+    places = await tree(session)
     await grant_role(session, "zalo", "1001", "officer", "C1")
     await session.commit()
     [telegram] = await chat.send("/area", user_id=1001)
     assert "chưa có quyền" in telegram
     [on_zalo] = await say(zalo, zalo_api, "/area", user="1001")
     assert "Xã Tân Hòa" in on_zalo
+    # Both join household H001 of H11, each on their own channel.
+    await chat.send(f"/join {places.h11.join_code}", user_id=1001)
+    await chat.send("1", user_id=1001)  # ✅ Đồng ý
+    await chat.send("nguyen van an", user_id=1001)
+    [joined] = await chat.send("1", user_id=1001)
+    assert "Bạn đã vào hộ Nguyễn Văn An (H001)" in joined
+    await say(zalo, zalo_api, f"/join {places.h11.join_code}", user="1001")
+    await say(zalo, zalo_api, "1", user="1001")
+    await say(zalo, zalo_api, "nguyen van an", user="1001")
+    [joined] = await say(zalo, zalo_api, "1", user="1001")
+    assert "Bạn đã vào hộ Nguyễn Văn An (H001)" in joined
     await say(zalo, zalo_api, "/language", user="1001")
     [switched] = await say(zalo, zalo_api, "2", user="1001")
     assert switched == "Switched to English."
     await session.rollback()
     members = (await session.scalars(select(Member).order_by(Member.channel))).all()
-    assert [(m.channel, m.user_id, m.role, m.locale) for m in members] == [("zalo", "1001", "officer", "en")]
+    household = places.households["H11"][0].id
+    assert [(m.channel, m.user_id, m.role, m.household_id) for m in members] == [
+        ("telegram", "1001", "resident", household), ("zalo", "1001", "officer", household)]
+    assert members[1].locale == "en" and members[0].locale != "en"
+    counted = await tallies.compute_tallies(session, places.campaign, places.h11)
+    assert int(counted.root.counts[tallies.ON_BOT]) == 1  # one household, however many members
     [still_vietnamese] = await chat.send("/help", user_id=1001)
     assert "Những việc bạn làm được" in still_vietnamese
 
@@ -270,3 +288,97 @@ async def test_numbered_options_work_across_instances_on_redis(settings, zalo_ap
             await instance.close()
         await client.flushdb()
         await client.aclose()
+
+
+async def test_polling_starts_after_zalo_fails_its_first_calls(zalo, zalo_api, caplog):
+    zalo_api.fail_method("deleteWebhook", 502, "Bad Gateway", times=2)
+    stop = asyncio.Event()
+    task = asyncio.create_task(zalo.run_polling(stop, idle_pause=0, retry_pause=0))
+    try:
+        zalo_api.push(text_event("/start"))
+        reply = await zalo_api.next_text()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    assert "113" in reply["text"]
+    assert zalo_api.methods()[:4] == ["deleteWebhook", "deleteWebhook", "deleteWebhook", "getMe"]
+    assert caplog.text.count("Zalo deleteWebhook failed: ZaloError (502)") == 2
+
+
+@pytest.mark.parametrize("body", [
+    {"event_name": "message.text.received",
+     "message": {"message_id": "m1", "from": "u", "chat": {"id": "c"}, "text": "TIN MẬT 1"}},
+    {"event_name": "message.text.received",
+     "message": {"message_id": "m2", "from": {"id": ["u"]}, "chat": {"id": "c"}, "text": "TIN MẬT 2"}},
+    {"event_name": "message.text.received",
+     "message": {"message_id": {"x": 1}, "from": {"id": "u"}, "chat": {"id": "c"}, "text": "TIN MẬT 3"}},
+    {"event_name": "message.text.received",
+     "message": {"message_id": "m4", "from": {"id": "u"}, "chat": "c", "text": "TIN MẬT 4"}},
+    {"event_name": "message.text.received", "message": "TIN MẬT 5"},
+    {"event_name": ["TIN MẬT 6"]},
+    {"ok": True, "result": {"message": {"from": None, "text": "TIN MẬT 7"}}},
+])
+async def test_a_malformed_webhook_body_is_ignored_quietly(app, zalo_api, session, caplog, body):
+    caplog.set_level(logging.INFO)
+    app.settings = zalo_settings(app.settings.database_url, zalo_api,
+                                 zalo_webhook_url="https://bot.example.vn/zalo/hook",
+                                 zalo_webhook_secret=SECRET)
+    channel = zalo_channel(app)
+    web_app = web_application(app)
+    channel.attach_webhook(web_app)
+    runner, port = await listen_locally(web_app)
+    try:
+        assert await zalo_api.post_webhook(f"http://127.0.0.1:{port}/zalo/hook", body, SECRET) == 200
+    finally:
+        await runner.cleanup()
+        await channel.close()
+    assert zalo_api.texts == [] and await count(session, ProcessedUpdate) == 0
+    assert "ignored" in caplog.text and "TIN MẬT" not in caplog.text
+
+
+async def test_a_text_of_the_wrong_type_gets_the_polite_answer(zalo, zalo_api):
+    event = text_event("x")
+    event["message"]["text"] = {"not": "a text"}
+    await zalo.handle(event)
+    assert "chưa hiểu ý bạn" in zalo_api.texts[-1]["text"]
+
+
+def test_the_senders_name_and_the_image_are_read_as_the_docs_give_them():
+    base = {"message_id": "m", "chat": {"id": "c", "chat_type": "PRIVATE"}, "date": 1}
+    named = parse_event({"event_name": "message.text.received",
+                         "message": {**base, "text": "hi", "from": {"id": "u", "first_name": "Ted"}}})
+    assert named.sender_name == "Ted" and named.text == "hi"
+    shown = parse_event({"event_name": "message.text.received",
+                         "message": {**base, "from": {"id": "u", "display_name": "Chị Lan", "name": "x"}}})
+    assert shown.sender_name == "Chị Lan"
+    nameless = parse_event({"event_name": "message.text.received", "message": {**base, "from": {"id": 7}}})
+    assert nameless.sender_name == "Zalo" and nameless.user_id == "7"
+    for field in ("photo", "photo_url"):
+        image = parse_event({"event_name": "message.image.received", "message": {
+            **base, "from": {"id": "u"}, field: "https://cdn.zalo.example/p.jpg", "caption": "ảnh"}})
+        assert image.photo == "https://cdn.zalo.example/p.jpg" and image.caption == "ảnh"
+    odd = parse_event({"event_name": "message.image.received", "message": {
+        **base, "from": {"id": "u"}, "photo": "file:///etc/passwd"}})
+    assert odd.photo is None  # only an http(s) URL is fetched
+
+
+async def test_a_webhook_zalo_fails_to_register_is_tried_again_with_the_server_up(app, zalo_api, caplog):
+    app.settings = zalo_settings(app.settings.database_url, zalo_api,
+                                 zalo_webhook_url="https://bot.example.vn/zalo/hook",
+                                 zalo_webhook_secret=SECRET)
+    zalo_api.fail_method("setWebhook", 502, "Bad Gateway", times=2)
+    channel = zalo_channel(app)
+    web_app = web_application(app)
+    channel.attach_webhook(web_app, retry_pause=0)
+    runner, port = await listen_locally(web_app)  # starts although Zalo answered 502
+    try:
+        url = f"http://127.0.0.1:{port}/zalo/hook"
+        assert await zalo_api.post_webhook(url, text_event("/start"), SECRET) == 200
+        await asyncio.wait_for(zalo_api.webhook_set.wait(), 10)
+    finally:
+        await runner.cleanup()
+        await channel.close()
+    assert zalo_api.webhook == {"url": "https://bot.example.vn/zalo/hook", "secret_token": SECRET}
+    assert zalo_api.methods().count("setWebhook") == 3
+    assert "Zalo setWebhook failed: ZaloError (502)" in caplog.text
+    assert "113" in zalo_api.texts[0]["text"]

@@ -18,7 +18,7 @@ from db.services.joining import give_consent, join_household
 from db.services.members import grant_role
 from tests.arrange import local_today, tree
 from tests.delivery_fakes import FakeClock, local
-from tests.fakes import fetch
+from tests.fakes import count, fetch
 from tests.test_telegram_transport import TOKEN as TELEGRAM_TOKEN
 from tests.test_telegram_transport import telegram  # noqa: F401  (a fixture)
 from tests.zalo_chat import LAN, options, zalo, zalo_settings  # noqa: F401  (zalo: a fixture)
@@ -177,3 +177,74 @@ async def test_a_long_broadcast_cut_short_by_a_429_is_resumed_not_repeated(
     assert len(parts) == 2 and all(text_size(part) <= MAX_TEXT for part in parts)
     assert "\n\n".join(parts) == f"{HEADER}\n\n{long_text}"  # each part once, in order
     assert await fetch(session, select(Delivery.status).where(Delivery.chat_id == LAN)) == "sent"
+
+
+async def test_the_parts_of_a_long_text_keep_one_second_apart_in_the_chat(
+        app, zalo, zalo_api, session, places, clock):
+    paragraphs = [f"Mục {number}. " + " ".join(["Bà con khóa cửa, giữ xe cẩn thận."] * 14)
+                  for number in range(5)]
+    await zalo.send("/broadcast", user=HEAD)
+    await zalo.send("\n\n".join(paragraphs), user=HEAD)  # 2,600 characters: two messages
+    await zalo.choose("Tất cả bà con", user=HEAD)
+    await zalo.choose("Gửi ngay", user=HEAD)
+    before = len(zalo_api.attempts)
+    await deliver(app, clock)
+    to_lan = [attempt.at for attempt in zalo_api.attempts[before:] if attempt.chat_id == LAN]
+    assert len(to_lan) == 2
+    assert to_lan[1] - to_lan[0] >= 1.0  # Zalo's one message a second per chat, between parts too
+
+
+async def test_the_worker_sends_on_zalo_at_binhyen_zalo_rate(
+        app, zalo, zalo_api, telegram, session, places, clock, monkeypatch):
+    monkeypatch.setenv("BINHYEN_ZALO_RATE", "2")
+    app.settings = zalo_settings(app.settings.database_url, zalo_api, telegram_token=TELEGRAM_TOKEN,
+                                 telegram_api_base=telegram.base)
+    assert app.settings.zalo_rate == 2 and app.settings.telegram_rate == 25
+    channels = channels_for(app.settings)
+    try:
+        worker = make_worker(app, channels, clock)
+        # The pace `binhyen run` drains each channel at: Zalo's own, not Telegram's.
+        assert worker.pacers["zalo"].interval == 0.5 and worker.pacers["telegram"].interval == 0.04
+        await broadcast_now(zalo)
+        before = len(zalo_api.attempts)
+        await worker.drain()
+    finally:
+        await close_channels(channels)
+    delivered = {attempt.chat_id for attempt in zalo_api.attempts[before:] if attempt.status == 200}
+    assert {LAN, BLOCKED, THIRD} <= delivered
+
+
+async def test_a_head_on_zalo_schedules_at_a_typed_time_then_cancels_it_by_numbers(
+        app, zalo, zalo_api, session, places, clock):
+    await zalo.send("/broadcast", user=HEAD)
+    await zalo.send(TEXT, user=HEAD)
+    await zalo.choose("Tất cả bà con", user=HEAD)
+    [morning] = await zalo.choose("Sáng mai 07:00", user=HEAD)
+    assert "🕒 Đã hẹn gửi thông báo #1 lúc 07:00" in morning and "/broadcasts" in morning
+    await zalo.send("/broadcast", user=HEAD)
+    await zalo.send("Lần hai: họp tổ.", user=HEAD)
+    await zalo.choose("Tất cả bà con", user=HEAD)
+    [ask] = await zalo.choose("Chọn giờ khác", user=HEAD)
+    assert "Gõ giờ gửi dạng HH:MM" in ask
+    [wrong] = await zalo.send("25:99", user=HEAD)
+    assert "Không hiểu thời gian" in wrong and "Hủy" in options(wrong)  # still at the step
+    year = clock.now().year
+    [scheduled] = await zalo.send("20/08 19:30", user=HEAD)
+    assert f"🕒 Đã hẹn gửi thông báo #2 lúc 19:30 20/08/{year}" in scheduled
+    assert options(scheduled) == {}  # the step is over: its "Hủy" is not offered again
+
+    [listing] = await zalo.send("/broadcasts", user=HEAD)
+    assert "#1 · 07:00" in listing and "#2 · 19:30 20/08" in listing and "đã hẹn giờ" in listing
+    assert set(options(listing)) == {"Hủy #1", "Hủy #2"}
+    [confirm] = await zalo.choose("Hủy #2", user=HEAD)
+    assert "Hủy thông báo #2" in confirm
+    [kept] = await zalo.choose("Không hủy", user=HEAD)
+    assert "Giữ nguyên" in kept
+    await zalo.send("/broadcasts", user=HEAD)
+    await zalo.choose("Hủy #2", user=HEAD)
+    [cancelled] = await zalo.choose("Hủy thông báo", user=HEAD)
+    assert "Đã hủy thông báo #2; sẽ không gửi." in cancelled
+    await session.rollback()
+    statuses = dict((await session.execute(select(Broadcast.id, Broadcast.status))).all())
+    assert statuses == {1: "scheduled", 2: "cancelled"}
+    assert await count(session, Delivery) == 0  # nothing sent before its time

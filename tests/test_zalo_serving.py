@@ -114,6 +114,62 @@ async def test_zalo_alone_is_served_without_telegram(app, zalo_api, session):
         await zalo.close()
 
 
+async def test_telegram_goes_on_while_the_zalo_api_is_unreachable(app, telegram, session, caplog):
+    unreachable = f"http://127.0.0.1:{free_port()}"  # nobody listens there
+    app.settings = load_settings(
+        database_url=app.settings.database_url, telegram_token=TELEGRAM_TOKEN,
+        telegram_api_base=telegram.base, zalo_token=ZALO_TOKEN, zalo_api_base=unreachable,
+    )
+    bot, zalo, stop = telegram_bot(app.settings), zalo_channel(app), asyncio.Event()
+    running = asyncio.create_task(serve(app, bot, zalo, stop, handle_signals=False))
+    try:
+        telegram.push(update(10, "/start"))
+        on_telegram = await asyncio.wait_for(telegram.sent.get(), 10)
+        assert not running.done()  # Zalo's failed start stopped nothing
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 10)
+        await zalo.close()
+    assert "113" in on_telegram["text"]
+    assert "Zalo deleteWebhook failed: ZaloNetworkError" in caplog.text
+
+
+def test_run_with_a_webhook_zalo_refuses_says_so(database_url, monkeypatch, capsys):
+    """A webhook Zalo refuses (400) stops `binhyen run` with a plain message, no traceback."""
+    ready, stopped = threading.Event(), threading.Event()
+    state: dict = {}
+
+    def serve_fake() -> None:
+        async def main_loop() -> None:
+            server = await FakeZalo().start()
+            server.fail_method("setWebhook", 400, "Bad Request: the webhook URL is not reachable")
+            state["base"] = server.base
+            ready.set()
+            await asyncio.to_thread(stopped.wait)
+            await server.stop()
+
+        asyncio.run(main_loop())
+
+    thread = threading.Thread(target=serve_fake)
+    thread.start()
+    try:
+        assert ready.wait(10)
+        monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
+        monkeypatch.delenv("BINHYEN_TELEGRAM_TOKEN", raising=False)
+        monkeypatch.setenv("BINHYEN_ZALO_TOKEN", ZALO_TOKEN)
+        monkeypatch.setenv("BINHYEN_ZALO_API_BASE", state["base"])
+        monkeypatch.setenv("BINHYEN_ZALO_WEBHOOK_URL", "https://bot.example.vn/zalo/hook")
+        monkeypatch.setenv("BINHYEN_ZALO_WEBHOOK_SECRET", ZALO_SECRET)
+        monkeypatch.setenv("BINHYEN_WEBHOOK_LISTEN", f"127.0.0.1:{free_port()}")
+        assert main(["run"]) == 1
+    finally:
+        stopped.set()
+        thread.join(10)
+    err = capsys.readouterr().err
+    assert "Zalo Bot API từ chối hoặc không trả lời" in err and "setWebhook" in err
+    assert "Traceback" not in err and ZALO_TOKEN.partition(":")[2] not in err
+
+
 def test_run_with_a_refused_zalo_token_says_so(database_url, monkeypatch, capsys):
     """`binhyen run` with only a Zalo token serves Zalo; a token Zalo refuses stops it."""
     ready, stopped = threading.Event(), threading.Event()

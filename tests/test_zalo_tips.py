@@ -3,23 +3,25 @@ and typed text, the receipt code, /tipstatus and an addition; the officers' copy
 for channel zalo, triage by number there; and no trace of the tipster's Zalo id anywhere."""
 
 import asyncio
+import io
 import logging
 import re
 
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
 from bot.channels.zalo import aiogram_id
 from bot.cli import main
-from db.models import Tip, TipEntry
+from db.models import Tip, TipEntry, TipPhoto
 from db.services.members import grant_role
-from db.services.tip_sealing import key_text
+from db.services.tip_sealing import key_text, unseal
 from db.services.tips import set_route
 from tests.arrange import tree
 from tests.fakes import count, fetch
 from tests.test_tips import SECRET as TIP_SECRET
-from tests.test_tips import dump, officers_key  # noqa: F401  (officers_key: a fixture)
-from tests.zalo_chat import LAN, zalo, zalo_polling, zalo_settings  # noqa: F401  (fixtures)
+from tests.test_tips import dump, jpeg_with_metadata, officers_key  # noqa: F401  (officers_key: a fixture)
+from tests.zalo_chat import WEBHOOK_URL, LAN, zalo, zalo_polling, zalo_settings  # noqa: F401  (fixtures)
 
 OFFICER = "0b7d1e9a4c2f68e5d310"  # the commune police officer's Zalo id
 GROUP = "5f1c0e2ab3d94e7f8a21"  # the officers' Zalo group of commune C1
@@ -188,3 +190,44 @@ async def test_another_communes_officer_and_a_resident_cannot_triage_in_the_grou
     assert "chưa có quyền" in refusal
     tip = await fetch(session, select(Tip))
     assert tip.status == "received" and await count(session, TipEntry) == 0
+
+
+async def test_a_photo_sent_on_zalo_is_stored_cleaned_and_sealed_and_reaches_the_group(
+        zalo, zalo_api, session, places, officers_key):
+    original = jpeg_with_metadata()
+    await zalo.send("/tip")
+    await zalo.choose("Ma túy")
+    await zalo.choose("Xã Tân Hòa")
+    await zalo.choose("Ấp Bình Long")
+    await zalo.choose("Bỏ qua")
+    await zalo.choose("Hôm nay")
+    [photos] = await zalo.send(TEXT)
+    assert "Bước 6/6" in photos
+    [received] = await zalo.send_image(original, caption="chụp tối qua")
+    assert "Đã nhận ảnh 1/5" in received and "Tiếp tục" in zalo.menu()
+    [summary] = await zalo.choose("Tiếp tục")
+    assert "Ảnh: 1" in summary
+    [receipt] = await zalo.choose("Gửi")
+    assert "Mã biên nhận của bạn:" in receipt and "không đọc được" not in receipt
+
+    await session.rollback()
+    [stored] = (await session.scalars(select(TipPhoto))).all()
+    assert b"SecretCam" not in stored.sealed
+    photo = unseal(officers_key[0], stored.sealed)
+    for marker in (b"Exif", b"SecretCam", b"secret comment", b"secret-xmp", b"xmpmeta"):
+        assert marker not in photo
+    with Image.open(io.BytesIO(photo)) as picture:
+        assert picture.size == (64, 48) and not dict(picture.getexif())
+    # The officers' group got the cleaned photo by URL: Zalo fetched it from the bot's server.
+    [(url, fetched)] = zalo_api.photos.items()
+    assert url.startswith(f"{WEBHOOK_URL}/photos/") and fetched == photo
+    assert b"SecretCam" not in fetched
+
+
+async def test_a_photo_outside_the_photo_step_is_not_understood(zalo, zalo_api, places):
+    [reply] = await zalo.send_image(jpeg_with_metadata())
+    assert "chưa hiểu ý bạn" in reply
+    await zalo.send("/tip")
+    [reply] = await zalo.send_image(jpeg_with_metadata())  # the tip's first step wants a kind
+    assert "Đã nhận ảnh" not in reply
+    assert zalo_api.photos == {}

@@ -18,10 +18,11 @@ from bot.app import App
 from bot.channels.zalo import ZaloChannel, zalo_channel
 from bot.settings import Settings, load_settings
 from bot.webhook import web_application
-from tests.fake_zalo import ZALO_TOKEN, FakeZalo, listen_locally, text_event
+from tests.fake_zalo import ZALO_TOKEN, FakeZalo, image_event, listen_locally, text_event
 
 LAN = "e4ea2cd5189df1c3a88c"  # a resident's Zalo user id, as the API gives them
-WEBHOOK_URL = "https://bot.example.vn/zalo/hook-7f3a"
+PUBLIC_BASE = "https://bot.example.vn"
+WEBHOOK_URL = f"{PUBLIC_BASE}/zalo/hook-7f3a"
 SECRET = "zalo-webhook_secret-42"
 MENU_HINT = "👉 Gõ số để chọn:"
 _OPTION = re.compile(r"^(\d+)\. (.*)$")
@@ -69,6 +70,8 @@ class ZaloChat:
             self.channel.attach_webhook(web_app)  # registers the webhook with the fake at start
             self._runner, port = await listen_locally(web_app)
             self.url = f"http://127.0.0.1:{port}{self.app.settings.zalo_webhook_path}"
+            # Zalo fetches the photos the bot sends from its public address: this server.
+            self.api.public_bases[PUBLIC_BASE] = f"http://127.0.0.1:{port}"
         else:
             handle = self.channel.handle
 
@@ -114,6 +117,13 @@ class ZaloChat:
         await self.deliver(text_event(text, user=user, chat=chat, chat_type=chat_type,
                                       name=self.names.get(user, "Chị Lan")))
         return self.api.texts_to(where)[before:]
+
+    async def send_image(self, data: bytes, caption: str | None = None, user: str = LAN) -> list[str]:
+        """`user` sends an image (put on the fake CDN first) to the bot; the texts they received."""
+        before = len(self.api.texts_to(user))
+        url = self.api.image_url(f"{len(self.api.images) + 1}.jpg", data)
+        await self.deliver(image_event(url, caption, user=user, name=self.names.get(user, "Chị Lan")))
+        return self.api.texts_to(user)[before:]
 
     def menu(self, chat: str = LAN) -> dict[str, int]:
         """The numbered options of the latest text the chat received that offered some."""

@@ -30,15 +30,19 @@ class ConsoleSession(TextChannelSession):
         header = "Bình Yên" if chat_id == self.user_id else f"Bình Yên → {chat_id}"
         self.write(f"[{header}]\n{text}\n")
 
-    async def deliver_photo(self, chat_id: int, photo: object, caption: str) -> None:
-        """Save a photo (a chart) to a temporary file and print where it is."""
+    async def deliver_photo(self, chat_id: int, photo: object, caption: str) -> bool:
+        """Save a photo (a chart) to a temporary file and print where it is; a photo by URL
+        is printed as its URL."""
+        if isinstance(photo, str) and photo.startswith(("https://", "http://")):
+            await self.deliver(chat_id, f"[{photo}] {caption}".strip())
+            return True
         data = getattr(photo, "data", None)
         if not isinstance(data, bytes):
-            await super().deliver_photo(chat_id, photo, caption)
-            return
+            return False
         with tempfile.NamedTemporaryFile(prefix="binhyen-", suffix=".png", delete=False) as file:
             file.write(data)
         await self.deliver(chat_id, f"[{file.name}] {caption}".strip())
+        return True
 
 
 class ConsoleChat:

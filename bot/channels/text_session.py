@@ -4,20 +4,29 @@ Handlers call the Bot API as on Telegram; this session turns each call into plai
 for the channel. An inline keyboard becomes numbered options under the text, and a number
 typed back (or an option's label, typed out) becomes the button's callback, so no handler
 asks which channel it is on.
+
+The options stay valid, as buttons on Telegram do, while the user types something that
+chooses none of them and leaves the conversation at its step: the bot's answer to it
+without buttons of its own ("did not understand", "please choose") shows them again. They
+are replaced by the next message with buttons, and dropped once the conversation moves on
+without buttons: after a button pressed, a command typed, or a typed answer the step took.
 """
 
 import itertools
 import time
 import unicodedata
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 from typing import Any
 
-from aiogram import Bot
+from aiogram import BaseMiddleware, Bot
 from aiogram.client.default import Default
 from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import TelegramBadRequest
+from aiogram.fsm.context import FSMContext
 from aiogram.methods import (
     AnswerCallbackQuery,
     DeleteMessage,
@@ -38,6 +47,7 @@ from aiogram.types import (
     File,
     InlineKeyboardMarkup,
     Message,
+    PhotoSize,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -45,7 +55,11 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext
 
+from db.text import N_
+
 ACKNOWLEDGED = (DeleteMessage, DeleteWebhook, SendChatAction, SetMyCommands)
+MENU_HINT = N_("👉 Gõ số để chọn:")
+AMBIGUOUS_HINT = N_("👉 Nhiều lựa chọn khớp với chữ bạn gõ. Gõ số để chọn:")
 
 
 @dataclass
@@ -63,6 +77,34 @@ class Menu:
 
     message: Message
     options: list[Option] = field(default_factory=list)
+
+
+@dataclass
+class _Answering:
+    """The chat whose typed text this task is answering, and what that text did to its options."""
+
+    chat_id: int
+    keeps_menu: bool  # the text chose no option and was no command: the options stay...
+    ambiguous: bool = False  # it named several options: ask for the number
+    reshown: bool = False
+    # ...while the conversation stays at the step it was at (a typed answer a step takes,
+    # a time say, moves it on, and its options with it).
+    state: FSMContext | None = None
+    step: str | None = None
+
+    async def at_same_step(self) -> bool:
+        """Whether the conversation is still at the step the text was typed at."""
+        return self.state is None or await self.state.get_state() == self.step
+
+
+# The update being handled, as `incoming` saw it; set around each update by
+# AnsweringMiddleware, so that a message to another chat, or sent later, never counts as the
+# answer to a text.
+_answering: ContextVar[_Answering | None] = ContextVar("binhyen_text_answering", default=None)
+
+
+class PhotoNotShown(TelegramBadRequest):
+    """The channel cannot show this photo (Zalo without a public address to serve it from)."""
 
 
 class _TextOnly(HTMLParser):
@@ -124,29 +166,59 @@ def _comparable(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).casefold().split())
 
 
+def _loose(text: str) -> str:
+    """The words of a label without emoji, symbols or diacritics ("✅ Đồng ý" → "dong y")."""
+    kept = []
+    for char in unicodedata.normalize("NFD", text.casefold().replace("đ", "d")):
+        kind = unicodedata.category(char)
+        if kind.startswith("S") or kind in ("Mn", "Me", "Cf"):
+            continue  # a symbol or emoji, a diacritic, a joiner or variation selector
+        kept.append(char)
+    return " ".join("".join(kept).split())
+
+
+def _named(options: list[Option], choice: str) -> list[Option]:
+    """The options whose label is `choice`: exactly (in any case), else loosely."""
+    if not choice:
+        return []
+    exact = [option for option in options if _comparable(option.label) == _comparable(choice)]
+    if exact:
+        return exact
+    typed = _loose(choice)
+    return [option for option in options if typed and _loose(option.label) == typed]
+
+
 def chosen_option(options: list[Option], typed: str | None) -> Option | None:
-    """The option a typed reply chooses: its number, or its label typed out in any case when
-    no other option has that label (the "B" of a quiz, whose text lists A, B, C)."""
+    """The option a typed reply chooses: its number, or its label typed out when no other
+    option has that label (the "B" of a quiz, whose text lists A, B, C). A label matches in
+    any case, and without its emoji or diacritics ("dong y" for "✅ Đồng ý")."""
     choice = (typed or "").strip()
     # ASCII digits only: str.isdigit() also takes "²", which int() refuses (as it refuses
     # more than 4,300 digits).
     if choice.isascii() and choice.isdigit() and len(choice) <= 4:
         return options[int(choice) - 1] if 1 <= int(choice) <= len(options) else None
-    named = [option for option in options if choice and _comparable(option.label) == _comparable(choice)]
+    named = _named(options, choice)
     return named[0] if len(named) == 1 else None
 
 
-def render_menu(options: list[Option], links: list[str]) -> str:
+def _translated(text: str) -> str:
+    try:
+        return gettext(text)
+    except LookupError:  # outside an update there is no language context
+        return text
+
+
+def render_menu(options: list[Option], links: list[str], ambiguous: bool = False) -> str:
     """How to choose, then the options as numbered lines, then the links.
 
     The hint comes first so the options stand apart from a text that has numbered lines of
-    its own (the pledge's commitments, say)."""
+    its own (the pledge's commitments, say). `ambiguous`: the user typed a label that
+    several options share, so the hint asks for the number."""
     lines = []
-    if options:
-        try:
-            lines.append(gettext("👉 Gõ số để chọn:"))
-        except LookupError:  # outside an update there is no language context
-            lines.append("👉 Gõ số để chọn:")
+    if options and ambiguous:
+        lines.append(_translated(AMBIGUOUS_HINT))
+    elif options:
+        lines.append(_translated(MENU_HINT))
     lines += [f"{number}. {option.label}" for number, option in enumerate(options, start=1)]
     return "\n".join(lines + links)
 
@@ -161,6 +233,8 @@ class TextChannelSession(BaseSession):
         # Update ids must not repeat across runs (the ledger remembers them): start at "now".
         self._update_ids = itertools.count(time.time_ns() // 1000)
         self._callback_chats: dict[str, int] = {}
+        # What each update made by `incoming` did to its chat's options, until it is handled.
+        self._pending: dict[int, _Answering] = {}
         # Files users sent on this channel, by file id, for getFile and downloads.
         self.files: dict[str, bytes] = {}
 
@@ -174,9 +248,10 @@ class TextChannelSession(BaseSession):
         """Send a text to a chat of this channel."""
         raise NotImplementedError
 
-    async def deliver_photo(self, chat_id: int, photo: object, caption: str) -> None:
-        """Send a photo; channels that cannot send photos say so in text."""
-        await self.deliver(chat_id, f"[{gettext('ảnh')}] {caption}".strip())
+    async def deliver_photo(self, chat_id: int, photo: object, caption: str) -> bool:
+        """Send a photo with its caption; False when this channel cannot show it (the
+        handler is told with PhotoNotShown and says what to do instead)."""
+        return False
 
     async def close(self) -> None:
         """Nothing to close for a text channel by default."""
@@ -199,13 +274,19 @@ class TextChannelSession(BaseSession):
             return await self._send(bot, int(chat_id), text, method.reply_markup)
         if isinstance(method, SendPhoto):
             caption = plain_text(method.caption or "", self._parse_mode(bot, method.parse_mode))
-            await self.deliver_photo(int(method.chat_id), method.photo, caption)
+            if not await self.deliver_photo(int(method.chat_id), method.photo, caption):
+                raise PhotoNotShown(method, "this channel cannot show the photo")
             return self._message(bot, int(method.chat_id), caption, None)
         if isinstance(method, EditMessageReplyMarkup):
             menu = self.menus.get(int(method.chat_id or 0))
-            if menu is not None:
-                return await self._send(bot, menu.message.chat.id, "", method.reply_markup, menu.message)
-            return True
+            if menu is None or method.message_id not in (None, menu.message.message_id):
+                return True  # an older message: the numbers belong to the latest one
+            if menu_options(method.reply_markup) in (None, ([], [])):
+                # The buttons were taken off their message: their numbers go with them.
+                del self.menus[menu.message.chat.id]
+                self._menu_changed(menu.message.chat.id)
+                return True
+            return await self._send(bot, menu.message.chat.id, "", method.reply_markup, menu.message)
         if isinstance(method, AnswerCallbackQuery):
             # A query may be answered twice (an empty answer, then an apology when it failed).
             chat_id = self._callback_chats.get(method.callback_query_id)
@@ -239,16 +320,36 @@ class TextChannelSession(BaseSession):
         menu = menu_options(markup)
         message = message or self._message(bot, chat_id, text, markup)
         body = text
+        kept = self.menus.get(chat_id)
+        answering = _answering.get()
         if menu is not None:
             options, links = menu
             self.menus[chat_id] = Menu(message, options)
+            self._menu_changed(chat_id)
             body = "\n\n".join(part for part in (text, render_menu(options, links)) if part)
-        elif chat_id in self.menus:
-            # A new message without buttons: old numbers no longer mean anything.
+        elif kept is not None and answering is not None and answering.chat_id == chat_id \
+                and answering.keeps_menu and await answering.at_same_step():
+            # The answer to a text that chose nothing and did not move the conversation on
+            # ("did not understand", "please choose"): the options still stand, shown
+            # again under the first such answer.
+            if not answering.reshown:
+                answering.reshown = True
+                body = "\n\n".join(part for part in (
+                    text, render_menu(kept.options, [], answering.ambiguous)) if part)
+        elif kept is not None:
+            # The conversation moved on without buttons: old numbers no longer mean anything.
             del self.menus[chat_id]
+            self._menu_changed(chat_id)
         if body:
             await self.deliver(chat_id, body)
         return message
+
+    def _menu_changed(self, chat_id: int) -> None:
+        """The chat's options were replaced or dropped (a channel may store them)."""
+
+    def answering(self, update: Update) -> _Answering | None:
+        """What `update`, if `incoming` made it, did to its chat's options (asked once)."""
+        return self._pending.pop(update.update_id, None)
 
     def _message(self, bot: Bot, chat_id: int, text: str, markup: object) -> Message:
         return Message(
@@ -259,15 +360,26 @@ class TextChannelSession(BaseSession):
             reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
         ).as_(bot)
 
-    def incoming(self, user: User, text: str | None, chat_id: int | None = None) -> Update:
+    def incoming(self, user: User, text: str | None, chat_id: int | None = None,
+                 photo: list[PhotoSize] | None = None, caption: str | None = None) -> Update:
         """The update a user's typed text means: a button press when it names a listed option.
 
-        None is a message without text (a sticker, say), which the fallback answers.
+        None is a message without text (a sticker, say, or a `photo` with its `caption`),
+        which the handler of the step or the fallback answers.
         Feed it with `Dispatcher.feed_update(bot, update)`, which mounts it on the bot."""
         chat_id = user.id if chat_id is None else chat_id
         update_id = next(self._update_ids)
         menu = self.menus.get(chat_id)
+        choice = (text or "").strip()
         option = chosen_option(menu.options, text) if menu is not None else None
+        command = choice.startswith("/")
+        if len(self._pending) >= 10_000:  # made but never handled: forget the oldest
+            del self._pending[next(iter(self._pending))]
+        self._pending[update_id] = _Answering(
+            chat_id, keeps_menu=option is None and not command,
+            ambiguous=menu is not None and option is None and not command
+            and len(_named(menu.options, choice)) > 1,
+        )
         if option is not None:
             if option.callback_data is not None:
                 query_id = str(update_id)
@@ -286,6 +398,26 @@ class TextChannelSession(BaseSession):
             date=datetime.now(timezone.utc),
             chat=Chat(id=chat_id, type="private" if chat_id > 0 else "group"),
             from_user=user,
-            text=text,
+            text=text if photo is None else None,
+            photo=photo,
+            caption=caption if photo is not None else None,
         )
         return Update(update_id=update_id, message=message)
+
+
+class AnsweringMiddleware(BaseMiddleware):
+    """Tells a text channel's session, for the time of one update, which typed text it answers:
+    the messages sent meanwhile to that chat are the answer (see TextChannelSession._send)."""
+
+    async def __call__(self, handler: Callable[[Any, dict[str, Any]], Awaitable[Any]],
+                       event: Any, data: dict[str, Any]) -> Any:
+        session = getattr(data.get("bot"), "session", None)
+        answering = session.answering(event) if isinstance(session, TextChannelSession) else None
+        state = data.get("state")
+        if answering is not None and isinstance(state, FSMContext):
+            answering.state, answering.step = state, await state.get_state()
+        token = _answering.set(answering)
+        try:
+            return await handler(event, data)
+        finally:
+            _answering.reset(token)

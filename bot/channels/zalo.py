@@ -10,22 +10,32 @@
 - Zalo has no buttons: inline keyboards are numbered options and a typed number presses
   the button (bot/channels/text_session.py). The options are kept in the dispatcher's
   storage too, so with Redis any instance understands the number.
-- Text is the only input understood for now: a sticker, image, voice or other event
-  becomes a message without text, which the fallback answers politely in the user's
-  language ("Bình Yên chưa hiểu ý bạn…").
+- Texts and images are understood. An image becomes an aiogram photo whose file id stands
+  for the image's URL on Zalo's CDN: getFile and the download fetch it from there, so the
+  tip flow cleans and seals it as on Telegram. A sticker, voice or other event becomes a
+  message without text, which the fallback answers politely in the user's language
+  ("Bình Yên chưa hiểu ý bạn…"); so does an image anywhere but at the tip's photo step.
+- A photo the bot sends goes by URL: one that is only bytes (the /stats chart, a tip's
+  cleaned photo for the officers) is served from the webhook server for a few minutes
+  (bot/channels/photo_links.py). Without a webhook the handler is told the photo cannot be
+  shown (PhotoNotShown).
+- An event that is not the documented shape (ids missing, `from` not an object…) is
+  ignored and logged without its content.
 - Joining a hamlet by deep link becomes a code the user types (`/join CODE`, issue 3).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hashlib
 import logging
 import math
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from aiogram import Bot
@@ -41,11 +51,12 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.fsm.storage.base import StorageKey
-from aiogram.methods import SendChatAction, TelegramMethod
-from aiogram.types import Chat, Message, User
+from aiogram.methods import GetFile, SendChatAction, TelegramMethod
+from aiogram.types import Chat, File, Message, PhotoSize, User
 from aiohttp import web
 
 from bot.app import App
+from bot.channels.photo_links import PhotoLinks
 from bot.channels.text_session import Menu, Option, TextChannelSession
 from bot.channels.zalo_client import (
     POLL_SECONDS,
@@ -63,11 +74,38 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "zalo"
 TEXT_EVENT = "message.text.received"
+IMAGE_EVENT = "message.image.received"
+EVENTS = (TEXT_EVENT, IMAGE_EVENT, "message.sticker.received", "message.voice.received",
+          "message.unsupported.received")
 MENU_DESTINY = "zalo-menu"
 ID_BITS = 52
 # Updates handled at once while polling (each chat's in order), as for Telegram.
 CONCURRENCY = 64
 MAX_BACKOFF = 30.0
+# The file id of an image a user sent: this prefix, then its URL in base64url.
+PHOTO_FILE_PREFIX = "zalo-photo."
+# As Telegram's getFile: a bot downloads files of up to 20 MB.
+MAX_DOWNLOAD = 20 * 1024 * 1024
+MAX_ID = 200
+MAX_NAME = 128
+
+
+def photo_file_id(url: str) -> str:
+    """The aiogram file id of an image a user sent: it carries the image's URL, so any
+    instance can fetch it, later (when the tip is sent) as well as now."""
+    return PHOTO_FILE_PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+
+
+def photo_url(file_id: str) -> str | None:
+    """The image URL a file id of photo_file_id stands for; None for any other id."""
+    if not file_id.startswith(PHOTO_FILE_PREFIX):
+        return None
+    encoded = file_id.removeprefix(PHOTO_FILE_PREFIX)
+    try:
+        url = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return url if url.startswith(("https://", "http://")) else None
 
 
 def aiogram_id(zalo_id: str, group: bool = False) -> int:
@@ -127,17 +165,35 @@ class ZaloSession(TextChannelSession):
         self.client = client
         self.ids = ids
         self.changed_menus: set[int] = set()
+        # Where photos that are only bytes are served from (set with the webhook).
+        self.photo_links: PhotoLinks | None = None
 
     async def deliver(self, chat_id: int, text: str) -> None:
         """Send a text (split in parts of 2,000 characters when longer)."""
         await self.client.send_text(self.ids.zalo_id(chat_id), text)
 
-    async def deliver_photo(self, chat_id: int, photo: object, caption: str) -> None:
-        """Zalo sends photos by URL; anything else is announced in text."""
+    async def deliver_photo(self, chat_id: int, photo: object, caption: str) -> bool:
+        """Zalo sends photos by URL: a URL goes as it is, bytes (a chart) are served from
+        the webhook server for a while; without one they cannot be shown (False)."""
         if isinstance(photo, str) and photo.startswith(("https://", "http://")):
-            await self.client.send_photo(self.ids.zalo_id(chat_id), photo, caption)
+            url = photo
         else:
-            await super().deliver_photo(chat_id, photo, caption)
+            data = getattr(photo, "data", None)
+            if self.photo_links is None or not isinstance(data, bytes):
+                return False
+            url = await self.photo_links.publish(data)
+        await self.client.send_photo(self.ids.zalo_id(chat_id), url, caption)
+        return True
+
+    async def stream_content(self, url: str, *args: Any, chunk_size: int = 65536, **kwargs: Any) -> Any:
+        """Download an image a user sent, from Zalo's CDN (its file id ends the URL)."""
+        source = photo_url(url.rsplit("/", 1)[-1])
+        if source is None:
+            async for chunk in super().stream_content(url, *args, chunk_size=chunk_size, **kwargs):
+                yield chunk
+            return
+        async for chunk in self.client.download(source, MAX_DOWNLOAD, chunk_size):
+            yield chunk
 
     async def make_request(
         self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
@@ -150,19 +206,21 @@ class ZaloSession(TextChannelSession):
             if isinstance(method, SendChatAction):
                 await self.client.send_chat_action(self.ids.zalo_id(int(method.chat_id)))
                 return True
+            if isinstance(method, GetFile) and photo_url(method.file_id) is not None:
+                return File(file_id=method.file_id, file_unique_id=_unique_id(method.file_id),
+                            file_path=method.file_id)
             return await super().make_request(bot, method, timeout)
         except ZaloError as error:
             raise _telegram_error(method, error) from None
         except LookupError as error:  # as Telegram answers for a chat it does not know
             raise TelegramBadRequest(method, f"chat not found: {error}") from None
 
-    async def _send(self, bot: Bot, chat_id: int, text: str, markup: object,
-                    message: Message | None = None) -> Message:
-        had_menu = chat_id in self.menus
-        sent = await super()._send(bot, chat_id, text, markup, message)
-        if had_menu or chat_id in self.menus:
-            self.changed_menus.add(chat_id)
-        return sent
+    def _menu_changed(self, chat_id: int) -> None:
+        self.changed_menus.add(chat_id)
+
+
+def _unique_id(file_id: str) -> str:
+    return hashlib.blake2b(file_id.encode(), digest_size=12).hexdigest()
 
 
 class _ChatLocks:
@@ -194,6 +252,69 @@ def unwrap(event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+@dataclass(frozen=True)
+class ZaloMessage:
+    """A Zalo message event, checked against the documented shape."""
+
+    event_name: str
+    message_id: str
+    user_id: str
+    chat_id: str
+    group: bool
+    sender_name: str
+    is_bot: bool
+    text: str | None = None
+    photo: str | None = None
+    caption: str | None = None
+
+
+def _zalo_id(value: object) -> str | None:
+    """An id as Zalo gives them (a string; digits are taken too), or None."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    text = str(value)
+    return text if 0 < len(text) <= MAX_ID else None
+
+
+def _string(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def parse_event(event: dict[str, Any]) -> ZaloMessage | None:
+    """The message of a Zalo event; None (logged, never with its content) when it has none or
+    is not the documented shape."""
+    name = event.get("event_name")
+    known = name if name in EVENTS else "unknown"
+    message = event.get("message")
+    if not isinstance(message, dict):
+        log.info("ignored a Zalo %s event without a message", known)
+        return None
+    sender, chat = message.get("from"), message.get("chat")
+    if not isinstance(sender, dict) or not isinstance(chat, dict):
+        log.warning("ignored a malformed Zalo %s event (its sender or chat is not an object)", known)
+        return None
+    message_id, user_id = _zalo_id(message.get("message_id")), _zalo_id(sender.get("id"))
+    chat_id = _zalo_id(chat.get("id"))
+    if not (message_id and user_id and chat_id):
+        log.warning("ignored a Zalo %s event missing its ids", known)
+        return None
+    names = (sender.get(key) for key in ("display_name", "first_name", "name"))
+    sender_name = next((n.strip() for n in names if isinstance(n, str) and n.strip()), "Zalo")
+    photo = _string(message.get("photo")) or _string(message.get("photo_url"))
+    return ZaloMessage(
+        event_name=known,
+        message_id=message_id,
+        user_id=user_id,
+        chat_id=chat_id,
+        group=chat.get("chat_type") == "GROUP",
+        sender_name=sender_name[:MAX_NAME],
+        is_bot=sender.get("is_bot") is True,
+        text=_string(message.get("text")) if known == TEXT_EVENT else None,
+        photo=photo if known == IMAGE_EVENT and photo and photo.startswith(("https://", "http://")) else None,
+        caption=_string(message.get("caption")) if known == IMAGE_EVENT else None,
+    )
+
+
 class ZaloChannel:
     """The Zalo bot: turns events into aiogram updates and feeds them to the dispatcher."""
 
@@ -215,31 +336,23 @@ class ZaloChannel:
 
     async def handle(self, event: dict[str, Any]) -> Any:
         """Handle one Zalo event through the dispatcher (a duplicate does nothing)."""
-        event = unwrap(event)
-        message = event.get("message")
-        if not isinstance(message, dict):
-            log.info("ignored a Zalo event without a message: %s", event.get("event_name"))
+        message = parse_event(unwrap(event))
+        if message is None:
             return None
-        sender, chat = message.get("from") or {}, message.get("chat") or {}
-        message_id, user_id, chat_id = message.get("message_id"), sender.get("id"), chat.get("id")
-        if not (message_id and user_id and chat_id):
-            log.warning("ignored a Zalo %s event missing its ids", event.get("event_name"))
-            return None
-        user_id, chat_id = str(user_id), str(chat_id)
-        async with self._chats.hold(chat_id):
-            user = User(
-                id=self.ids.remember(user_id),
-                is_bot=bool(sender.get("is_bot")),
-                first_name=str(sender.get("display_name") or sender.get("name") or "Zalo"),
-            )
-            number = self.ids.remember(chat_id, group=chat.get("chat_type") == "GROUP")
+        async with self._chats.hold(message.chat_id):
+            user = User(id=self.ids.remember(message.user_id), is_bot=message.is_bot,
+                        first_name=message.sender_name)
+            number = self.ids.remember(message.chat_id, group=message.group)
             await self._load_menu(number)
-            text = message.get("text") if event.get("event_name") == TEXT_EVENT else None
-            update = self.session.incoming(user, text if isinstance(text, str) else None, number)
+            photo = None
+            if message.photo is not None:
+                file_id = photo_file_id(message.photo)
+                photo = [PhotoSize(file_id=file_id, file_unique_id=_unique_id(file_id), width=0, height=0)]
+            update = self.session.incoming(user, message.text, number, photo=photo, caption=message.caption)
             try:
                 return await self.app.dispatcher.feed_update(
-                    self.bot, update, channel=CHANNEL, channel_user_id=user_id,
-                    channel_chat_id=chat_id, ledger_id=_ledger_id(str(message_id)),
+                    self.bot, update, channel=CHANNEL, channel_user_id=message.user_id,
+                    channel_chat_id=message.chat_id, ledger_id=_ledger_id(message.message_id),
                 )
             finally:
                 await self._save_menus()
@@ -280,32 +393,38 @@ class ZaloChannel:
         except Exception as error:  # one broken update must not stop the polling
             log.error("a Zalo update failed with %s", type(error).__name__, exc_info=error)
 
-    async def run_polling(self, stop: asyncio.Event, idle_pause: float = 1.0) -> None:
+    async def run_polling(self, stop: asyncio.Event, idle_pause: float = 1.0,
+                          retry_pause: float = 1.0) -> None:
         """Poll getUpdates until `stop` is set; ZaloUnauthorized ends it (a wrong token).
 
+        Any other failure, of getUpdates or of the calls before it (the API unreachable at
+        start, a 502), is retried after `retry_pause` seconds, doubled each time up to 30.
         getUpdates hands each update out once: one that fails or is cut short by a crash
         is not delivered again (the user is asked to try again when handling fails)."""
-        await self.client.delete_webhook()  # getUpdates does not work while a webhook is set
-        me = await self.client.get_me()
-        log.info("Zalo polling as %s", me.get("account_name") if isinstance(me, dict) else "?")
         running: set[asyncio.Task[None]] = set()
         slots = asyncio.Semaphore(CONCURRENCY)
-        backoff = 1.0
+        backoff = retry_pause
+        ready = False
         try:
             while not stop.is_set():
                 started = time.monotonic()
                 try:
+                    if not ready:
+                        ready = await _unless_stopped(stop, self._start_polling()) is not None
+                        backoff = retry_pause
+                        continue
                     events = await _unless_stopped(stop, self.client.get_updates(POLL_SECONDS))
                 except ZaloUnauthorized:
                     raise
                 except ZaloError as error:
-                    log.warning("Zalo getUpdates failed: %s (%s)", type(error).__name__, error.code)
+                    call = "getUpdates" if ready else error.method
+                    log.warning("Zalo %s failed: %s (%s)", call, type(error).__name__, error.code)
                     await _pause(stop, backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF)
                     continue
                 if events is None:
                     break
-                backoff = 1.0
+                backoff = retry_pause
                 if not events:
                     # A server that answers "nothing new" at once must not make us spin.
                     await _pause(stop, idle_pause - (time.monotonic() - started))
@@ -319,21 +438,66 @@ class ZaloChannel:
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
 
+    async def _start_polling(self) -> bool:
+        """Drop any webhook (getUpdates does not work while one is set) and say who we are."""
+        await self.client.delete_webhook()
+        me = await self.client.get_me()
+        log.info("Zalo polling as %s", me.get("account_name") if isinstance(me, dict) else "?")
+        return True
+
     async def close(self) -> None:
         """Close the Zalo client's HTTP session."""
         await self.client.close()
 
-    def attach_webhook(self, web_app: web.Application, register: bool = True) -> None:
-        """Answer Zalo's webhook on BINHYEN_ZALO_WEBHOOK_URL's path of `web_app`."""
+    def attach_webhook(self, web_app: web.Application, register: bool = True,
+                       retry_pause: float = 1.0) -> None:
+        """Answer Zalo's webhook on BINHYEN_ZALO_WEBHOOK_URL's path of `web_app`, and serve
+        the photos the bot sends (Zalo fetches them by URL) below that path.
+
+        The webhook is registered when the server starts: a token or URL Zalo refuses (401,
+        400) stops it; any other failure is retried in the background, with the server up."""
         settings = self.app.settings
         add_zalo_route(web_app, self.handle, settings.zalo_webhook_path, settings.zalo_webhook_secret)
+        self.session.photo_links = PhotoLinks(settings.zalo_webhook_url, self.app.redis)
+        self.session.photo_links.add_route(web_app, settings.zalo_webhook_path)
 
-        async def register_webhook(_: web.Application) -> None:
+        retrying: list[asyncio.Task[None]] = []
+
+        async def set_webhook() -> None:
             await self.client.set_webhook(settings.zalo_webhook_url, settings.zalo_webhook_secret)
             log.info("Zalo webhook registered at %s", settings.zalo_webhook_path)
 
+        async def keep_trying(first: ZaloError) -> None:
+            error, backoff = first, retry_pause
+            while True:
+                log.warning("Zalo setWebhook failed: %s (%s); trying again", type(error).__name__, error.code)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                try:
+                    await set_webhook()
+                    return
+                except (ZaloUnauthorized, ZaloBadRequest) as refused:
+                    log.error("Zalo refused the webhook: %s (%s)", type(refused).__name__, refused.code)
+                    return
+                except ZaloError as failed:
+                    error = failed
+
+        async def register_webhook(_: web.Application) -> None:
+            try:
+                await set_webhook()
+            except (ZaloUnauthorized, ZaloBadRequest):
+                raise
+            except ZaloError as error:
+                retrying.append(asyncio.create_task(keep_trying(error)))
+
+        async def stop_trying(_: web.Application) -> None:
+            for task in retrying:
+                task.cancel()
+            await asyncio.gather(*retrying, return_exceptions=True)
+
         if register:
             web_app.on_startup.append(register_webhook)
+            web_app.on_cleanup.append(stop_trying)
 
 
 def zalo_channel(app: App) -> ZaloChannel:

@@ -20,8 +20,10 @@ lucanhost/go-zalo-bot-api):
   update per call, with no offset: `{"event_name": "message.text.received",
   "message": {"message_id": "16f6…", "date": 1766619597466 (ms), "text": "Xin chào",
   "chat": {"id": "e4ea…", "chat_type": "PRIVATE" | "GROUP"},
-  "from": {"id": "e4ea…", "display_name": "…", "is_bot": false}}}`. Other events:
-  `message.image.received` (`photo_url`, `caption`), `message.sticker.received`,
+  "from": {"id": "e4ea…", "display_name": "…", "is_bot": false}}}` (the docs' samples
+  name the sender `display_name`; some name it `first_name` or `name`). Other events:
+  `message.image.received` (`photo`: the image's URL on Zalo's CDN, which some copies of
+  the docs call `photo_url`; `caption`), `message.sticker.received`,
   `message.voice.received`, `message.unsupported.received`. When nothing arrives in time
   the answer is HTTP 408 / `error_code` 408 ("Request timeout"): not an error, poll again.
   getUpdates does not work while a webhook is set.
@@ -38,6 +40,7 @@ The token is kept in a SecretStr and is never part of an exception, a log line o
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -229,6 +232,24 @@ class ZaloClient:
         if caption and not fits:
             sent += await self.send_text(chat_id, caption)
         return sent
+
+    async def download(self, url: str, limit: int, chunk_size: int = 65536) -> AsyncIterator[bytes]:
+        """The file at `url` (an image a user sent, on Zalo's CDN) in chunks; ZaloNetworkError
+        when it cannot be fetched or is larger than `limit` bytes."""
+        if not url.startswith(("https://", "http://")):
+            raise ZaloNetworkError("download", None, "not an http(s) URL")
+        received = 0
+        try:
+            async with self._http().get(url, timeout=aiohttp.ClientTimeout(total=CALL_SECONDS)) as response:
+                if response.status != 200:
+                    raise ZaloNetworkError("download", response.status, f"HTTP {response.status}")
+                async for chunk in response.content.iter_chunked(chunk_size):
+                    received += len(chunk)
+                    if received > limit:
+                        raise ZaloNetworkError("download", None, f"larger than {limit} bytes")
+                    yield chunk
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise ZaloNetworkError("download", None, type(error).__name__) from None
 
     async def send_chat_action(self, chat_id: str, action: str = "typing") -> None:
         """Show "typing…" in the chat for a moment."""
