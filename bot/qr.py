@@ -71,4 +71,4 @@ def write_poster(path: Path, lines: list[tuple[str, int, bool]], link: str | Non
     for (text, _size, _bold), font, height in zip(lines, fonts, heights):
         draw.text(((width - draw.textlength(text, font=font)) / 2, y), text, font=font, fill="black")
         y += height
-    poster.save(path)
+    poster.save(path, format="PNG")
