@@ -10,6 +10,9 @@ again. The worker is `binhyen run --role worker` in a child process.
     .venv/bin/python -m bench.broadcast --database postgresql+asyncpg://postgres@127.0.0.1/bench
 
 A PostgreSQL database is emptied and migrated first. Two runs at 25 msgs/s take about 7 minutes.
+`--messages 50` is a quick smoke run. A run stops with a message (exit status 1) when the worker
+process dies on its own or the run takes longer than `--timeout` seconds (by default twice the
+time the configured rate needs, plus two minutes), instead of waiting forever.
 """
 
 import argparse
@@ -37,6 +40,12 @@ from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456:BENCHtokenBENCHtokenBENCHtoken"
 FIRST_CHAT = 10_000_001
+# After a SIGKILL the dead worker's rows wait for its lease (30 s) before they are sent again.
+LEASE_SECONDS = 30
+
+
+class BenchFailed(Exception):
+    """The run cannot finish: the message says why."""
 
 
 async def prepare(url: str, recipients: int) -> None:
@@ -83,16 +92,25 @@ async def left(url: str, source: str) -> int:
 
 
 async def run_once(url: str, server: FakeTelegram, recipients: int, rate: float, crash: bool,
-                   log: Path) -> dict:
-    """Deliver one broadcast; with `crash`, SIGKILL the worker halfway and start another."""
+                   log: Path, timeout: float) -> dict:
+    """Deliver one broadcast; with `crash`, SIGKILL the worker halfway and start another.
+    Raises BenchFailed when the worker dies by itself or the run outlasts `timeout` seconds."""
     server.delivered.clear()
     server.too_many = 0
     source = await enqueue(url, "crash" if crash else "plain")
     worker = start_worker(url, server.base, rate, log)
     first = last = None
     killed = False
+    deadline = time.monotonic() + timeout
     try:
         while True:
+            if worker.poll() is not None:
+                raise BenchFailed(f"the worker process exited by itself (status {worker.returncode}) "
+                                  f"after {sum(server.delivered.values())} messages; see {log}")
+            if time.monotonic() > deadline:
+                raise BenchFailed(f"no end after {timeout:g} s: {len(server.delivered)} of "
+                                  f"{recipients} recipients reached, {await left(url, source)} rows "
+                                  f"left; see {log} (or raise --timeout)")
             delivered = sum(server.delivered.values())
             if delivered and first is None:
                 first = time.monotonic()
@@ -126,7 +144,10 @@ async def main() -> None:
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--rate", type=float, default=25.0, help="BINHYEN_TELEGRAM_RATE")
     parser.add_argument("--flood", type=int, default=30, help="the fake server's 429 threshold")
+    parser.add_argument("--timeout", type=float,
+                        help="seconds a run may take (default: twice what the rate needs + 120)")
     args = parser.parse_args()
+    timeout = args.timeout or 2 * args.messages / args.rate + 120
     folder = Path(tempfile.mkdtemp(prefix="binhyen-bench-"))
     url = args.database or f"sqlite+aiosqlite:///{folder / 'bench.db'}"
     log = folder / "worker.log"
@@ -138,7 +159,12 @@ async def main() -> None:
         for crash in (False, True):
             print(f"{'crash and resume' if crash else 'steady'}: {args.messages} messages at "
                   f"{args.rate:g} msgs/s configured, 429 above {args.flood}/s", flush=True)
-            result = await run_once(url, server, args.messages, args.rate, crash, log)
+            try:
+                result = await run_once(url, server, args.messages, args.rate, crash, log,
+                                        timeout + (LEASE_SECONDS if crash else 0))
+            except BenchFailed as failure:
+                print(f"  stopped: {failure}", file=sys.stderr, flush=True)
+                raise SystemExit(1) from None
             if not crash:
                 print(f"  {result['seconds']:.1f} s, {result['rate']:.2f} msgs/s = "
                       f"{result['rate'] / args.rate:.3f} of the configured rate; "

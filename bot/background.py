@@ -81,7 +81,8 @@ async def start_background(app: App, role: str, channels: list[Channel]) -> Back
         context = JobContext(
             app.sessionmaker, app.settings.tz, app.settings.quiet,
             timedelta(hours=app.settings.schedule_stale_hours), translator(app.i18n), SystemClock(),
-            wake_worker=background.worker.wake if background.worker else (lambda: None))
+            wake_worker=background.worker.wake if background.worker else (lambda: None),
+            catalog=app.dispatcher["catalog"])
         background.planner = Planner(context, app.settings.database_url)
         await background.planner.start()
     return background

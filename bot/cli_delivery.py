@@ -3,9 +3,10 @@
 import argparse
 import asyncio
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,28 +18,37 @@ from bot.channels.zalo_client import ZaloClient
 from bot.senders import TelegramSender, TextSender, ZaloSender
 from bot.settings import Settings
 from content.catalog import Catalog
-from db.models import AUDIENCES, CHANNELS, MILESTONE_KINDS, Campaign
+from db.models import AUDIENCES, CHANNELS, MILESTONE_KINDS, Broadcast, Campaign
 from db.services.areas import require_area
-from db.services.broadcasts import create_broadcast
-from db.services.deliveries import counts_by_broadcast, outstanding
+from db.services.broadcasts import create_broadcast, require_recipients
+from db.services.deliveries import busy_workers, counts_by_broadcast, outstanding
 from db.services.milestones import (
     ReminderSpec,
-    add_milestone,
+    add_milestone_in_year,
     add_reminder,
     campaign_for_year,
     campaign_milestones,
-    ensure_campaign,
     milestone_title,
     milestones_for,
+    remove_reminder,
     reminders_for,
 )
+from db.services.schedule_times import check_send_time
 from db.session import READ_ONLY, make_sessionmaker
 from db.text import N_, Problem
+from handlers.labels import render_problem
 from scheduler.clock import SystemClock
 from scheduler.sender import Channel
 
 # The console channel only prints; it has no rate limit worth the name.
 CONSOLE_RATE = 100.0
+# How long a just-queued broadcast is watched for another worker taking its rows (seconds): a
+# running `binhyen run` worker looks for new rows every second.
+HANDOFF_SECONDS = 2.5
+# A worker renews its leases every 10 s (scheduler/worker.py): one renewed within this is alive.
+LIVE_LEASE = timedelta(seconds=30)
+# The exit status of a request refused as given (as argparse does for bad arguments).
+REFUSED = 2
 
 
 def _local(moment: datetime, settings: Settings) -> str:
@@ -85,8 +95,9 @@ async def _progress(app: App, broadcast_id: int, total: int, done: asyncio.Event
         finished = counts["sent"] + counts["unreachable"] + counts["failed"]
         width = 30
         filled = width * finished // total if total else width
-        print("\r[" + "#" * filled + "." * (width - filled) + "] " + _("{done}/{total} tin").format(
-            done=finished, total=total), end="", file=sys.stderr, flush=True)
+        print("\r[" + "#" * filled + "." * (width - filled) + "] " + ngettext(
+            "{done}/{total} tin", "{done}/{total} tin", total).format(done=finished, total=total),
+            end="", file=sys.stderr, flush=True)
         if done.is_set():
             print(file=sys.stderr)
             return counts
@@ -96,40 +107,101 @@ async def _progress(app: App, broadcast_id: int, total: int, done: asyncio.Event
             pass
 
 
+async def _status(app: App, broadcast_id: int) -> str:
+    reads = make_sessionmaker(app.engine.execution_options(**READ_ONLY))
+    async with reads() as session:
+        return await session.scalar(select(Broadcast.status).where(Broadcast.id == broadcast_id))
+
+
+async def _taken_by_another_worker(app: App, channels: list[Channel]) -> bool:
+    """Does a running worker (`binhyen run`) send on these channels? Watched for a moment after
+    queueing, since an idle worker holds no rows until it finds the new ones."""
+    reads = make_sessionmaker(app.engine.execution_options(**READ_ONLY))
+    names = [channel.name for channel in channels]
+    deadline = asyncio.get_running_loop().time() + HANDOFF_SECONDS
+    while True:
+        async with reads() as session:
+            if await busy_workers(session, names, SystemClock().now() - LIVE_LEASE):
+                return True
+        if asyncio.get_running_loop().time() >= deadline:
+            return False
+        await asyncio.sleep(0.25)
+
+
+async def _follow(app: App, broadcast_id: int, done: asyncio.Event) -> None:
+    """Set `done` once another process has finished sending the broadcast."""
+    while await _status(app, broadcast_id) == "sending":
+        await asyncio.sleep(0.5)
+    done.set()
+
+
+def _refused(problem: Problem) -> int:
+    print(render_problem(problem, markup=False), file=sys.stderr)
+    return REFUSED
+
+
 async def cmd_broadcast(args: argparse.Namespace, settings: Settings) -> int:
-    """Broadcast from the command line: now (drained here, with progress) or --at a time."""
+    """Broadcast a text or an outreach article from the command line: now (sent by this process
+    with a progress bar, or followed while a running worker sends it) or --at a time."""
+    if args.text is None and args.article is None:
+        return _refused(Problem(N_("Cần --text, --article hoặc cả hai.")))
+    now = SystemClock().now()
+    try:
+        # The same rules as a time typed in chat: after now, within a year.
+        when = check_send_time(_at(args.at, settings), now, settings.tz) if args.at else None
+    except Problem as problem:
+        return _refused(problem)
     app = await build_app(settings)
     channels = channels_for(settings)
     try:
         texts = translator(app.i18n)
-        when = _at(args.at, settings) if args.at else None
         async with app.sessionmaker() as session, session.begin():
             area = await require_area(session, args.area)
+            try:
+                # Refused like the chat's preview refuses it: nobody would receive it.
+                await require_recipients(session, None, area, args.audience, now, settings.tz)
+            except Problem as problem:
+                return _refused(problem)
             broadcast = await create_broadcast(
-                session, None, area, args.audience, args.text, when, args.urgent,
-                SystemClock().now(), settings.tz, settings.quiet, texts)
+                session, None, area, args.audience, args.text, when, args.urgent, now, settings.tz,
+                settings.quiet, texts, article_id=args.article, catalog=app.dispatcher["catalog"])
         if broadcast.status == "scheduled":
             print(_("Đã hẹn gửi thông báo #{id} lúc {when}; tiến trình scheduler sẽ gửi.").format(
                 id=broadcast.id, when=_local(broadcast.send_at, settings)))
             return 0
-        print(_("Gửi thông báo #{id} tới {count} người.").format(
-            id=broadcast.id, count=broadcast.recipients))
-        worker = make_worker(app, channels)
+        if broadcast.status == "done":  # everyone left the audience in the meantime
+            print(_("Thông báo #{id} không gửi tới ai: nhóm này không còn ai nhận được.").format(
+                id=broadcast.id))
+            return 0
+        total = broadcast.recipients or 0
+        print(ngettext("Gửi thông báo #{id} tới {count} người.",
+                       "Gửi thông báo #{id} tới {count} người.", total).format(
+            id=broadcast.id, count=total))
         done = asyncio.Event()
-        progress = asyncio.create_task(_progress(app, broadcast.id, broadcast.recipients or 0, done))
+        progress = asyncio.create_task(_progress(app, broadcast.id, total, done))
+        follow = args.no_worker or await _taken_by_another_worker(app, channels)
         try:
-            await worker.drain(f"broadcast:{broadcast.id}")
+            if follow:
+                # Another worker sends it: a second one here would double the channel's rate.
+                print(_("Tiến trình binhyen run gửi thông báo này; lệnh này chỉ theo dõi tiến độ "
+                        "(Ctrl-C thôi theo dõi, tin vẫn được gửi)."))
+                await _follow(app, broadcast.id, done)
+            else:
+                await make_worker(app, channels).drain(f"broadcast:{broadcast.id}")
         finally:
             done.set()
             counts = await progress
         print(_("Xong: {sent} người đã nhận, {unreachable} không liên lạc được, {failed} lỗi.").format(
             sent=counts["sent"], unreachable=counts["unreachable"], failed=counts["failed"]))
-        async with app.sessionmaker() as session:
-            others = [name for name in CHANNELS if name not in {c.name for c in channels}]
-            left, _earliest = await outstanding(session, others, f"broadcast:{broadcast.id}")
-        if left:
-            print(_("{count} tin chờ một tiến trình có kênh của người nhận (binhyen run) gửi.").format(
-                count=left))
+        if not follow:
+            async with app.sessionmaker() as session:
+                others = [name for name in CHANNELS if name not in {c.name for c in channels}]
+                left, _earliest = await outstanding(session, others, f"broadcast:{broadcast.id}")
+            if left:
+                print(ngettext(
+                    "{count} tin chờ một tiến trình có kênh của người nhận (binhyen run) gửi.",
+                    "{count} tin chờ một tiến trình có kênh của người nhận (binhyen run) gửi.",
+                    left).format(count=left))
         return 0
     finally:
         await close_channels(channels)
@@ -159,11 +231,12 @@ async def cmd_milestone_add(args: argparse.Namespace, settings: Settings) -> int
 
     async def work(session: AsyncSession) -> int:
         area = await require_area(session, args.area)
-        campaign, created = await ensure_campaign(session, area, args.year, pledge_version)
+        milestone, new, created = await add_milestone_in_year(
+            session, area, args.year, args.kind, day, args.title, settings.tz, settings.quiet,
+            pledge_version)
         if created:
-            print(_("Đã tạo chiến dịch “{name}” cho {area}.").format(name=campaign.name, area=area.code))
-        milestone, new = await add_milestone(session, campaign, area, args.kind, day, args.title,
-                                             settings.tz, settings.quiet)
+            print(_("Đã tạo chiến dịch “{name}” cho {area}.").format(
+                name=milestone.campaign.name, area=area.code))
         text = _("Đã thêm mốc {title} ngày {day}.") if new else _(
             "Đã dời mốc {title} sang ngày {day}; các lời nhắc của mốc được tính lại.")
         print(text.format(title=milestone_title(milestone, _), day=f"{milestone.happens_on:%d/%m/%Y}"))
@@ -172,6 +245,17 @@ async def cmd_milestone_add(args: argparse.Namespace, settings: Settings) -> int
                                           SystemClock().now(), settings.tz, settings.quiet)
             print(_("Lời nhắc #{id}: {when}, {audience}.").format(
                 id=reminder.id, when=_local(reminder.due_at, settings), audience=reminder.audience))
+        return 0
+
+    return await _in_session(settings, work)
+
+
+async def cmd_reminder_remove(args: argparse.Namespace, settings: Settings) -> int:
+    """Remove a reminder that has not been sent (its job leaves the scheduler's plan)."""
+
+    async def work(session: AsyncSession) -> int:
+        reminder = await remove_reminder(session, None, args.id)
+        print(_("Đã xóa lời nhắc #{id}; sẽ không gửi.").format(id=reminder.id))
         return 0
 
     return await _in_session(settings, work)
@@ -210,12 +294,20 @@ async def cmd_campaign_show(args: argparse.Namespace, settings: Settings) -> int
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register `broadcast` and `campaign` on the top-level parser."""
-    broadcast = commands.add_parser("broadcast", help="send a message to an area's audience")
+    broadcast = commands.add_parser("broadcast", help="send a message or an outreach article to an "
+                                    "area's audience")
     broadcast.add_argument("--area", required=True, help="area code")
-    broadcast.add_argument("--text", required=True)
+    broadcast.add_argument("--text", help="the message (with --article: said before the article)")
+    broadcast.add_argument("--article", metavar="ID",
+                           help="an outreach article (its folder in content/articles): each "
+                           "recipient gets its title and summary in their language")
     broadcast.add_argument("--audience", choices=AUDIENCES, default="all")
-    broadcast.add_argument("--at", help="send later: ISO time, local unless it has an offset")
+    broadcast.add_argument("--at", help="send later: ISO time, local unless it has an offset, "
+                           "within a year")
     broadcast.add_argument("--urgent", action="store_true", help="ignore the quiet hours")
+    broadcast.add_argument("--no-worker", action="store_true",
+                           help="only queue and follow the progress: a running `binhyen run` "
+                           "worker sends it")
     broadcast.set_defaults(handler=cmd_broadcast)
 
     campaign = commands.add_parser("campaign", help="the campaign calendar").add_subparsers(
@@ -237,3 +329,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                      help="DAYSd[@HH:MM][:AUDIENCE], e.g. 7d@08:00:unpledged; repeatable")
     add.add_argument("--text", help="the reminders' own text instead of the template")
     add.set_defaults(handler=cmd_milestone_add)
+    reminder = campaign.add_parser("reminder", help="reminders").add_subparsers(
+        dest="reminder_command", required=True, metavar="ACTION")
+    remove = reminder.add_parser("remove", help="remove a reminder not sent yet (ids: campaign show)")
+    remove.add_argument("id", type=int, metavar="ID")
+    remove.set_defaults(handler=cmd_reminder_remove)

@@ -54,7 +54,8 @@ def use_locale(i18n: I18n, locale: str | None) -> Iterator[None]:
 def translator(i18n: I18n) -> Translator:
     """Interface text in any language, for messages rendered outside an update (jobs, broadcasts)."""
     return Translator(
-        lambda locale, message: i18n.gettext(message, locale=locale), LOCALES, i18n.default_locale)
+        lambda locale, message: i18n.gettext(message, locale=locale), LOCALES, i18n.default_locale,
+        lambda locale, singular, plural, n: i18n.gettext(singular, plural, n, locale=locale))
 
 
 class MemberLocaleMiddleware(I18nMiddleware):

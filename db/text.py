@@ -13,6 +13,12 @@ def N_(message: str) -> str:
     return message
 
 
+def NP_(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a message with a plural form for the catalogs (`Translator.plural` translates it):
+    the count decides the form, e.g. English "1 day" / "2 days"; Vietnamese has one form."""
+    return singular, plural
+
+
 def nfc(text: str) -> str:
     """Vietnamese text in NFC with spaces collapsed: the one form we store."""
     return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
@@ -42,10 +48,22 @@ class Translator:
     translate: Callable[[str, str], str]
     locales: tuple[str, ...]
     default: str
+    # (locale, singular, plural, n) → the form for n; without it, English-like rules.
+    translate_plural: Callable[[str, str, str, int], str] | None = None
 
     def __call__(self, locale: str | None, message: str) -> str:
         """`message` (a msgid) in `locale`, or in the default language for an unknown locale."""
-        return self.translate(locale if locale in self.locales else self.default, message)
+        return self.translate(self._known(locale), message)
+
+    def plural(self, locale: str | None, message: tuple[str, str], n: int) -> str:
+        """The form of `message` (marked with NP_) for the count `n`, in `locale`."""
+        singular, plural = message
+        if self.translate_plural is None:
+            return singular if n == 1 else plural
+        return self.translate_plural(self._known(locale), singular, plural, n)
+
+    def _known(self, locale: str | None) -> str:
+        return locale if locale in self.locales else self.default
 
 
 _SEPARATORS = ("\n\n", "\n", " ")

@@ -11,11 +11,13 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.markdown import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.middlewares.transaction import AfterCommit
 from bot.settings import Settings
+from content.catalog import Catalog
 from db.models import AUDIENCES, Area, Member
 from db.services.areas import children
 from db.services.audiences import AUDIENCE_LABELS
@@ -27,12 +29,16 @@ from handlers.area import area_in_scope
 from handlers.commands import COMMANDS, STAFF, requires
 from handlers.keyboards import button
 from handlers.labels import render_problem
-from handlers.ui import whole_number
+from handlers.learn import ordered_topics
+from handlers.ui import not_a_command, short, whole_number
 
 if TYPE_CHECKING:
     from scheduler.clock import Clock
 
 MAX_AREA_BUTTONS = 12
+ARTICLE_PREFIX = "bc:art:"
+# Telegram carries at most 64 bytes of callback data.
+MAX_CALLBACK = 64
 EVENING, MORNING = time(19, 0), time(7, 0)
 
 
@@ -109,18 +115,15 @@ async def typed_area(message: Message, session: AsyncSession, member: Member, st
 async def _ask_text(message: Message, state: FSMContext, area: Area) -> None:
     await state.set_state(BroadcastForm.text)
     await state.set_data({"area_id": area.id})
-    # Articles (content/) will add a "pick an outreach article" button here; text only for now.
     await message.answer(
-        _("Gõ nội dung thông báo gửi tới <b>{area}</b> (tối đa 3.000 ký tự).").format(
-            area=hd.quote(area.name)),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=[_cancel_row()]))
+        _("Gõ nội dung thông báo gửi tới <b>{area}</b> (tối đa 3.000 ký tự), hoặc chọn một bài "
+          "tuyên truyền để gửi.").format(area=hd.quote(area.name)),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=[
+            [button(_("📖 Chọn bài tuyên truyền"), "bc:art")], _cancel_row()]))
 
 
 async def typed_text(message: Message, session: AsyncSession, state: FSMContext) -> None:
     """The message's text; then the audience."""
-    if (message.text or "").startswith("/"):
-        await message.answer(_("Hãy gõ nội dung thông báo, hoặc bấm Hủy."))
-        return
     try:
         text = clean_text(message.text)
     except Problem as problem:
@@ -128,10 +131,43 @@ async def typed_text(message: Message, session: AsyncSession, state: FSMContext)
         return
     data = await state.get_data()
     area = await session.get(Area, data["area_id"])
-    await state.update_data(text=text)
+    await state.update_data(text=text, article_id=None)
     await state.set_state(BroadcastForm.audience)
     await message.answer(_("Gửi cho ai trong {area}?").format(area=hd.quote(area.name)),
                          reply_markup=_audience_keyboard(area))
+
+
+async def ask_article(callback: CallbackQuery, catalog: Catalog, i18n: I18n) -> None:
+    """The outreach articles, by topic, to send one instead of typing."""
+    await callback.answer()
+    articles = [article for topic in ordered_topics(catalog)
+                for article in catalog.in_topic(topic, i18n.current_locale)]
+    rows = [[button(short(article.title), f"{ARTICLE_PREFIX}{article.id}")] for article in articles
+            if len(f"{ARTICLE_PREFIX}{article.id}".encode()) <= MAX_CALLBACK]
+    await callback.message.answer(
+        _("Chọn bài tuyên truyền để gửi (người nhận đọc tiêu đề, tóm tắt và cách mở cả bài, "
+          "bằng ngôn ngữ của họ):"),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [_cancel_row()]))
+
+
+async def choose_article(
+    callback: CallbackQuery, session: AsyncSession, state: FSMContext, catalog: Catalog, i18n: I18n
+) -> None:
+    """An article button: it is the broadcast; then the audience."""
+    article = catalog.article(callback.data.removeprefix(ARTICLE_PREFIX), i18n.current_locale)
+    data = await state.get_data()
+    if article is None or "area_id" not in data:
+        await callback.answer(_("Nút này không còn dùng được. Bạn hãy bắt đầu lại bằng lệnh."),
+                              show_alert=True)
+        return
+    await callback.answer()
+    area = await session.get(Area, data["area_id"])
+    await state.update_data(text="", article_id=article.id)
+    await state.set_state(BroadcastForm.audience)
+    await callback.message.answer(
+        _("Gửi bài “{title}” cho ai trong {area}?").format(
+            title=hd.quote(article.title), area=hd.quote(area.name)),
+        reply_markup=_audience_keyboard(area))
 
 
 def _audience_keyboard(area: Area) -> InlineKeyboardMarkup:
@@ -142,7 +178,7 @@ def _audience_keyboard(area: Area) -> InlineKeyboardMarkup:
 
 async def choose_audience(
     callback: CallbackQuery, session: AsyncSession, member: Member, state: FSMContext,
-    settings: Settings, clock: "Clock", translator: Translator, i18n: I18n,
+    settings: Settings, clock: "Clock", translator: Translator, i18n: I18n, catalog: Catalog,
 ) -> None:
     """The audience; then the preview with the count."""
     audience = callback.data.removeprefix("bc:aud:")
@@ -152,12 +188,13 @@ async def choose_audience(
         return
     await callback.answer()
     await state.update_data(audience=audience, urgent=False)
-    await _preview(callback.message, session, member, state, settings, clock, translator, i18n)
+    await _preview(callback.message, session, member, state, settings, clock, translator, i18n,
+                   catalog)
 
 
 async def _preview(
     message: Message, session: AsyncSession, member: Member, state: FSMContext,
-    settings: Settings, clock: "Clock", translator: Translator, i18n: I18n,
+    settings: Settings, clock: "Clock", translator: Translator, i18n: I18n, catalog: Catalog,
 ) -> None:
     data = await state.get_data()
     area = await session.get(Area, data["area_id"])
@@ -172,10 +209,13 @@ async def _preview(
                              reply_markup=_audience_keyboard(area))
         return
     await state.set_state(BroadcastForm.confirm)
-    preview = render(translator, i18n.current_locale, area, data["text"], data["urgent"])
+    article_id = data.get("article_id")
+    article = catalog.article(article_id, i18n.current_locale) if article_id else None
+    preview = render(translator, i18n.current_locale, area, data["text"], data["urgent"], article)
     audience = AUDIENCE_LABELS[data["audience"]]
     lines = [_("<b>Xem trước:</b>"), "", preview, "",
-             _("Gửi tới {count} người ({audience}).").format(count=count, audience=_(audience).lower())]
+             ngettext("Gửi tới {count} người ({audience}).", "Gửi tới {count} người ({audience}).",
+                      count).format(count=count, audience=_(audience).lower())]
     local_now = clock.now().astimezone(settings.tz)
     rows = [[button(_("Gửi ngay"), "bc:now")]]
     if local_now.time() < EVENING:
@@ -191,7 +231,7 @@ async def _preview(
 
 async def toggle_urgent(
     callback: CallbackQuery, session: AsyncSession, member: Member, state: FSMContext,
-    settings: Settings, clock: "Clock", translator: Translator, i18n: I18n,
+    settings: Settings, clock: "Clock", translator: Translator, i18n: I18n, catalog: Catalog,
 ) -> None:
     """Officers and admins may mark a broadcast urgent (it ignores quiet hours)."""
     if member.role not in URGENT_ROLES:
@@ -200,22 +240,25 @@ async def toggle_urgent(
         return
     await callback.answer()
     await state.update_data(urgent=not (await state.get_data()).get("urgent", False))
-    await _preview(callback.message, session, member, state, settings, clock, translator, i18n)
+    await _preview(callback.message, session, member, state, settings, clock, translator, i18n,
+                   catalog)
 
 
 async def send_now(
     callback: CallbackQuery, session: AsyncSession, member: Member, state: FSMContext,
-    settings: Settings, clock: "Clock", translator: Translator, after_commit: AfterCommit,
+    settings: Settings, clock: "Clock", translator: Translator, catalog: Catalog,
+    after_commit: AfterCommit,
 ) -> None:
     """Send at once (or at the end of the quiet hours, for a non-urgent one)."""
     await callback.answer()
-    await _create(callback.message, session, member, state, settings, clock, translator, None,
-                  after_commit)
+    await _create(callback.message, session, member, state, settings, clock, translator, catalog,
+                  None, after_commit)
 
 
 async def send_at(
     callback: CallbackQuery, session: AsyncSession, member: Member, state: FSMContext,
-    settings: Settings, clock: "Clock", translator: Translator, after_commit: AfterCommit,
+    settings: Settings, clock: "Clock", translator: Translator, catalog: Catalog,
+    after_commit: AfterCommit,
 ) -> None:
     """A preset time ("Tối nay 19:00", "Sáng mai 07:00"), or ask for a typed one."""
     await callback.answer()
@@ -224,7 +267,8 @@ async def send_at(
     if choice == "other":
         await state.set_state(BroadcastForm.when)
         await callback.message.answer(
-            _("Gõ giờ gửi dạng HH:MM (hôm nay) hoặc DD/MM HH:MM, ví dụ 20/08 07:30."),
+            _("Gõ giờ gửi dạng HH:MM (hôm nay), DD/MM HH:MM (lần tới của ngày đó, ví dụ "
+              "20/08 07:30) hoặc DD/MM/YYYY HH:MM (ví dụ 05/01/2027 08:00)."),
             reply_markup=InlineKeyboardMarkup(inline_keyboard=[_cancel_row()]))
         return
     if choice == "evening":
@@ -236,13 +280,14 @@ async def send_at(
     if when <= clock.now():
         await callback.message.answer(_("Giờ này đã qua. Hãy chọn giờ khác."))
         return
-    await _create(callback.message, session, member, state, settings, clock, translator, when,
-                  after_commit)
+    await _create(callback.message, session, member, state, settings, clock, translator, catalog,
+                  when, after_commit)
 
 
 async def typed_when(
     message: Message, session: AsyncSession, member: Member, state: FSMContext,
-    settings: Settings, clock: "Clock", translator: Translator, after_commit: AfterCommit,
+    settings: Settings, clock: "Clock", translator: Translator, catalog: Catalog,
+    after_commit: AfterCommit,
 ) -> None:
     """A typed send time."""
     try:
@@ -250,13 +295,14 @@ async def typed_when(
     except Problem as problem:
         await message.answer(render_problem(problem))
         return
-    await _create(message, session, member, state, settings, clock, translator, when, after_commit)
+    await _create(message, session, member, state, settings, clock, translator, catalog, when,
+                  after_commit)
 
 
 async def _create(
     message: Message, session: AsyncSession, member: Member, state: FSMContext,
-    settings: Settings, clock: "Clock", translator: Translator, when: datetime | None,
-    after_commit: AfterCommit,
+    settings: Settings, clock: "Clock", translator: Translator, catalog: Catalog,
+    when: datetime | None, after_commit: AfterCommit,
 ) -> None:
     data = await state.get_data()
     if not {"area_id", "text", "audience"} <= data.keys():
@@ -268,16 +314,27 @@ async def _create(
     try:
         broadcast = await create_broadcast(
             session, member, area, data["audience"], data["text"], when, data.get("urgent", False),
-            now, settings.tz, settings.quiet, translator)
+            now, settings.tz, settings.quiet, translator, article_id=data.get("article_id"),
+            catalog=catalog)
     except Problem as problem:
         await message.answer(render_problem(problem))
         return
     await state.clear()
     # Said only once the broadcast is stored: a failed commit must not announce it.
     if broadcast.status == "sending":
-        after_commit.call(message.answer, _(
+        after_commit.call(message.answer, ngettext(
             "📤 Đang gửi thông báo #{id} tới {count} người. Bình Yên sẽ báo kết quả khi gửi xong; "
-            "xem tiến độ bằng /broadcasts.").format(id=broadcast.id, count=broadcast.recipients))
+            "xem tiến độ bằng /broadcasts.",
+            "📤 Đang gửi thông báo #{id} tới {count} người. Bình Yên sẽ báo kết quả khi gửi xong; "
+            "xem tiến độ bằng /broadcasts.", broadcast.recipients).format(
+            id=broadcast.id, count=broadcast.recipients))
+        return
+    if broadcast.status == "done":
+        # Everyone the preview counted became unreachable, or left the audience, since.
+        after_commit.call(message.answer, _(
+            "Thông báo #{id} không gửi tới ai: từ lúc xem trước, nhóm này không còn ai nhận được "
+            "(người nhận đã chặn Bình Yên, hoặc hộ không còn thuộc nhóm). Gửi nhóm khác bằng "
+            "/broadcast.").format(id=broadcast.id))
         return
     lines = [_("🕒 Đã hẹn gửi thông báo #{id} lúc {when}.").format(
         id=broadcast.id, when=when_text(broadcast.send_at, settings))]
@@ -304,8 +361,12 @@ def router() -> Router:
     router.callback_query.register(cancel, form, F.data == "bc:cancel", flags=staff)
     router.callback_query.register(choose_area, BroadcastForm.area, F.data.startswith("bc:area:"),
                                    flags=staff)
-    router.message.register(typed_area, BroadcastForm.area, flags=staff)
-    router.message.register(typed_text, BroadcastForm.text, flags=staff)
+    # Typed steps read text, never a command: /cancel, /id … keep their meaning.
+    router.message.register(typed_area, BroadcastForm.area, not_a_command(), flags=staff)
+    router.message.register(typed_text, BroadcastForm.text, not_a_command(), flags=staff)
+    router.callback_query.register(ask_article, BroadcastForm.text, F.data == "bc:art", flags=staff)
+    router.callback_query.register(choose_article, BroadcastForm.text,
+                                   F.data.startswith(ARTICLE_PREFIX), flags=staff)
     router.callback_query.register(choose_audience, BroadcastForm.audience,
                                    F.data.startswith("bc:aud:"), flags=staff)
     router.callback_query.register(toggle_urgent, BroadcastForm.confirm, F.data == "bc:urgent",
@@ -313,5 +374,5 @@ def router() -> Router:
     router.callback_query.register(send_now, BroadcastForm.confirm, F.data == "bc:now", flags=staff)
     router.callback_query.register(send_at, BroadcastForm.confirm, F.data.startswith("bc:at:"),
                                    flags=staff)
-    router.message.register(typed_when, BroadcastForm.when, flags=staff)
+    router.message.register(typed_when, BroadcastForm.when, not_a_command(), flags=staff)
     return router

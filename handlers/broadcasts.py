@@ -3,12 +3,14 @@
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.markdown import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.middlewares.transaction import AfterCommit
 from bot.settings import Settings
+from content.catalog import Catalog
 from db.models import Member
 from db.services.audiences import AUDIENCE_LABELS
 from db.services.broadcasts import (
@@ -22,13 +24,14 @@ from db.services.broadcasts import (
 from db.text import Problem
 from handlers.commands import COMMANDS, STAFF, requires
 from handlers.labels import render_problem
-from handlers.ui import whole_number
+from handlers.ui import short, whole_number
+
 
 def _when(moment, settings: Settings) -> str:
     return f"{moment.astimezone(settings.tz):%H:%M %d/%m}"
 
 
-def _line(line: BroadcastLine, settings: Settings) -> str:
+def _line(line: BroadcastLine, settings: Settings, catalog: Catalog, locale: str) -> str:
     broadcast = line.broadcast
     head = _("#{id} · {when} · {area} · {audience}").format(
         id=broadcast.id, when=_when(broadcast.send_at, settings), area=hd.quote(broadcast.area.name),
@@ -42,17 +45,25 @@ def _line(line: BroadcastLine, settings: Settings) -> str:
     elif broadcast.status == "done":
         status = _("{sent} đã nhận, {unreachable} không liên lạc được, {failed} lỗi").format(
             sent=line.sent, unreachable=line.unreachable, failed=line.failed)
-    preview = broadcast.text if len(broadcast.text) <= 60 else broadcast.text[:59] + "…"
+    preview = short(broadcast.text, 60)
+    if broadcast.article_id:
+        article = catalog.article(broadcast.article_id, locale)
+        title = short("📖 " + (article.title if article else broadcast.article_id), 60)
+        preview = f"{preview} + {title}" if preview else title
     return f"{head}\n   {status} — <i>{hd.quote(preview)}</i>"
 
 
-async def list_broadcasts(message: Message, session: AsyncSession, member: Member, settings: Settings) -> None:
+async def list_broadcasts(
+    message: Message, session: AsyncSession, member: Member, settings: Settings, catalog: Catalog,
+    i18n: I18n,
+) -> None:
     """The latest broadcasts within the member's area, with buttons to cancel scheduled ones."""
     lines = await recent_broadcasts(session, member)
     if not lines:
         await message.answer(_("Chưa có thông báo nào. Gửi thông báo bằng /broadcast."))
         return
-    text = [_("<b>Thông báo gần đây</b>")] + [_line(line, settings) for line in lines]
+    text = [_("<b>Thông báo gần đây</b>")] + [
+        _line(line, settings, catalog, i18n.current_locale) for line in lines]
     buttons = [
         [InlineKeyboardButton(text=_("Hủy #{id}").format(id=line.broadcast.id),
                               callback_data=f"bc:drop:{line.broadcast.id}")]

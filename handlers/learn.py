@@ -1,7 +1,7 @@
 """/learn: browse outreach topics, read an article, mark it read ("Đã đọc") to count the reach."""
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -17,7 +17,7 @@ from db.services.joining import has_consented
 from db.services.outreach import record_reading
 from db.text import split_text
 from handlers.commands import COMMANDS
-from handlers.ui import Clock, keyboard, short, today
+from handlers.ui import Clock, echo, keyboard, short, today
 
 # Telegram allows 4,096 characters a message; keep room for the title line.
 MESSAGE_LIMIT = 3900
@@ -43,18 +43,31 @@ def topic_label(topic: str) -> str:
     return str(TOPIC_LABELS.get(topic, topic))
 
 
-async def show_topics(target: Message, catalog: Catalog) -> None:
-    """The topics as buttons, in the order of TOPIC_LABELS."""
+def ordered_topics(catalog: Catalog) -> list[str]:
+    """The catalog's topics in the order of TOPIC_LABELS, then any others."""
     present = set(catalog.topics())
     topics = [topic for topic in TOPIC_LABELS if topic in present]
-    topics += [topic for topic in catalog.topics() if topic not in TOPIC_LABELS]
+    return topics + [topic for topic in catalog.topics() if topic not in TOPIC_LABELS]
+
+
+async def show_topics(target: Message, catalog: Catalog) -> None:
+    """The topics as buttons, in the order of TOPIC_LABELS."""
+    topics = ordered_topics(catalog)
     await target.answer(_("<b>Tin tuyên truyền</b> — chọn một chủ đề:"), reply_markup=keyboard(
         *[[(topic_label(topic), f"learn:t:{topic}")] for topic in topics]
     ))
 
 
-async def learn(message: Message, catalog: Catalog) -> None:
-    """/learn."""
+async def learn(message: Message, command: CommandObject, catalog: Catalog, i18n: I18n) -> None:
+    """/learn: the topics; /learn ID opens that article (a broadcast of an article says so)."""
+    article_id = (command.args or "").strip().lower()
+    if article_id:
+        article = catalog.article(article_id, i18n.current_locale)
+        if article is not None:
+            await send_article(message, article, catalog, i18n)
+            return
+        await message.answer(_("Không có bài “{id}”. Chọn một chủ đề bên dưới.").format(
+            id=echo(article_id)))
     await show_topics(message, catalog)
 
 

@@ -3,12 +3,19 @@
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
 
+from aiogram import F
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.markdown import html_decoration as hd
 
 from bot.settings import Settings
 from scheduler.clock import Clock
+
+
+def not_a_command():
+    """The filter of a step that reads typed input: a command (/cancel, /id, /help …) is not
+    input and keeps its meaning, even when the step's router comes before the command's."""
+    return ~F.text.startswith("/")
 
 
 def keyboard(*rows: Iterable[tuple[str, str]]) -> InlineKeyboardMarkup:

@@ -24,6 +24,7 @@ from db.text import Translator
 from scheduler.clock import Clock
 
 if TYPE_CHECKING:
+    from content.catalog import Catalog
     from scheduler.planner import Planner
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ class JobContext:
     clock: Clock
     wake_worker: Callable[[], None] = lambda: None
     planner: "Planner | None" = field(default=None, repr=False)
+    # The outreach articles broadcasts may carry (None: the catalog shipped with the code).
+    catalog: "Catalog | None" = field(default=None, repr=False)
 
 
 async def fire_reminder(reminder_id: int, context: JobContext | None = None) -> int | None:
@@ -71,7 +74,7 @@ async def fire_broadcast(broadcast_id: int, context: JobContext | None = None) -
             started = False
         else:
             started = await broadcasts.start_broadcast(
-                session, broadcast, now, context.tz, context.translator)
+                session, broadcast, now, context.tz, context.translator, context.catalog)
     context.wake_worker()
     return started
 

@@ -9,7 +9,7 @@ limit. A job missed while the scheduler was down runs once when it comes back (c
 is within the staleness limit (misfire_grace_time), and is skipped otherwise.
 
 Where the jobs are stored: on PostgreSQL in the same database (table apscheduler_jobs, created
-by migration 0004). On SQLite in a sibling file (binhyen-jobs.db next to binhyen.db), whose table
+by migration 0005). On SQLite in a sibling file (binhyen-jobs.db next to binhyen.db), whose table
 the job store creates itself: APScheduler 3's job store is synchronous and runs inside the event
 loop, and SQLite has one writer at a time, so a job store write waiting for the lock held by one
 of the bot's async transactions would block the very loop that transaction needs to finish

@@ -45,9 +45,13 @@ class ChatGate:
         self.clock = clock
         self.next_slot: dict[str, float] = {}
 
-    def received(self, chat_id: str) -> None:
-        """The chat received a message just now: the next one waits `interval` from now (a
-        turn taken earlier may have been used later than it began)."""
+    def ready_at(self, chat_id: str) -> float:
+        """When (on the clock's monotonic time) this chat may receive its next message."""
+        return self.next_slot.get(chat_id, 0.0)
+
+    def sending(self, chat_id: str) -> None:
+        """A message to this chat leaves now: the next waits a whole interval from now, even if
+        this one left later than its turn (the event loop was busy)."""
         self.next_slot[chat_id] = max(self.next_slot.get(chat_id, 0.0),
                                       self.clock.monotonic() + self.interval)
 

@@ -114,7 +114,7 @@ class DeliveryWorker:
         await self._serve(until_done=source or "")
 
     async def _serve(self, until_done: str | None) -> None:
-        self._stop.clear()
+        # A stop() that came before this task began is kept: it returns at once.
         tasks = [asyncio.create_task(self._pump(name)) for name in self.channels]
         tasks.append(asyncio.create_task(self._maintain(until_done)))
         try:
@@ -131,6 +131,7 @@ class DeliveryWorker:
                 # Their rows come back when the lease runs out and are sent again.
                 log.error("%s delivery outcomes could not be recorded before stopping",
                           len(self.unrecorded))
+            self._stop.clear()  # ready for another run() or drain()
 
     async def _give_back(self) -> None:
         if self.waiting:
@@ -227,7 +228,16 @@ class DeliveryWorker:
                 await self.clock.wait(self._wakeup, self.idle_poll)
                 continue
             self.waiting.update(row.id for row in rows)
-            for row in rows:
+            queue = list(rows)
+            while queue:
+                # The next row whose chat may have a message now: one that must wait for its
+                # chat's second does not hold back the rows to other chats behind it.
+                tick = self.clock.monotonic()
+                row = next((r for r in queue if gate.ready_at(r.chat_id) <= tick), None)
+                if row is None:
+                    await self.clock.sleep(min(gate.ready_at(r.chat_id) for r in queue) - tick)
+                    continue
+                queue.remove(row)
                 await gate.acquire(row.chat_id)
                 await pacer.acquire()
                 await self.slots.acquire()
@@ -247,6 +257,7 @@ class DeliveryWorker:
 
     async def _deliver(self, channel: str, row: Claimed) -> None:
         try:
+            self.gates[channel].sending(row.chat_id)
             try:
                 outcome = await self.channels[channel].sender.send(
                     row.chat_id, row.text, pace=lambda: self._next_message(channel, row.chat_id))
@@ -271,7 +282,7 @@ class DeliveryWorker:
     async def _next_message(self, channel: str, chat_id: str) -> None:
         """The turn of a text's next part (on Zalo, 2,000 characters a message): a second after
         the part before it reached the chat, at the channel's rate."""
-        self.gates[channel].received(chat_id)
+        self.gates[channel].sending(chat_id)
         await self.gates[channel].acquire(chat_id)
         await self.pacers[channel].acquire()
 

@@ -53,6 +53,9 @@ class FakeClock:
         self.alarms.append((self._mono + seconds_from_now, callback))
 
     async def sleep(self, seconds: float) -> None:
+        # What is ready to run runs first, at the time it was started (a task just created to
+        # send does not send "after" this sleep), then time moves.
+        await asyncio.sleep(0)
         self.advance(seconds)
         await asyncio.sleep(0)
 

@@ -447,10 +447,14 @@ def scope_violations(found: list[Change], actor: Actor, before: Rows) -> list[st
                          and row["chat_id"] == f"forgotten:{row['id']}" and row["text"] == "")
             ok = forgotten or change.before is None and kind in ("broadcast", "household") and (
                 (kind + "s", int(rest.split(":")[0])) in touched)
+        elif table == "campaigns":  # next year's, created with its first milestone
+            ok = change.before is None and actor.covers(row["area_id"], officers)
         elif table == "milestones":
             ok = change.after is not None and actor.covers(row["area_id"], officers)
+        elif table == "reminders" and change.after is None:  # removed before it was sent
+            ok = change.before["status"] != "sent" and actor.covers(row["area_id"], officers)
         elif table == "reminders":
-            ok = change.after is not None and actor.covers(row["area_id"], officers) and (
+            ok = actor.covers(row["area_id"], officers) and (
                 change.before is not None or row["created_by_id"] in actor.ids)
         if not ok:
             bad.append(f"{table} {change.key}: {change.before} -> {change.after}")

@@ -25,7 +25,7 @@ from sqlalchemy import delete, select
 import handlers
 from db.models import Area, Broadcast, Campaign, Household, Member, Milestone
 from db.services.members import grant_role
-from db.services.milestones import add_milestone
+from db.services.milestones import ReminderSpec, add_milestone, add_reminder
 from db.services.tip_sealing import TipKeys
 from db.services.tips import TipDraft, submit_tip
 from handlers.broadcast import BroadcastForm
@@ -42,7 +42,8 @@ OFFICER_C2 = 700009
 ROLES = {UNREGISTERED: "unregistered", RESIDENT: "resident", HEAD: "hamlet_head", OFFICER: "officer",
          ADMIN: "admin"}
 ROLE_REFUSALS = ("chưa có quyền", "Chỉ công an xã, phường và quản trị")
-SCOPE_REFUSALS = ("ngoài phạm vi", "được phép hủy", "không thuộc địa bàn", "không thuộc phạm vi")
+SCOPE_REFUSALS = ("ngoài phạm vi", "được phép hủy", "được phép xóa", "không thuộc địa bàn",
+                  "không thuộc phạm vi")
 
 # Who may do what: anyone; hamlet heads, officers and admins; officers and admins.
 EVERYONE = {user: (ALLOWED, ALLOWED) for user in ROLES}
@@ -117,6 +118,13 @@ def broadcast_data(target: Target) -> dict:
     return {"area_id": target["area_id"], "text": "Họp tổ tự quản tối nay.", "audience": "all", "urgent": False}
 
 
+def deleted(table: str, key: str):
+    """A write check: the target's row of `table` is gone."""
+    def check(found: list, target: Target) -> bool:
+        return any(c.table == table and c.after is None and c.key == (target[key],) for c in found)
+    return check
+
+
 def campaign_data(target: Target, **extra) -> dict:
     return {"area_id": target["area_id"], "campaign_id": target["campaign_id"], **extra}
 
@@ -175,6 +183,10 @@ MATRIX = [
          data=broadcast_data, wrote=inserted("broadcasts", area_id=lambda t: t["area_id"])),
     Case("bc:cancel", ("broadcast.cancel",), press("bc:cancel"), STAFF_STEP, state=BroadcastForm.text,
          data=lambda t: {"area_id": t["area_id"]}),
+    Case("bc:art (the articles)", ("broadcast.ask_article",), press("bc:art"), STAFF_STEP,
+         state=BroadcastForm.text, data=lambda t: {"area_id": t["area_id"]}),
+    Case("bc:art:ID (an article)", ("broadcast.choose_article",), press("bc:art:ma-tuy"), STAFF_STEP,
+         state=BroadcastForm.text, data=lambda t: {"area_id": t["area_id"]}),
     # /campaign: milestones and reminders.
     Case("cp:close", ("campaign.close",), press("cp:close"), OFFICER_STEP, state=CampaignForm.menu,
          data=campaign_data),
@@ -182,6 +194,14 @@ MATRIX = [
          data=campaign_data),
     Case("cp:remind", ("campaign.ask_milestone",), press("cp:remind"), OFFICER_STEP, state=CampaignForm.menu,
          data=campaign_data),
+    Case("cp:year (next year's calendar)", ("campaign.choose_year",), press("cp:year:2027"), OFFICER_STEP,
+         state=CampaignForm.menu, data=campaign_data),
+    Case("cp:rm (reminders to remove)", ("campaign.ask_removal",), press("cp:rm"), OFFICER_STEP,
+         state=CampaignForm.menu, data=campaign_data),
+    Case("cp:rm:ID (ask)", ("campaign.confirm_removal",), press("cp:rm:{reminder_id}"), OFFICERS,
+         state=CampaignForm.menu, data=campaign_data),
+    Case("cp:rmok:ID (remove)", ("campaign.remove",), press("cp:rmok:{reminder_id}"), OFFICERS,
+         state=CampaignForm.menu, data=campaign_data, wrote=deleted("reminders", "reminder_id")),
     Case("cp:kind", ("campaign.choose_kind",), press("cp:kind:six_month_review"), OFFICER_STEP,
          state=CampaignForm.kind, data=campaign_data),
     Case("a milestone's title typed", ("campaign.typed_title",), send("Họp sơ kết quý"), OFFICER_STEP,
@@ -194,7 +214,7 @@ MATRIX = [
          wrote=inserted("milestones", area_id=lambda t: t["area_id"], kind="six_month_review")),
     Case("cp:ms (a milestone)", ("campaign.choose_milestone",), press("cp:ms:{milestone_id}"), OFFICER_STEP,
          state=CampaignForm.milestone, data=campaign_data),
-    Case("cp:off (days before)", ("campaign.choose_offset",), press("cp:off:1"), OFFICER_STEP,
+    Case("a reminder's days typed", ("campaign.typed_offset",), send("5"), OFFICER_STEP,
          state=CampaignForm.offset, data=lambda t: campaign_data(t, milestone_id=t["milestone_id"])),
     Case("cp:at (a time)", ("campaign.choose_time",), press("cp:at:08:00"), OFFICER_STEP,
          state=CampaignForm.at, data=lambda t: campaign_data(t, milestone_id=t["milestone_id"], days=1)),
@@ -264,12 +284,15 @@ async def target(session, arranged: Arranged, scope: str, fresh_tip: bool) -> Ta
     commune = await session.get(Area, hamlet["commune_id"])
     milestone, _new = await add_milestone(session, campaign, commune, "custom", local(2026, 9, 1, 0, 0).date(),
                                           f"Mốc {number}", TZ, None)
+    hamlet_area = await session.get(Area, hamlet["area_id"])
+    reminder = await add_reminder(session, milestone, hamlet_area, ReminderSpec.parse("1d"), None, None,
+                                  local(2026, 8, 10, 9, 0), TZ, None)
     await session.commit()
     arranged.made.append(household.id)
     return Target({
         **hamlet, "household_id": household.id, "broadcast_id": broadcast.id, "tip_id": tip_id,
         "reference": reference, "triage": Triage(tip=tip_id, status="checking").pack(),
-        "milestone_id": milestone.id, "campaign_id": arranged.campaign_id,
+        "milestone_id": milestone.id, "campaign_id": arranged.campaign_id, "reminder_id": reminder.id,
     })
 
 

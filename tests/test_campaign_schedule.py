@@ -183,3 +183,46 @@ async def test_the_running_scheduler_sends_a_job_missed_while_down_once(
     await session.rollback()
     assert await session.scalar(select(func.count()).select_from(Delivery)) == 4  # H11 and its head
     assert again.scheduler.get_job(f"broadcast:{item.id}") is None
+
+
+async def test_removing_a_reminder_takes_its_job_out_of_the_plan(session, world, clock, planner):
+    from db.services.members import grant_role
+    from db.services.milestones import remove_reminder
+
+    _, reminder = await festival_with_reminder(session, world, clock, area="C1")
+    _, kept = await festival_with_reminder(session, world, clock, spec="1d", area="C1")
+    await planner.start(paused=True)
+    assert planner.scheduler.get_job(f"reminder:{reminder.id}") is not None
+    other = await grant_role(session, "telegram", "302", "officer", "C2")
+    with pytest.raises(Problem, match="được phép xóa"):  # an officer of another commune
+        await remove_reminder(session, other, reminder.id)
+    await remove_reminder(session, world.members["301"], reminder.id)
+    await session.commit()
+    await planner.plan()
+    assert planner.scheduler.get_job(f"reminder:{reminder.id}") is None
+    assert planner.scheduler.get_job(f"reminder:{kept.id}") is not None
+    assert await stored_jobs(planner) == 4  # the one kept and the three standing jobs
+    assert await session.scalar(select(func.count()).select_from(Reminder)) == 1
+
+
+async def test_a_sent_reminder_is_not_removed(session, world, clock, context):
+    from db.services.milestones import remove_reminder
+
+    _, reminder = await festival_with_reminder(session, world, clock)
+    clock.set(local(2026, 8, 12, 8, 0))
+    assert await jobs.fire_reminder(reminder.id, context=context) == 3
+    with pytest.raises(Problem, match="đã gửi"):
+        await remove_reminder(session, None, reminder.id)
+
+
+def test_reminders_count_days_in_the_readers_plural(world):
+    from types import SimpleNamespace
+
+    from db.services.milestones import render_reminder
+
+    translator = make_translator()
+    festival = SimpleNamespace(title=None, kind="festival_day", happens_on=date(2026, 8, 19))
+    for days, english, vietnamese in ((1, "1 day left", "Còn 1 ngày nữa"), (7, "7 days left", "Còn 7 ngày nữa")):
+        reminder = SimpleNamespace(milestone=festival, days_before=days, text=None, audience="all")
+        assert english in render_reminder(translator, "en", reminder)
+        assert vietnamese in render_reminder(translator, "vi", reminder)

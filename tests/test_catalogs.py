@@ -10,8 +10,13 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).parent.parent
 SOURCES = ["bot", "handlers", "db", "scheduler", "content"]
-KEYWORDS = {**DEFAULT_KEYWORDS, "__": None, "N_": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "__": None, "N_": None, "NP_": (1, 2)}
 PLACEHOLDER = re.compile(r"{(\w*)}")
+
+
+def forms(text) -> tuple[str, ...]:
+    """A catalog id or string as its forms: one, or the singular and plural ones."""
+    return (text,) if isinstance(text, str) else tuple(text)
 
 
 def code_messages() -> set[str]:
@@ -33,7 +38,7 @@ def test_every_interface_string_is_in_both_catalogs():
     messages = code_messages()
     assert len(messages) > 50
     for locale in ("vi", "en"):
-        known = {message.id for message in catalog(locale) if message.id}
+        known = {forms(message.id)[0] for message in catalog(locale) if message.id}
         missing = messages - known
         assert not missing, f"run `make i18n` and translate: {sorted(missing)[:5]}"
 
@@ -41,19 +46,20 @@ def test_every_interface_string_is_in_both_catalogs():
 def test_english_is_complete_and_keeps_the_placeholders():
     messages = code_messages()
     for message in catalog("en"):
-        if message.id not in messages:
+        if forms(message.id)[0] not in messages:
             continue
-        assert message.string, f"no English for {message.id!r}"
+        assert all(forms(message.string)), f"no English for {message.id!r}"
         assert "fuzzy" not in message.flags, f"fuzzy English for {message.id!r}"
-        assert sorted(PLACEHOLDER.findall(message.id)) == sorted(PLACEHOLDER.findall(message.string))
+        placeholders = {tuple(sorted(PLACEHOLDER.findall(text)))
+                        for text in forms(message.id) + forms(message.string)}
+        assert len(placeholders) == 1, f"placeholders differ in {message.id!r}"
 
 
 @pytest.mark.parametrize("locale", ["vi", "en"])
 def test_catalog_text_is_nfc(locale):
     for message in catalog(locale):
-        for text in (message.id, message.string):
-            if isinstance(text, str):
-                assert unicodedata.is_normalized("NFC", text), repr(text)
+        for text in forms(message.id) + forms(message.string):
+            assert unicodedata.is_normalized("NFC", text), repr(text)
 
 
 def test_source_files_are_nfc():

@@ -195,3 +195,60 @@ async def test_a_head_cannot_broadcast_outside_the_hamlet_nor_mark_urgent(sessio
         await broadcast(session, world, clock, translator, sender="201", urgent=True)
     await session.rollback()
     assert await rows(session) == []
+
+
+async def test_one_message_a_second_per_chat_without_holding_back_other_chats(
+        engine, session, world, clock):
+    from db.services.deliveries import enqueue_one
+
+    # Two messages to 101 queued together, with messages to other chats between and after them.
+    for number, chat_id in enumerate(("101", "102", "101", "103"), start=1):
+        await enqueue_one(session, f"test:{number}", world.members[chat_id], f"Tin {number}", clock.now())
+    await session.commit()
+    sender = FakeSender(clock)
+    worker = DeliveryWorker(engine, [Channel("telegram", sender, 25.0)], clock=clock, tz=TZ)
+    await worker.drain()
+    assert sorted(sender.chats()) == ["101", "101", "102", "103"]
+    start = sender.calls[0].at
+    first, second = [call.at for call in sender.calls if call.chat_id == "101"]
+    assert second - first >= 1.0  # at most one message a second to one chat, on the worker's clock
+    # The rows to other chats went out at the channel's pace, not after 101's second message.
+    others = [call for call in sender.calls if call.chat_id in ("102", "103")]
+    assert all(call.at - start < 0.5 for call in others)
+    assert sender.chats().index("103") < len(sender.calls) - 1
+
+
+async def test_two_workers_share_the_rows_on_postgresql_each_sent_once(engine, session, backend, clock, translator):
+    import asyncio
+
+    from db.services.deliveries import claim
+    from db.session import make_sessionmaker
+    from tests.arrange import hamlet_of_members
+
+    if backend != "postgres":
+        pytest.skip("FOR UPDATE SKIP LOCKED is PostgreSQL's; SQLite has one writer")
+    hamlet = await hamlet_of_members(session, 60, 7000)
+    await create_broadcast(session, None, hamlet, "all", "Họp", None, True, clock.now(), TZ, None,
+                           translator)
+    await session.commit()
+    # A worker holding rows in an open claim does not block another's claim, nor share them.
+    sessions = make_sessionmaker(engine)
+    async with sessions() as first, first.begin():
+        held = await claim(first, "telegram", 5, clock.now(), "first", urgent_only=False)
+        async with sessions() as second, second.begin():
+            others = await asyncio.wait_for(
+                claim(second, "telegram", 100, clock.now(), "second", urgent_only=False), 10)
+        assert len(held) == 5 and len(others) == 55
+        assert not {row.id for row in held} & {row.id for row in others}
+        await first.rollback()
+    await session.execute(update(Delivery).values(status="pending", claimed_by=None, claimed_at=None))
+    await session.commit()
+    # Two workers drain the broadcast together.
+    senders = [FakeSender(clock), FakeSender(clock)]
+    workers = [DeliveryWorker(engine, [Channel("telegram", sender, 10.0)], clock=clock, tz=TZ)
+               for sender in senders]
+    await asyncio.gather(*(worker.drain() for worker in workers))
+    chats = senders[0].chats() + senders[1].chats()
+    assert sorted(chats) == sorted(str(7000 + n) for n in range(60))  # each exactly once
+    assert senders[0].calls and senders[1].calls  # both took part
+    assert {row.status for row in await rows(session)} == {"sent"}

@@ -47,3 +47,28 @@ def test_typed_times_are_today_or_a_day_this_year_and_in_the_future():
     assert parse_day("19/08/2026").isoformat() == "2026-08-19"
     with pytest.raises(Problem, match="DD/MM/YYYY"):
         parse_day("2026-08-19")
+
+
+def test_a_day_without_a_year_is_its_next_occurrence_within_a_year():
+    december = local(2026, 12, 15, 9, 0)
+    assert parse_when("05/01 08:00", december, TZ) == local(2027, 1, 5, 8, 0)
+    assert parse_when("16/12 08:00", december, TZ) == local(2026, 12, 16, 8, 0)
+    assert parse_when("15/12 08:00", december, TZ) == local(2027, 12, 15, 8, 0)  # an hour short of a year
+    assert parse_when("05/01/2027 08:00", december, TZ) == local(2027, 1, 5, 8, 0)
+    with pytest.raises(Problem, match="đã qua"):
+        parse_when("05/01/2026 08:00", december, TZ)
+    with pytest.raises(Problem, match="một năm"):
+        parse_when("05/01/2028 08:00", december, TZ)
+    with pytest.raises(Problem) as problem:
+        parse_when("5 tháng 1", december, TZ)
+    assert "DD/MM/YYYY HH:MM" in problem.value.message
+
+
+def test_every_send_time_is_after_now_and_within_a_year():
+    from db.services.schedule_times import check_send_time
+
+    now = local(2026, 8, 10, 9, 0)
+    assert check_send_time(local(2027, 8, 10, 9, 0), now, TZ) == local(2027, 8, 10, 9, 0)
+    for moment, reason in ((now, "đã qua"), (local(2099, 1, 1, 7, 30), "một năm")):
+        with pytest.raises(Problem, match=reason):
+            check_send_time(moment, now, TZ)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from content.catalog import DEFAULT_LANGUAGE, Article, Catalog
 from db.models import Area, Broadcast, Delivery, Member
 from db.services.audiences import NEEDS_CAMPAIGN, check_audience, count_recipients, recipients_query
 from db.services.campaigns import current_campaign
@@ -18,6 +19,10 @@ from db.services.schedule_times import QuietHours
 from db.text import N_, Problem, Translator
 
 MAX_TEXT = 3000
+# An article goes out as its title and summary (the whole article is read with /learn), cut so
+# that header, text and article stay within Telegram's 4,096 characters.
+MAX_ARTICLE_TITLE = 200
+MAX_ARTICLE_SUMMARY = 600
 URGENT_ROLES = frozenset({"officer", "admin"})
 STATUS_LABELS = {
     "scheduled": N_("đã hẹn giờ"),
@@ -77,11 +82,66 @@ async def count_audience(
     return await count_recipients(session, query)
 
 
-def render(translator: Translator, locale: str, area: Area, text: str, urgent: bool) -> str:
-    """The broadcast as a recipient reads it, in their language (Telegram HTML)."""
+async def require_recipients(
+    session: AsyncSession, sender: Member | None, area: Area, audience: str, now: datetime, tz: ZoneInfo
+) -> int:
+    """The preview's count; a Problem when nobody would receive the broadcast (the chat offers
+    no send button then, and the command line refuses it the same way)."""
+    count = await count_audience(session, sender, area, audience, now, tz)
+    if count == 0:
+        raise Problem(N_("Không có ai trong nhóm này để gửi."))
+    return count
+
+
+def find_article(catalog: Catalog, article_id: str) -> Article:
+    """The outreach article with this id (in Vietnamese, the catalog's reference); a Problem if
+    the catalog has none."""
+    article = catalog.article(article_id, DEFAULT_LANGUAGE)
+    if article is None:
+        raise Problem(N_("Không có bài tuyên truyền “{id}” (mã của một bài là tên thư mục của bài "
+                         "trong content/articles)."), id=article_id)
+    return article
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def render_article(translator: Translator, locale: str, article: Article) -> str:
+    """An outreach article as a broadcast carries it: title, summary, and how to read it all."""
+    title = html.escape(_cut(article.title, MAX_ARTICLE_TITLE), quote=False)
+    summary = html.escape(_cut(article.summary, MAX_ARTICLE_SUMMARY), quote=False)
+    read = translator(locale, N_("👉 Đọc cả bài ngay trong Bình Yên: gõ /learn {id}")).format(
+        id=article.id)
+    return "\n\n".join(part for part in (f"📖 <b>{title}</b>", summary, read) if part)
+
+
+def render(
+    translator: Translator, locale: str, area: Area, text: str, urgent: bool,
+    article: Article | None = None,
+) -> str:
+    """The broadcast as a recipient reads it, in their language (Telegram HTML): the header, the
+    text, then the article (given in the recipient's language) if there is one."""
     header = N_("🚨 <b>THÔNG BÁO KHẨN — {area}</b>") if urgent else N_("📢 <b>Thông báo — {area}</b>")
     title = translator(locale, header).format(area=html.escape(area.name, quote=False))
-    return f"{title}\n\n{html.escape(text, quote=False)}"
+    parts = [title, html.escape(text, quote=False) if text else ""]
+    if article is not None:
+        parts.append(render_article(translator, locale, article))
+    return "\n\n".join(part for part in parts if part)
+
+
+def broadcast_texts(
+    translator: Translator, broadcast: Broadcast, catalog: Catalog | None = None
+) -> dict[str, str]:
+    """The broadcast in each of the deployment's languages, its article in that language."""
+    if catalog is None and broadcast.article_id is not None:
+        catalog = Catalog.load()  # the catalog shipped with the code
+    texts = {}
+    for locale in translator.locales:
+        article = catalog.article(broadcast.article_id, locale) if broadcast.article_id else None
+        texts[locale] = render(translator, locale, broadcast.area, broadcast.text, broadcast.urgent,
+                               article)
+    return texts
 
 
 async def create_broadcast(
@@ -89,38 +149,50 @@ async def create_broadcast(
     sender: Member | None,
     area: Area,
     audience: str,
-    text: str,
+    text: str | None,
     send_at: datetime | None,
     urgent: bool,
     now: datetime,
     tz: ZoneInfo,
     quiet: QuietHours | None,
     translator: Translator,
+    *,
+    article_id: str | None = None,
+    catalog: Catalog | None = None,
 ) -> Broadcast:
-    """Record a broadcast; one due now starts at once (its deliveries in this transaction).
+    """Record a broadcast of a text, an outreach article of `catalog`, or both; one due now
+    starts at once (its deliveries in this transaction).
 
     A non-urgent send time within quiet hours moves to their end."""
     check_sender(sender, area, audience, urgent)
-    text = clean_text(text)
+    if article_id is not None:
+        catalog = catalog if catalog is not None else Catalog.load()  # the one shipped
+        find_article(catalog, article_id)
+    # With an article the text is optional: it then goes out alone.
+    text = clean_text(text) if article_id is None or (text or "").strip() else ""
     when = send_at or now
     if quiet is not None and not urgent:
         when = quiet.release(when, tz)
     broadcast = Broadcast(
         sender_id=sender.id if sender else None, sender=sender, area_id=area.id, area=area,
-        audience=audience, text=text, urgent=urgent, status="scheduled", send_at=when,
-        created_at=now,
+        audience=audience, text=text, article_id=article_id, urgent=urgent, status="scheduled",
+        send_at=when, created_at=now,
     )
     session.add(broadcast)
     await session.flush()
     if when <= now:
-        await start_broadcast(session, broadcast, now, tz, translator)
+        await start_broadcast(session, broadcast, now, tz, translator, catalog)
     return broadcast
 
 
 async def start_broadcast(
-    session: AsyncSession, broadcast: Broadcast, now: datetime, tz: ZoneInfo, translator: Translator
+    session: AsyncSession, broadcast: Broadcast, now: datetime, tz: ZoneInfo, translator: Translator,
+    catalog: Catalog | None = None,
 ) -> bool:
-    """Expand a scheduled broadcast into its deliveries, once; False if it was not scheduled."""
+    """Expand a scheduled broadcast into its deliveries, once; False if it was not scheduled.
+
+    When nobody matches any more (all unreachable, or pledged since the preview) it is done at
+    once, with 0 recipients."""
     claimed = await session.execute(
         update(Broadcast).where(Broadcast.id == broadcast.id, Broadcast.status == "scheduled")
         .values(status="sending").execution_options(synchronize_session=False))
@@ -134,8 +206,7 @@ async def start_broadcast(
     except Problem:
         # The campaign ended between scheduling and sending: nobody matches the filter now.
         query = None
-    texts = {locale: render(translator, locale, broadcast.area, broadcast.text, broadcast.urgent)
-             for locale in translator.locales}
+    texts = broadcast_texts(translator, broadcast, catalog)
     added = 0
     if query is not None:
         added = await enqueue_audience(

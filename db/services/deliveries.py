@@ -183,6 +183,14 @@ async def reclaim_expired(session: AsyncSession, before: datetime, now: datetime
     return result.rowcount
 
 
+async def busy_workers(session: AsyncSession, channels: list[str], since: datetime) -> int:
+    """How many workers hold rows of these channels under a lease renewed since `since`: workers
+    sending right now (an idle worker holds nothing, so it is not seen)."""
+    query = select(func.count(func.distinct(Delivery.claimed_by))).where(
+        Delivery.status == "sending", Delivery.channel.in_(channels), Delivery.claimed_at >= since)
+    return await session.scalar(query) or 0
+
+
 async def release(session: AsyncSession, delivery_ids: list[int], now: datetime) -> None:
     """Give back rows this worker claimed but did not send (it is stopping)."""
     if delivery_ids:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AUDIENCES, MILESTONE_KINDS, Area, Campaign, Member, Milestone, Reminder
@@ -17,7 +17,7 @@ from db.services.campaigns import ancestor_ids, create_campaign
 from db.services.deliveries import enqueue_audience
 from db.services.members import scope_covers
 from db.services.schedule_times import QuietHours, local_moment, parse_hhmm
-from db.text import N_, Problem, Translator
+from db.text import N_, NP_, Problem, Translator
 
 KIND_TITLES = {
     "registration_deadline": N_("Hạn đăng ký tham gia phong trào"),
@@ -39,6 +39,9 @@ AUDIENCE_NOTES = {
 _SPEC = re.compile(r"^(\d{1,3})d(?:@(\d{1,2}[:hH]\d{2}))?(?::(\w+))?$")
 DEFAULT_AT = time(8, 0)
 MAX_TITLE = 200
+# Days before a milestone an officer may type in chat (the command line allows up to 366).
+MAX_DAYS_BEFORE = 90
+STAFF_ROLES = frozenset({"officer", "admin"})
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,31 @@ async def ensure_campaign(
     return await create_campaign(session, area, year, name, pledge_version), True
 
 
+def _checked_milestone(
+    area: Area, year: int, starts_on: date, ends_on: date, kind: str, day: date | None,
+    title: str | None, added_by: Member | None,
+) -> tuple[date, str | None]:
+    """The milestone's day and title once every rule holds (a Problem says which does not)."""
+    if kind not in MILESTONE_KINDS:
+        raise Problem(N_("Loại mốc không hợp lệ: {kind} (chọn: {kinds})."),
+                      kind=kind, kinds=", ".join(MILESTONE_KINDS))
+    if added_by is not None and not scope_covers(added_by, area):
+        raise Problem(N_("Địa bàn {code} nằm ngoài phạm vi bạn phụ trách."), code=area.code)
+    if day is None and kind == "festival_day":
+        day = date(year, *FESTIVAL_DAY)
+    if day is None:
+        raise Problem(N_("Mốc này cần một ngày."))
+    if not starts_on <= day <= ends_on:
+        raise Problem(N_("Ngày {day} nằm ngoài thời gian của chiến dịch ({start} – {end})."),
+                      day=f"{day:%d/%m/%Y}", start=f"{starts_on:%d/%m/%Y}", end=f"{ends_on:%d/%m/%Y}")
+    title = unicodedata.normalize("NFC", " ".join((title or "").split())) or None
+    if kind == "custom" and not title:
+        raise Problem(N_("Mốc khác cần có tên (--title)."))
+    if title and len(title) > MAX_TITLE:
+        raise Problem(N_("Tên mốc dài quá {limit} ký tự."), limit=MAX_TITLE)
+    return day, title
+
+
 async def add_milestone(
     session: AsyncSession,
     campaign: Campaign,
@@ -111,26 +139,10 @@ async def add_milestone(
     """Add a milestone for `area` (within the scope of `added_by`, a member; None is the operator's
     command line); a standard kind already there is moved to the new date (its reminders
     re-planned). Returns the milestone and whether it is new."""
-    if kind not in MILESTONE_KINDS:
-        raise Problem(N_("Loại mốc không hợp lệ: {kind} (chọn: {kinds})."),
-                      kind=kind, kinds=", ".join(MILESTONE_KINDS))
+    day, title = _checked_milestone(area, campaign.year, campaign.starts_on, campaign.ends_on, kind,
+                                    day, title, added_by)
     if not campaign.area.contains(area):
         raise Problem(N_("Địa bàn {code} không thuộc chiến dịch này."), code=area.code)
-    if added_by is not None and not scope_covers(added_by, area):
-        raise Problem(N_("Địa bàn {code} nằm ngoài phạm vi bạn phụ trách."), code=area.code)
-    if day is None and kind == "festival_day":
-        day = date(campaign.year, *FESTIVAL_DAY)
-    if day is None:
-        raise Problem(N_("Mốc này cần một ngày."))
-    if not campaign.starts_on <= day <= campaign.ends_on:
-        raise Problem(N_("Ngày {day} nằm ngoài thời gian của chiến dịch ({start} – {end})."),
-                      day=f"{day:%d/%m/%Y}", start=f"{campaign.starts_on:%d/%m/%Y}",
-                      end=f"{campaign.ends_on:%d/%m/%Y}")
-    title = unicodedata.normalize("NFC", " ".join((title or "").split())) or None
-    if kind == "custom" and not title:
-        raise Problem(N_("Mốc khác cần có tên (--title)."))
-    if title and len(title) > MAX_TITLE:
-        raise Problem(N_("Tên mốc dài quá {limit} ký tự."), limit=MAX_TITLE)
     existing = None
     if kind != "custom":
         existing = await session.scalar(select(Milestone).where(
@@ -145,6 +157,34 @@ async def add_milestone(
     session.add(milestone)
     await session.flush()
     return milestone, True
+
+
+async def add_milestone_in_year(
+    session: AsyncSession,
+    area: Area,
+    year: int,
+    kind: str,
+    day: date | None,
+    title: str | None,
+    tz: ZoneInfo,
+    quiet: QuietHours | None,
+    pledge_version: str,
+    added_by: Member | None = None,
+) -> tuple[Milestone, bool, bool]:
+    """Add a milestone to the campaign of `year` covering `area`, creating that campaign at
+    `area` (with the pledge text `pledge_version`) when there is none, so that in December next
+    year's registration deadline can be set. Returns the milestone, whether it is new, and
+    whether the campaign was created."""
+    campaign = await campaign_for_year(session, area, year)
+    created = False
+    if campaign is None:
+        # Checked before the campaign is created: a refused milestone leaves nothing behind.
+        _checked_milestone(area, year, date(year, 1, 1), date(year, 12, 31), kind, day, title,
+                           added_by)
+        campaign, created = await ensure_campaign(session, area, year, pledge_version)
+    milestone, new = await add_milestone(session, campaign, area, kind, day, title, tz, quiet,
+                                         added_by)
+    return milestone, new, created
 
 
 async def replan_reminders(
@@ -196,6 +236,39 @@ async def add_reminder(
     return reminder
 
 
+def parse_days_before(text: str) -> int:
+    """How many days before the milestone, typed in chat (0 to 90); a Problem otherwise."""
+    text = text.strip().lower().removesuffix("d").strip()
+    if text.isascii() and text.isdigit() and int(text) <= MAX_DAYS_BEFORE:
+        return int(text)
+    raise Problem(N_("Hãy gõ số ngày trước mốc, từ 0 đến {limit} (0 là đúng ngày)."),
+                  limit=MAX_DAYS_BEFORE)
+
+
+def may_remove(member: Member | None, reminder: Reminder) -> bool:
+    """Officers and admins remove reminders whose audience lies within their scope (None: the
+    operator's command line)."""
+    if member is None:
+        return True
+    return member.role in STAFF_ROLES and scope_covers(member, reminder.area)
+
+
+async def remove_reminder(session: AsyncSession, member: Member | None, reminder_id: int) -> Reminder:
+    """Delete a reminder that has not been sent; a Problem says why not otherwise. Its job
+    leaves the scheduler's plan at the next planning (a job that fires first finds nothing)."""
+    reminder = await session.get(Reminder, reminder_id)
+    if reminder is None or not may_remove(member, reminder):
+        raise Problem(N_("Không có lời nhắc #{id} mà bạn được phép xóa."), id=reminder_id)
+    # A sent reminder has its deliveries and counts: it stays in the record.
+    removed = await session.execute(
+        delete(Reminder).where(Reminder.id == reminder.id, Reminder.status != "sent")
+        .execution_options(synchronize_session=False))
+    if removed.rowcount != 1:
+        raise Problem(N_("Lời nhắc #{id} đã gửi, không xóa được nữa."), id=reminder_id)
+    session.expunge(reminder)
+    return reminder
+
+
 async def milestones_for(session: AsyncSession, campaign: Campaign, area: Area) -> list[Milestone]:
     """The campaign's milestones that apply to `area` (set at it or above it), by date."""
     query = select(Milestone).where(
@@ -238,7 +311,9 @@ def render_reminder(translator: Translator, locale: str, reminder: Reminder) -> 
     if reminder.days_before == 0:
         head = translator(locale, N_("⏰ Hôm nay, {date}: <b>{title}</b>.")).format(date=day, title=title)
     else:
-        head = translator(locale, N_("⏰ Còn {days} ngày nữa đến <b>{title}</b> ({date}).")).format(
+        head = translator.plural(locale, NP_(
+            "⏰ Còn {days} ngày nữa đến <b>{title}</b> ({date}).",
+            "⏰ Còn {days} ngày nữa đến <b>{title}</b> ({date})."), reminder.days_before).format(
             days=reminder.days_before, title=title, date=day)
     if reminder.text:
         body = html.escape(reminder.text, quote=False)

@@ -61,8 +61,24 @@ def local_moment(day: date, at: time, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=tz)
 
 
+# A send time may lie up to a year ahead (366 days: a leap year's same date and time).
+MAX_AHEAD = timedelta(days=366)
+
+
+def check_send_time(moment: datetime, now: datetime, tz: ZoneInfo) -> datetime:
+    """`moment` if it lies after `now` and within a year; a Problem that says why not otherwise.
+    The one rule for every send time, typed in chat or given to the command line."""
+    if moment <= now:
+        raise Problem(N_("Thời điểm {when} đã qua. Hãy chọn một thời điểm sau bây giờ."),
+                      when=f"{moment.astimezone(tz):%H:%M %d/%m/%Y}")
+    if moment > now + MAX_AHEAD:
+        raise Problem(N_("Chỉ hẹn gửi được trong vòng một năm tới."))
+    return moment
+
+
 def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
-    """A future send time typed in chat: "HH:MM" (today) or "DD/MM HH:MM" (this year).
+    """A future send time typed in chat: "HH:MM" (today), "DD/MM HH:MM" (the next such day and
+    time: in December, "05/01 08:00" is next January) or "DD/MM/YYYY HH:MM".
 
     Raises a Problem that says what to type when the text is not one, or lies in the past."""
     text = " ".join(text.split())
@@ -75,19 +91,28 @@ def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
         match = _DAY_HHMM.match(text)
         at = parse_hhmm(match[4]) if match else None
         if at is not None:
-            try:
-                day = date(int(match[3] or local_now.year), int(match[2]), int(match[1]))
-            except ValueError:
-                day = None
-            moment = local_moment(day, at, tz) if day else None
+            years = [int(match[3])] if match[3] else [local_now.year, local_now.year + 1]
+            moment = _first_after(years, int(match[2]), int(match[1]), at, now, tz)
     if moment is None:
-        raise Problem(N_("Không hiểu thời gian “{text}”. Hãy gõ giờ dạng HH:MM (ví dụ 19:00) "
-                         "hoặc ngày và giờ dạng DD/MM HH:MM (ví dụ 20/08 07:30)."), text=text)
-    if moment <= now:
-        raise Problem(N_("Thời điểm {when} đã qua. Hãy chọn một thời điểm sau bây giờ."),
-                      when=f"{moment:%H:%M %d/%m/%Y}")
-    if moment > now + timedelta(days=366):
-        raise Problem(N_("Chỉ hẹn gửi được trong vòng một năm tới."))
+        raise Problem(N_("Không hiểu thời gian “{text}”. Hãy gõ giờ dạng HH:MM (ví dụ 19:00), "
+                         "hoặc ngày và giờ dạng DD/MM HH:MM (ví dụ 20/08 07:30) hay "
+                         "DD/MM/YYYY HH:MM (ví dụ 05/01/2027 08:00)."), text=text)
+    return check_send_time(moment, now, tz)
+
+
+def _first_after(
+    years: list[int], month: int, day: int, at: time, now: datetime, tz: ZoneInfo
+) -> datetime | None:
+    """The day and time in the first of `years` where it is after `now` (else in the last one);
+    None when the date does not exist."""
+    moment = None
+    for year in years:
+        try:
+            moment = local_moment(date(year, month, day), at, tz)
+        except ValueError:
+            continue  # 29/02 in a year without it: perhaps in the next one
+        if moment > now:
+            return moment
     return moment
 
 
