@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
     FINAL_STATUSES,
-    TIP_KINDS,
     LEVELS,
+    TIP_KINDS,
     Area,
     Broadcast,
     Campaign,
