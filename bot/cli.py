@@ -309,16 +309,37 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     """Write a report of an area against the campaign targets."""
     from bot.reports.build import build_report
 
+    out = Path(args.out)
+    problem = unwritable(out)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
+
     async def work(session: AsyncSession) -> int:
         area = await require_area(session, args.area)
         with use_locale(make_i18n(settings.default_locale), args.lang or settings.default_locale):
-            report = await build_report(session, area, local_today(settings), args.campaign)
-            write_report(report, args.format, Path(args.out))
+            report = await build_report(session, area, local_today(settings), settings.tz, args.campaign)
+            try:
+                write_report(report, args.format, out)
+            except OSError as error:
+                print(_("Không ghi được tệp {file}: {reason}").format(
+                    file=args.out, reason=error.strerror or error), file=sys.stderr)
+                return 2
         print(_("Đã ghi báo cáo {area} ({format}) vào {file}.").format(
             area=area.name, format=args.format, file=args.out))
         return 0
 
     return await _in_transaction(settings, work, read_only=True)
+
+
+def unwritable(path: Path) -> str | None:
+    """Why a report cannot be written to `path` (a folder, or in a folder that is not there)."""
+    if path.is_dir():
+        return _("{file} là một thư mục: hãy cho tên tệp báo cáo, ví dụ {example}.").format(
+            file=path, example=path / "bao-cao.xlsx")
+    if not path.parent.is_dir():
+        return _("Không có thư mục {folder} để ghi {file}.").format(folder=path.parent, file=path.name)
+    return None
 
 
 def write_report(report, fmt: str, path: Path) -> None:
@@ -344,7 +365,7 @@ async def cmd_tallies_sync(args: argparse.Namespace, settings: Settings) -> int:
     async def work(session: AsyncSession) -> int:
         today = local_today(settings)
         for campaign in await campaigns_running(session, today):
-            rows = await sync_tallies(session, campaign, today)
+            rows = await sync_tallies(session, campaign, today, settings.tz)
             print(_("Đã lưu số liệu ngày {date} của {campaign}: {rows} số.").format(
                 date=today.strftime("%d/%m/%Y"), campaign=campaign.name, rows=rows))
         return 0

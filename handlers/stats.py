@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports.build import build_report
 from bot.reports.charts import chart_png
-from bot.reports.table import row, shown
+from bot.reports.table import row, shown, units_label, verdict
 from bot.reports.table import columns as report_columns
 from bot.settings import Settings
 from db.models import Member
@@ -42,11 +42,12 @@ async def stats(message: Message, command: CommandObject, session: AsyncSession,
             return
         area = provinces[0]
     try:
-        report = await build_report(session, area, today(clock, settings))
+        report = await build_report(session, area, today(clock, settings), settings.tz)
     except Problem as problem:
         await message.answer(render_problem(problem))
         return
-    values = row(report.tallies.root, report.campaign)
+    root = report.tallies.root
+    values = row(report.tallies, root)
     by_key = {column.key: column for column in report_columns()}
     lines = [f"<b>{hd.quote(report.title)}</b>"]
     for key in (t.HOUSEHOLDS, t.ON_BOT, t.REACHED, "reached_pct", "reached_met", t.PLEDGED, "pledged_pct",
@@ -55,11 +56,16 @@ async def stats(message: Message, command: CommandObject, session: AsyncSession,
         if key in by_key:
             # Values are text such as "<5" (a small tip count, hidden): quoted like any text.
             lines.append(f"• {hd.quote(str(by_key[key].header))}: {hd.quote(shown(by_key[key], values.get(key)))}")
-    for key, label in ((t.REACHED, _("tuyên truyền")), (t.PLEDGED, _("cam kết"))):
-        met, judged = report.tallies.children_meeting(report.tallies.root, key)
-        if judged:
-            lines.append(_("• Địa bàn trực thuộc đạt chỉ tiêu {label}: {met}/{judged}").format(
-                label=label, met=met, judged=judged))
+    units = units_label(report.tallies, root)
+    if units:
+        goal = report.campaign.targets.get(t.CHILDREN_TARGET)
+        for prefix, label in (("reached", _("tuyên truyền")), ("pledged", _("cam kết"))):
+            share = values[f"{prefix}_units_pct"]
+            line = _("• {units} đạt chỉ tiêu {label}: {met}/{judged} ({share}), mục tiêu {goal} — {verdict}")
+            lines.append(hd.quote(line.format(
+                units=units, label=label, met=values[f"{prefix}_units_met"], judged=values["units_judged"],
+                share="—" if share is None else f"{share:.1f}%", goal="—" if goal is None else f"{goal:g}%",
+                verdict=verdict(values[f"{prefix}_units_goal"]))))
     await message.answer("\n".join(lines))
     png = await asyncio.to_thread(chart_png, report)  # drawing takes a moment: not on the loop
     try:

@@ -10,7 +10,7 @@ sends nothing twice.
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -86,14 +86,17 @@ async def plan_jobs(context: JobContext | None = None) -> None:
         await context.planner.plan()
 
 
-async def snapshot_tallies(context: JobContext | None = None) -> int:
-    """Store today's tally snapshot of every running campaign (for progress over time)."""
-    today = context.clock.now().astimezone(context.tz).date()
+async def snapshot_tallies(context: JobContext | None = None, run_time: datetime | None = None) -> int:
+    """Store the day's tally snapshot of every running campaign (for progress over time).
+
+    The day is the one the run was scheduled for (`run_time`, given by the executor), so the
+    23:45 run caught up after midnight still stores under the evening it belongs to."""
+    day = (run_time or context.clock.now()).astimezone(context.tz).date()
     rows = 0
     async with context.sessionmaker() as session, session.begin():
-        for campaign in await campaigns_running(session, today):
-            rows += await sync_tallies(session, campaign, today)
-    log.info("stored %s tally numbers for %s", rows, today)
+        for campaign in await campaigns_running(session, day):
+            rows += await sync_tallies(session, campaign, day, context.tz)
+    log.info("stored %s tally numbers for %s", rows, day)
     return rows
 
 

@@ -18,6 +18,7 @@ which plan() rebuilds from the reminders and broadcasts: deleting it loses nothi
 """
 
 import functools
+import inspect
 import logging
 from pathlib import Path
 from datetime import datetime
@@ -54,11 +55,13 @@ def job_store_url(database_url: str) -> str:
 
 
 class _WithContext:
-    """A job as the executor runs it: its function gets the process's JobContext."""
+    """A job as the executor runs it: its function gets the process's JobContext, and the time
+    the run was scheduled for when it takes a `run_time` (it may run later, caught up)."""
 
-    def __init__(self, job, context: JobContext) -> None:
+    def __init__(self, job, context: JobContext, run_time: datetime) -> None:
         self._job = job
-        self.func = functools.partial(job.func, context=context)
+        extra = {"run_time": run_time} if "run_time" in inspect.signature(job.func).parameters else {}
+        self.func = functools.partial(job.func, context=context, **extra)
 
     def __getattr__(self, name: str):
         return getattr(self._job, name)
@@ -76,7 +79,8 @@ class ContextExecutor(AsyncIOExecutor):
         self.context = context
 
     def _do_submit_job(self, job, run_times) -> None:
-        super()._do_submit_job(_WithContext(job, self.context), run_times)
+        # With coalesce, run_times holds the one (latest) time this run stands for.
+        super()._do_submit_job(_WithContext(job, self.context, run_times[-1]), run_times)
 
 
 class Planner:

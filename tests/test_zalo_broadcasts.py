@@ -17,7 +17,7 @@ from db.services import tallies
 from db.services.joining import give_consent, join_household
 from db.services.members import grant_role
 from tests.arrange import local_today, tree
-from tests.delivery_fakes import FakeClock, local
+from tests.delivery_fakes import TZ, FakeClock, local
 from tests.fakes import count, fetch
 from tests.test_telegram_transport import TOKEN as TELEGRAM_TOKEN
 from tests.test_telegram_transport import telegram  # noqa: F401  (a fixture)
@@ -149,7 +149,7 @@ async def test_a_household_on_telegram_and_zalo_gets_both_messages_and_counts_on
     assert "&lt;nhà văn hóa ấp&gt; &amp; nhận tờ rơi" in on_telegram
 
     await session.rollback()
-    counted = await tallies.compute_tallies(session, places.campaign, places.h11)
+    counted = await tallies.compute_tallies(session, places.campaign, places.h11, TZ)
     numbers = {name: int(counted.root.counts[name]) for name in (
         tallies.HOUSEHOLDS, tallies.ON_BOT, tallies.REACHED, tallies.PLEDGED, tallies.BROADCASTS,
         tallies.DELIVERIES_SENT)}

@@ -1,5 +1,6 @@
 """The report's columns and rows: the same numbers for xlsx, csv, Markdown and chat."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
@@ -9,8 +10,10 @@ from aiogram.utils.i18n.lazy_proxy import LazyProxy
 
 from db.models import LEVELS, TIP_KINDS, Campaign
 from db.services import tallies as t
+from handlers.labels import LEVEL_LABELS
 
 SMALL_COUNT = 5  # tips below this are shown as "<5" below commune level, so no tipster stands out
+SMALL_LABEL = f"<{SMALL_COUNT}"
 
 
 @dataclass(frozen=True)
@@ -41,11 +44,31 @@ COLUMNS = [
     Column(t.DELIVERIES_SENT, __("Tin nhắn đã đến")),
     Column("delivery_pct", __("Tỷ lệ gửi thành công (%)"), "percent"),
 ]
+# The area above each row: hamlet names such as "Khóm 1" repeat in every commune.
+PARENT = Column("parent", __("Trực thuộc"), "text")
+# The share of the areas below meeting each target, against the campaign's communes-safe target
+# (the seeds' 95% of communes): the communes of a province or district, the hamlets of a commune.
+UNIT_COLUMNS = [
+    Column("units_judged", __("Địa bàn trực thuộc được xét")),
+    Column("reached_units_met", __("Địa bàn trực thuộc đạt chỉ tiêu tuyên truyền")),
+    Column("reached_units_pct", __("Tỷ lệ địa bàn đạt chỉ tiêu tuyên truyền (%)"), "percent"),
+    Column("reached_units_goal", __("Đạt mục tiêu địa bàn (tuyên truyền)"), "flag"),
+    Column("pledged_units_met", __("Địa bàn trực thuộc đạt chỉ tiêu cam kết")),
+    Column("pledged_units_pct", __("Tỷ lệ địa bàn đạt chỉ tiêu cam kết (%)"), "percent"),
+    Column("pledged_units_goal", __("Đạt mục tiêu địa bàn (cam kết)"), "flag"),
+]
+TIP_KEYS = (t.TIPS_RECEIVED, t.TIPS_HANDLED)
+# The targeted indicators and the prefix of their columns.
+TARGETED = ((t.REACHED, "reached"), (t.PLEDGED, "pledged"))
 
 
-def columns() -> list[Column]:
-    """The report's columns, in order."""
-    return COLUMNS
+def columns(parent: bool = False, units: bool = False) -> list[Column]:
+    """The report's columns, in order; with the parent area after the code, and with the
+    share of the areas below meeting the targets at the end."""
+    cols = list(COLUMNS)
+    if parent:
+        cols.insert(2, PARENT)
+    return cols + UNIT_COLUMNS if units else cols
 
 
 def below_commune(level: str) -> bool:
@@ -53,30 +76,67 @@ def below_commune(level: str) -> bool:
     return LEVELS[level] > LEVELS["commune"]
 
 
-def row(tally: t.AreaTally, campaign: Campaign) -> dict[str, object]:
+def has_units(level: str) -> bool:
+    """True for the levels whose areas below are judged against the communes-safe target."""
+    return not below_commune(level)
+
+
+def _figures(counts: dict[str, float]) -> dict[str, object]:
+    """The counted columns and the rates derived from them."""
+    values: dict[str, object] = {column.key: int(counts[column.key])
+                                 for column in COLUMNS if column.key in t.QUERIES}
+    households, attempts, final = counts[t.HOUSEHOLDS], counts[t.QUIZ_ATTEMPTS], counts[t.DELIVERIES_TOTAL]
+    values["reached_pct"] = 100.0 * counts[t.REACHED] / households if households else None
+    values["pledged_pct"] = 100.0 * counts[t.PLEDGED] / households if households else None
+    values["quiz_score"] = 100.0 * counts[t.QUIZ_SCORE_SUM] / attempts if attempts else None
+    values["delivery_pct"] = 100.0 * counts[t.DELIVERIES_SENT] / final if final else None
+    return values
+
+
+def row(tallies: t.Tallies, tally: t.AreaTally) -> dict[str, object]:
     """The values of one area, rounded for reading; tips below 5 hidden below commune level."""
-    counts = tally.counts
-    values: dict[str, object] = {
-        "name": tally.area.name, "code": tally.area.code,
-        "reached_pct": tally.share(t.REACHED), "reached_met": tally.meets(t.REACHED, campaign),
-        "pledged_pct": tally.share(t.PLEDGED), "pledged_met": tally.meets(t.PLEDGED, campaign),
-        "quiz_score": tally.average_quiz_score(),
-    }
-    for column in columns():
-        if column.kind == "count":
-            values[column.key] = int(counts[column.key])
-    total = counts[t.DELIVERIES_TOTAL]
-    values["delivery_pct"] = 100.0 * counts[t.DELIVERIES_SENT] / total if total else None
-    for key in (t.TIPS_RECEIVED, t.TIPS_HANDLED):
+    campaign = tallies.campaign
+    parent = tallies.areas.get(tally.area.parent_id)
+    values: dict[str, object] = {"name": tally.area.name, "code": tally.area.code,
+                                 "parent": parent.area.name if parent else None}
+    values.update(_figures(tally.counts))
+    for indicator, prefix in TARGETED:
+        values[f"{prefix}_met"] = tally.meets(indicator, campaign)
+    for key in TIP_KEYS:
         values[key] = tip_count(tally, key)
+    if has_units(tally.area.level):
+        for indicator, prefix in TARGETED:
+            met, judged = tallies.units_meeting(tally, indicator)
+            values["units_judged"] = judged
+            values[f"{prefix}_units_met"] = met
+            values[f"{prefix}_units_pct"] = tallies.units_share(tally, indicator)
+            values[f"{prefix}_units_goal"] = tallies.units_meet_goal(tally, indicator)
+    return values
+
+
+def total_row(group: list[t.AreaTally]) -> dict[str, object]:
+    """The real sums of the counted columns over a group of areas of one level (and the rates
+    of those sums). Below commune level the tip totals are left out: the hamlets' exact sum
+    beside their "<5" would tell what a hidden count is."""
+    counts: dict[str, float] = defaultdict(float)
+    for tally in group:
+        for key, value in tally.counts.items():
+            counts[key] += value
+    values = {"name": _("Tổng cộng"), **_figures(counts)}
+    if group and below_commune(group[0].area.level):
+        for key in TIP_KEYS:
+            values[key] = None
     return values
 
 
 def tip_count(tally: t.AreaTally, indicator: str) -> int | str:
-    """A count of tips, shown as "<5" when it is 1 to 4 in an area below a commune."""
+    """A count of tips, shown as "<5" when it is under 5 (0 too) in an area below a commune.
+
+    Zero is hidden as well: were it exact, a commune's exact total less its hamlets' zeros
+    would tell which hamlet a lone tip came from."""
     value = int(tally.counts[indicator])
-    if below_commune(tally.area.level) and 0 < value < SMALL_COUNT:
-        return f"<{SMALL_COUNT}"
+    if below_commune(tally.area.level) and value < SMALL_COUNT:
+        return SMALL_LABEL
     return value
 
 
@@ -84,6 +144,19 @@ def tips_by_kind(tally: t.AreaTally) -> list[tuple[str, int | str, int | str]]:
     """(kind, received, handled) for every kind of tip, small counts hidden as in `row`."""
     return [(kind, tip_count(tally, t.by_kind(t.TIPS_RECEIVED, kind)),
              tip_count(tally, t.by_kind(t.TIPS_HANDLED, kind))) for kind in TIP_KINDS]
+
+
+def units_label(tallies: t.Tallies, tally: t.AreaTally) -> str | None:
+    """The level of the areas judged for `tally` ("Xã, phường"), or None when there are none."""
+    units = tallies.units_of(tally)
+    return str(LEVEL_LABELS[units[0].area.level]) if units else None
+
+
+def verdict(value: bool | None) -> str:
+    """A met/unmet flag as a word; no verdict where there is nothing to judge."""
+    if value is None:
+        return _("không có số liệu")
+    return _("đạt") if value else _("chưa đạt")
 
 
 def shown(column: Column, value: object) -> str:
@@ -100,8 +173,10 @@ def shown(column: Column, value: object) -> str:
 def target_row(campaign: Campaign) -> dict[str, object]:
     """The campaign's targets, under the columns they apply to."""
     targets = campaign.targets
+    goal = targets.get(t.CHILDREN_TARGET)
     return {"name": _("Chỉ tiêu"), "reached_pct": targets.get("households_reached_pct"),
-            "pledged_pct": targets.get("households_pledged_pct")}
+            "pledged_pct": targets.get("households_pledged_pct"),
+            "reached_units_pct": goal, "pledged_units_pct": goal}
 
 
 def levels_below(tallies: t.Tallies) -> list[tuple[str, list[t.AreaTally]]]:

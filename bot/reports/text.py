@@ -5,21 +5,35 @@ import io
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.reports.table import Report, columns, levels_below, row, shown, target_row, tips_by_kind
+from bot.reports.table import (
+    SMALL_LABEL,
+    TARGETED,
+    Report,
+    below_commune,
+    columns,
+    levels_below,
+    row,
+    shown,
+    target_row,
+    tips_by_kind,
+    units_label,
+    verdict,
+)
 from db.services import tallies as t
 from handlers.labels import LEVEL_LABELS
 from handlers.tip_labels import kind_label
 
 
 def to_csv(report: Report) -> str:
-    """One line per area (the root first), with a level column; UTF-8 with BOM for Excel."""
-    cols = columns()
+    """One line per area (the root first), with its level and the area above it, and the share
+    of the areas below meeting each target; UTF-8 with BOM for Excel."""
+    cols = columns(parent=True, units=True)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([_("Cấp")] + [str(c.header) for c in cols])
     tallies = [report.tallies.root] + [x for _level, group in levels_below(report.tallies) for x in group]
     for tally in tallies:
-        values = row(tally, report.campaign)
+        values = row(report.tallies, tally)
         writer.writerow([str(LEVEL_LABELS[tally.area.level])] + [shown(c, values.get(c.key)) for c in cols])
     return "\ufeff" + out.getvalue()
 
@@ -27,29 +41,33 @@ def to_csv(report: Report) -> str:
 def to_markdown(report: Report) -> str:
     """The headline numbers against the targets, then a table of the children."""
     root, campaign = report.tallies.root, report.campaign
-    values = row(root, campaign)
+    values = row(report.tallies, root)
     targets = target_row(campaign)
     lines = [f"# {report.title}", "",
              _("Số liệu ngày {date}. Đợt thi đua: {name}.").format(
                  date=report.made_on.strftime("%d/%m/%Y"), name=campaign.name), ""]
     lines.append(_("- Số hộ: {count}; hộ dùng Bình Yên: {on_bot}").format(
         count=values[t.HOUSEHOLDS], on_bot=values[t.ON_BOT]))
-    for key, label in ((t.REACHED, _("Hộ được tuyên truyền")), (t.PLEDGED, _("Hộ ký cam kết"))):
-        prefix = "reached" if key == t.REACHED else "pledged"
+    units = units_label(report.tallies, root)
+    for key, prefix in TARGETED:
+        label = _("Hộ được tuyên truyền") if key == t.REACHED else _("Hộ ký cam kết")
         lines.append(_("- {label}: {count} ({share}%), chỉ tiêu {target}% — {verdict}").format(
             label=label, count=values[key], share=shown_pct(values[f"{prefix}_pct"]),
-            target=shown_pct(targets[f"{prefix}_pct"]),
-            verdict=_("đạt") if values[f"{prefix}_met"] else _("chưa đạt")))
-        met, judged = report.tallies.children_meeting(root, key)
-        if judged:
-            lines.append(_("  - Địa bàn trực thuộc đạt chỉ tiêu: {met}/{judged} ({share}%), mục tiêu {goal}%").format(
-                met=met, judged=judged, share=shown_pct(100.0 * met / judged),
-                goal=shown_pct(campaign.targets.get(t.CHILDREN_TARGET))))
+            target=shown_pct(targets[f"{prefix}_pct"]), verdict=verdict(values[f"{prefix}_met"])))
+        if units:
+            lines.append(_("  - {units} đạt chỉ tiêu: {met}/{judged} ({share}%), mục tiêu {goal}% — {verdict}").format(
+                units=units, met=values[f"{prefix}_units_met"], judged=values["units_judged"],
+                share=shown_pct(values[f"{prefix}_units_pct"]),
+                goal=shown_pct(campaign.targets.get(t.CHILDREN_TARGET)),
+                verdict=verdict(values[f"{prefix}_units_goal"])))
     lines.append(_("- Lượt trả lời câu hỏi: {count}; điểm trung bình: {score}").format(
         count=values[t.QUIZ_ATTEMPTS],
         score="—" if values["quiz_score"] is None else f"{values['quiz_score']:.1f}%"))
     lines.append(_("- Tin báo nhận được: {received}; đã xử lý: {handled}").format(
         received=values[t.TIPS_RECEIVED], handled=values[t.TIPS_HANDLED]))
+    lines.append(_("- Thông báo đã gửi: {broadcasts}; tin nhắn đã đến: {sent}; tỷ lệ gửi thành công: {share}").format(
+        broadcasts=values[t.BROADCASTS], sent=values[t.DELIVERIES_SENT],
+        share="—" if values["delivery_pct"] is None else f"{values['delivery_pct']:.1f}%"))
     lines += ["", "## " + _("Tin báo theo loại"), "",
               "| " + " | ".join((_("Loại"), _("Nhận được"), _("Đã xử lý"))) + " |", "|---|---|---|"]
     lines += [f"| {kind_label(kind)} | {received} | {handled} |"
@@ -61,9 +79,17 @@ def to_markdown(report: Report) -> str:
                   "| " + " | ".join(str(c.header) for c in cols) + " |",
                   "|" + "---|" * len(cols)]
         for child in children:
-            child_values = row(child, campaign)
+            child_values = row(report.tallies, child)
             lines.append("| " + " | ".join(shown(c, child_values.get(c.key)) for c in cols) + " |")
+    if below_commune(root.area.level) or any(below_commune(c.area.level) for c in children):
+        lines += ["", small_count_note()]
     return "\n".join(lines) + "\n"
+
+
+def small_count_note() -> str:
+    """Why some tip counts read "<5"."""
+    return _("“{small}”: dưới 5 tin báo (kể cả không có), ẩn ở cấp dưới xã để không lộ người báo tin.").format(
+        small=SMALL_LABEL)
 
 
 def shown_pct(value: object) -> str:

@@ -8,13 +8,15 @@ over its subtree, done on the few hundred areas, never on the households themsel
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
-from sqlalchemy import Select, delete, distinct, func, select
+from sqlalchemy import ColumnElement, Select, and_, distinct, func, select, true
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
     FINAL_STATUSES,
+    LEVELS,
     TIP_KINDS,
     Area,
     Broadcast,
@@ -54,113 +56,142 @@ TARGETED = {REACHED: "households_reached_pct", PLEDGED: "households_pledged_pct"
 CHILDREN_TARGET = "communes_safe_pct"  # the seeds' "95% of communes" meeting the targets
 
 
-def _households(campaign: Campaign, prefix: str) -> Select:
+# Above this many areas in a subtree, queries select them by path instead of listing their ids
+# (a statement takes at most 32,767 parameters on PostgreSQL and SQLite).
+MAX_LISTED_AREAS = 5000
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a query counts: the campaign's period and the areas of one subtree."""
+
+    campaign: Campaign
+    root: Area
+    area_ids: tuple[int, ...]
+    start: datetime
+    end: datetime
+
+    def covers(self, column) -> ColumnElement[bool]:
+        """`column` (an area id) lies in the subtree: an id list, so a commune's report reads
+        only its own hamlets' rows through the indexes, not the whole campaign."""
+        if len(self.area_ids) <= MAX_LISTED_AREAS:
+            return column.in_(self.area_ids)
+        return column.in_(select(Area.id).where(Area.path.startswith(self.root.path)))
+
+    def homes(self, column) -> ColumnElement[bool]:
+        """`column`, the household of a row of the campaign joined to `Household`, is one of
+        the subtree's households.
+
+        Every row of the campaign lies under the campaign's area, so a subtree that holds it
+        needs no test, and the rows are read along the campaign's index. A smaller one (a
+        commune's report) is tested twice over, once for each planner: PostgreSQL starts from
+        the joined households of the listed hamlets; SQLite, which has no statistics, would
+        read the whole campaign along (campaign, ...) unless the household ids are named, and
+        then looks the rows up by (campaign, household) for those households only."""
+        if self.root.contains(self.campaign.area):
+            return true()
+        households = select(Household.id).where(self.covers(Household.hamlet_id))
+        return and_(self.covers(Household.hamlet_id), column.in_(households))
+
+
+def campaign_period(campaign: Campaign, tz: tzinfo) -> tuple[datetime, datetime]:
+    """The campaign's first and last day in the bot's time zone, as UTC instants [start, end)."""
+    # In UTC: SQLite compares the stored UTC wall time, whatever offset the bound value has.
+    return (datetime.combine(campaign.starts_on, time(), tz).astimezone(timezone.utc),
+            datetime.combine(campaign.ends_on + timedelta(days=1), time(), tz).astimezone(timezone.utc))
+
+
+def _households(scope: Scope) -> Select:
     return (select(Household.hamlet_id, func.count())
-            .join(Area, Area.id == Household.hamlet_id)
-            .where(Area.path.startswith(prefix), Household.status == "active")
+            .where(scope.covers(Household.hamlet_id), Household.status == "active")
             .group_by(Household.hamlet_id))
 
 
-def _on_bot(campaign: Campaign, prefix: str) -> Select:
+def _on_bot(scope: Scope) -> Select:
     # A household counts once however many members it has, on however many channels.
     return (select(Household.hamlet_id, func.count(distinct(Member.household_id)))
             .select_from(Member)
             .join(Household, Household.id == Member.household_id)
-            .join(Area, Area.id == Household.hamlet_id)
-            .where(Area.path.startswith(prefix), Household.status == "active")
+            .where(scope.covers(Household.hamlet_id), Household.status == "active")
             .group_by(Household.hamlet_id))
 
 
-def _reached(campaign: Campaign, prefix: str) -> Select:
+def _reached(scope: Scope) -> Select:
     return (select(Household.hamlet_id, func.count(distinct(Reading.household_id)))
             .select_from(Reading)
             .join(Household, Household.id == Reading.household_id)
-            .join(Area, Area.id == Household.hamlet_id)
-            .where(Area.path.startswith(prefix), Reading.campaign_id == campaign.id)
+            .where(Reading.campaign_id == scope.campaign.id, scope.homes(Reading.household_id))
             .group_by(Household.hamlet_id))
 
 
-def _pledged(campaign: Campaign, prefix: str) -> Select:
-    return (select(Household.hamlet_id, func.count())
+def _pledged(scope: Scope) -> Select:
+    # The status is tested in the count, not the WHERE: there it would lead SQLite to read
+    # every confirmed pledge of the campaign along (campaign, status) even for one commune.
+    return (select(Household.hamlet_id, func.count().filter(Pledge.status == "confirmed"))
             .select_from(Pledge)
             .join(Household, Household.id == Pledge.household_id)
-            .join(Area, Area.id == Household.hamlet_id)
-            .where(Area.path.startswith(prefix), Pledge.campaign_id == campaign.id,
-                   Pledge.status == "confirmed")
+            .where(Pledge.campaign_id == scope.campaign.id, scope.homes(Pledge.household_id))
             .group_by(Household.hamlet_id))
 
 
-def _finished_quizzes(campaign: Campaign, prefix: str, value) -> Select:
+def _finished_quizzes(scope: Scope, value) -> Select:
     return (select(Household.hamlet_id, value)
             .select_from(QuizAttempt)
             .join(Household, Household.id == QuizAttempt.household_id)
-            .join(Area, Area.id == Household.hamlet_id)
-            .where(Area.path.startswith(prefix), QuizAttempt.campaign_id == campaign.id,
+            .where(QuizAttempt.campaign_id == scope.campaign.id, scope.homes(QuizAttempt.household_id),
                    QuizAttempt.finished_at.is_not(None))
             .group_by(Household.hamlet_id))
 
 
-def _period(campaign: Campaign) -> tuple[datetime, datetime]:
-    # The campaign's days taken in UTC: a tip or broadcast in the first hours of 1 January,
-    # Vietnam time, counts in the year before.
-    return (datetime.combine(campaign.starts_on, time(), timezone.utc),
-            datetime.combine(campaign.ends_on + timedelta(days=1), time(), timezone.utc))
-
-
-def _broadcasts(campaign: Campaign, prefix: str) -> Select:
-    start, end = _period(campaign)
+def _broadcasts(scope: Scope) -> Select:
     return (select(Broadcast.area_id, func.count())
-            .join(Area, Area.id == Broadcast.area_id)
-            .where(Area.path.startswith(prefix), Broadcast.status.in_(("sending", "done")),
-                   Broadcast.send_at >= start, Broadcast.send_at < end)
+            .where(scope.covers(Broadcast.area_id), Broadcast.status.in_(("sending", "done")),
+                   Broadcast.send_at >= scope.start, Broadcast.send_at < scope.end)
             .group_by(Broadcast.area_id))
 
 
-def _deliveries(campaign: Campaign, prefix: str, statuses: tuple[str, ...]) -> Select:
+def _deliveries(scope: Scope, statuses: tuple[str, ...]) -> Select:
     # The broadcasts' messages to residents, not the count reported back to their sender.
-    start, end = _period(campaign)
+    # Named by broadcast, so the rows are looked up by (broadcast, status) for the subtree's
+    # broadcasts only.
+    broadcasts = select(Broadcast.id).where(scope.covers(Broadcast.area_id), Broadcast.send_at >= scope.start,
+                                            Broadcast.send_at < scope.end)
     return (select(Broadcast.area_id, func.count())
             .select_from(Delivery)
             .join(Broadcast, Broadcast.id == Delivery.broadcast_id)
-            .join(Area, Area.id == Broadcast.area_id)
-            .where(Area.path.startswith(prefix), Delivery.status.in_(statuses),
-                   Delivery.source.not_like("%:report"),
-                   Broadcast.send_at >= start, Broadcast.send_at < end)
+            .where(Delivery.broadcast_id.in_(broadcasts), Delivery.status.in_(statuses),
+                   Delivery.source.not_like("%:report"))
             .group_by(Broadcast.area_id))
 
 
-def _tips(campaign: Campaign, prefix: str, handled: bool, kind: str | None = None) -> Select:
+def _tips(scope: Scope, handled: bool, kind: str | None = None) -> Select:
     # Tips of the campaign's period, counted where they happened (the commune or hamlet picked).
-    start, end = _period(campaign)
     query = (select(Tip.area_id, func.count())
-             .join(Area, Area.id == Tip.area_id)
-             .where(Area.path.startswith(prefix), Tip.created_at >= start, Tip.created_at < end)
+             .where(scope.covers(Tip.area_id), Tip.created_at >= scope.start, Tip.created_at < scope.end)
              .group_by(Tip.area_id))
     if handled:
         query = query.where(Tip.status.in_(HANDLED_STATUSES))
     return query.where(Tip.kind == kind) if kind else query
 
 
-# indicator → a query of (area id where it happened, value) for the campaign under a path prefix.
-QUERIES: dict[str, Callable[[Campaign, str], Select]] = {
+# indicator → a query of (area id where it happened, value) for the campaign in a subtree.
+QUERIES: dict[str, Callable[[Scope], Select]] = {
     HOUSEHOLDS: _households,
     ON_BOT: _on_bot,
     REACHED: _reached,
     PLEDGED: _pledged,
-    QUIZ_ATTEMPTS: lambda campaign, prefix: _finished_quizzes(campaign, prefix, func.count()),
-    QUIZ_SCORE_SUM: lambda campaign, prefix: _finished_quizzes(
-        campaign, prefix, func.sum(QuizAttempt.score * 1.0 / QuizAttempt.total)),
+    QUIZ_ATTEMPTS: lambda scope: _finished_quizzes(scope, func.count()),
+    QUIZ_SCORE_SUM: lambda scope: _finished_quizzes(
+        scope, func.sum(QuizAttempt.score * 1.0 / QuizAttempt.total)),
     BROADCASTS: _broadcasts,
-    DELIVERIES_SENT: lambda campaign, prefix: _deliveries(campaign, prefix, ("sent",)),
-    DELIVERIES_TOTAL: lambda campaign, prefix: _deliveries(campaign, prefix, FINAL_STATUSES),
-    TIPS_RECEIVED: lambda campaign, prefix: _tips(campaign, prefix, handled=False),
-    TIPS_HANDLED: lambda campaign, prefix: _tips(campaign, prefix, handled=True),
+    DELIVERIES_SENT: lambda scope: _deliveries(scope, ("sent",)),
+    DELIVERIES_TOTAL: lambda scope: _deliveries(scope, FINAL_STATUSES),
+    TIPS_RECEIVED: lambda scope: _tips(scope, handled=False),
+    TIPS_HANDLED: lambda scope: _tips(scope, handled=True),
 }
 for _kind in TIP_KINDS:
-    QUERIES[by_kind(TIPS_RECEIVED, _kind)] = (
-        lambda campaign, prefix, kind=_kind: _tips(campaign, prefix, handled=False, kind=kind))
-    QUERIES[by_kind(TIPS_HANDLED, _kind)] = (
-        lambda campaign, prefix, kind=_kind: _tips(campaign, prefix, handled=True, kind=kind))
+    QUERIES[by_kind(TIPS_RECEIVED, _kind)] = lambda scope, kind=_kind: _tips(scope, False, kind)
+    QUERIES[by_kind(TIPS_HANDLED, _kind)] = lambda scope, kind=_kind: _tips(scope, True, kind)
 
 
 @dataclass
@@ -200,23 +231,48 @@ class Tallies:
         """The tallies of an area's children, by name."""
         return sorted((self.areas[i] for i in tally.children), key=lambda t: t.area.name)
 
-    def children_meeting(self, tally: AreaTally, indicator: str) -> tuple[int, int]:
-        """How many children (with households) meet the target, of how many."""
-        judged = [child.meets(indicator, self.campaign) for child in self.children_of(tally)]
+    def units_of(self, tally: AreaTally) -> list[AreaTally]:
+        """The areas whose share meeting the targets is judged for `tally`: the communes of its
+        subtree above commune level (the seeds' target is "95% of communes", whether districts
+        lie between or not), its hamlets for a commune, none for a hamlet."""
+        if LEVELS[tally.area.level] >= LEVELS["commune"]:
+            return self.children_of(tally)
+        prefix = tally.area.path
+        return sorted((x for x in self.areas.values()
+                       if x.area.level == "commune" and x.area.path.startswith(prefix)),
+                      key=lambda x: x.area.name)
+
+    def units_meeting(self, tally: AreaTally, indicator: str) -> tuple[int, int]:
+        """How many of the judged areas (those with households) meet the target, of how many."""
+        judged = [unit.meets(indicator, self.campaign) for unit in self.units_of(tally)]
         judged = [verdict for verdict in judged if verdict is not None]
         return sum(judged), len(judged)
 
+    def units_share(self, tally: AreaTally, indicator: str) -> float | None:
+        """The judged areas meeting the target, in percent (None when none is judged)."""
+        met, judged = self.units_meeting(tally, indicator)
+        return 100.0 * met / judged if judged else None
 
-async def compute_tallies(session: AsyncSession, campaign: Campaign, root: Area) -> Tallies:
-    """The campaign's counted indicators for `root` and every area below it."""
+    def units_meet_goal(self, tally: AreaTally, indicator: str) -> bool | None:
+        """Whether that share reaches the campaign's communes-safe target (95% in the seeds)."""
+        share = self.units_share(tally, indicator)
+        goal = self.campaign.targets.get(CHILDREN_TARGET)
+        return None if share is None or goal is None else share >= goal
+
+
+async def compute_tallies(session: AsyncSession, campaign: Campaign, root: Area, tz: tzinfo) -> Tallies:
+    """The campaign's counted indicators for `root` and every area below it; the campaign's
+    days are those of the bot's time zone `tz`."""
     areas = list(await session.scalars(
         select(Area).where(Area.path.startswith(root.path)).order_by(Area.depth, Area.name)))
     tallies = {area.id: AreaTally(area) for area in areas}
     for area in areas:
         if area.parent_id in tallies and area.id != root.id:
             tallies[area.parent_id].children.append(area.id)
+    start, end = campaign_period(campaign, tz)
+    scope = Scope(campaign, root, tuple(tallies), start, end)
     for name, query in QUERIES.items():
-        for area_id, value in (await session.execute(query(campaign, root.path))).all():
+        for area_id, value in (await session.execute(query(scope))).all():
             # Add the value to the area and every area above it inside the subtree.
             for ancestor in ancestor_ids(tallies[area_id].area) if area_id in tallies else []:
                 if ancestor in tallies:
@@ -224,17 +280,24 @@ async def compute_tallies(session: AsyncSession, campaign: Campaign, root: Area)
     return Tallies(campaign, tallies[root.id], tallies)
 
 
-async def sync_tallies(session: AsyncSession, campaign: Campaign, day: date) -> int:
-    """Store today's snapshot for every area of the campaign; replaces that day's rows."""
-    tallies = await compute_tallies(session, campaign, campaign.area)
-    await session.execute(delete(Tally).where(Tally.campaign_id == campaign.id, Tally.day == day))
+async def sync_tallies(session: AsyncSession, campaign: Campaign, day: date, tz: tzinfo) -> int:
+    """Store the day's snapshot for every area of the campaign; replaces that day's values.
+
+    An upsert, so the daily job and a `binhyen tallies sync` at the same moment both succeed
+    (the later one's numbers stay) instead of one failing on the primary key."""
+    tallies = await compute_tallies(session, campaign, campaign.area, tz)
     rows = [
         {"campaign_id": campaign.id, "area_id": area_id, "indicator": name, "day": day,
          "value": tally.counts[name]}
         for area_id, tally in tallies.areas.items() for name in QUERIES
     ]
     if rows:
-        await session.execute(Tally.__table__.insert(), rows)
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        upsert = dialect.insert(Tally)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[Tally.campaign_id, Tally.area_id, Tally.indicator, Tally.day],
+            set_={"value": upsert.excluded.value})
+        await session.execute(upsert, rows)
     return len(rows)
 
 
