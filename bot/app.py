@@ -102,8 +102,10 @@ def build_dispatcher(
     # the transaction (and ledger) wraps everything after, the member is read in it.
     dispatcher.update.outer_middleware(UnknownUpdateMiddleware())
     dispatcher.update.outer_middleware(CarriableTextMiddleware())
-    dispatcher.update.outer_middleware(UpdateTransactionMiddleware(
-        sessionmaker, redis, storage, replies_key(keys.lookup_secret if keys else None)))
+    ledger = UpdateTransactionMiddleware(
+        sessionmaker, redis, storage, replies_key(keys.lookup_secret if keys else None))
+    dispatcher.update.outer_middleware(ledger)
+    dispatcher["ledger"] = ledger  # its sweep sends kept replies still waiting (bot/serve.py)
     dispatcher.update.outer_middleware(MemberMiddleware())
     MemberLocaleMiddleware(i18n).setup(dispatcher)
     dispatcher.message.middleware(RoleMiddleware())

@@ -5,11 +5,12 @@ for channel zalo, triage by number there; and no trace of the tipster's Zalo id 
 import asyncio
 import logging
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from bot.channels.zalo import aiogram_id
+from bot.channels.zalo import aiogram_id, zalo_channel
 from bot.cli import main
 from db.models import Tip, TipEntry
 from db.services.members import grant_role
@@ -47,8 +48,10 @@ async def places(session):
     return places
 
 
-async def file_tip(zalo, commune="Xã Tân Hòa", hamlet="Ấp Bình Long", user=LAN) -> tuple[str, list[str]]:
-    """/tip to the end by numbers and typed text; the receipt code (digits) and the texts seen."""
+async def file_tip(zalo, commune="Xã Tân Hòa", hamlet="Ấp Bình Long", user=LAN,
+                   before_send=lambda: None) -> tuple[str, list[str]]:
+    """/tip to the end by numbers and typed text; the receipt code (digits) and the texts seen.
+    `before_send` runs just before "Gửi" is chosen."""
     seen = await zalo.send("/tip", user=user)
     seen += await zalo.choose("Ma túy", user=user)
     seen += await zalo.choose(commune, user=user)
@@ -57,6 +60,7 @@ async def file_tip(zalo, commune="Xã Tân Hòa", hamlet="Ấp Bình Long", user
     seen += await zalo.choose("Hôm nay", user=user)
     seen += await zalo.send(TEXT, user=user)
     seen += await zalo.choose("Tiếp tục", user=user)
+    before_send()
     seen += await zalo.choose("Gửi", user=user)
     match = re.search(r"\b(\d{4} \d{4} \d{4})\b", seen[-1])
     return (match.group(1).replace(" ", "") if match else ""), seen
@@ -188,3 +192,29 @@ async def test_another_communes_officer_and_a_resident_cannot_triage_in_the_grou
     assert "chưa có quyền" in refusal
     tip = await fetch(session, select(Tip))
     assert tip.status == "received" and await count(session, TipEntry) == 0
+
+
+async def test_a_receipt_refused_once_with_502_is_sent_again(zalo, zalo_api, session, places):
+    code, seen = await file_tip(zalo, before_send=lambda: zalo_api.fail(LAN, 502, "Bad Gateway", times=1))
+    assert code and "Mã biên nhận của bạn:" in seen[-1]
+    assert [attempt.status for attempt in zalo_api.attempts if attempt.chat_id == LAN][-2:] == [502, 200]
+    [status] = await zalo.send(f"/tipstatus {code}")
+    assert "Trạng thái: Đã tiếp nhận" in status
+
+
+async def test_a_receipt_still_refused_while_polling_is_sent_by_the_sweep_after_a_restart(
+        zalo_polling, zalo_api, app, session, places):
+    zalo = zalo_polling  # getUpdates never gives the update again
+    code, seen = await file_tip(zalo, before_send=lambda: zalo_api.fail(LAN, 502, "Bad Gateway", times=3))
+    assert code == "" and not any("Mã biên nhận" in text for text in seen)
+    assert await count(session, Tip) == 1
+    restarted = zalo_channel(app)  # a new process: it has never seen the tipster's chat
+    try:
+        await app.dispatcher["ledger"].sweep(restarted.bot, "zalo", left_for=timedelta(0))
+    finally:
+        await restarted.close()
+    receipt = zalo_api.texts_to(LAN)[-1]
+    assert "Mã biên nhận của bạn:" in receipt
+    code = re.search(r"^(\d{4} \d{4} \d{4})$", receipt, re.MULTILINE).group(1).replace(" ", "")
+    [status] = await zalo.send(f"/tipstatus {code}")
+    assert "Trạng thái: Đã tiếp nhận" in status
