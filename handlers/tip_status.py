@@ -30,6 +30,11 @@ from handlers.tip_inbox import send_to_officers
 from handlers.tip_labels import kind_label, local_date, local_time, status_label
 
 
+# How long the chat keeps the tip a status check opened: time to press "Bổ sung thông tin"
+# and write. Then nothing in the conversation state points to the tip any more.
+VIEWING_SECONDS = 15 * 60
+
+
 class TipStatusForm(StatesGroup):
     """Asking for a code, looking at a tip, writing an addition."""
 
@@ -126,8 +131,8 @@ async def _show(
         await state.clear()
         await answer_long(message, parts)
         return
-    # Only while this conversation lasts (an hour at most) does the chat know which tip it is.
-    await begin(state, TipStatusForm.viewing, tip_id=tip.id)
+    # Only while an addition may follow (a few minutes) does the chat know which tip it is.
+    await begin(state, TipStatusForm.viewing, VIEWING_SECONDS, tip_id=tip.id)
     await answer_long(message, parts, InlineKeyboardMarkup(inline_keyboard=[[_button(_("Bổ sung thông tin"), "add")]]))
 
 

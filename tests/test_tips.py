@@ -509,6 +509,69 @@ async def test_a_draft_in_redis_expires_within_the_hour(database_url, officers_k
         await client.aclose()
 
 
+async def redis_values(client) -> str:
+    """Every value in the Redis database, as text (whatever its type)."""
+    parts = []
+    for key in await client.keys("*"):
+        kind = (await client.type(key)).decode()
+        if kind == "string":
+            values = [await client.get(key)]
+        elif kind == "hash":
+            values = [item for pair in (await client.hgetall(key)).items() for item in pair]
+        elif kind == "list":
+            values = await client.lrange(key, 0, -1)
+        else:
+            values = list(await client.smembers(key)) if kind == "set" else [kind.encode()]
+        parts += [value.decode("utf-8", "replace") for value in values]
+    return "\n".join(parts)
+
+
+async def test_redis_holds_no_readable_draft_nor_the_tip_a_status_check_opened(database_url, officers_key, tree):
+    """Conversation state is sealed in Redis: a dump shows no tip text, place, kind or tip id."""
+    from bot.app import build_app
+    from handlers.tip_status import VIEWING_SECONDS
+    from tests.fakes import ChatDriver
+
+    client = Redis.from_url(redis_url())
+    try:
+        await client.flushdb()
+    except OSError as error:
+        unavailable(f"Redis at BINHYEN_TEST_REDIS_URL is unreachable: {error}")
+    app = await build_app(tip_settings(database_url, officers_key, redis_url=redis_url()))
+    try:
+        chat = ChatDriver(app)
+        await chat.send("/tip", user_id=TIPSTER)
+        await chat.press(KindChoice(kind="gambling").pack(), TIPSTER)
+        await chat.press(AreaChoice(action="open", area=tree["C1"].id).pack(), TIPSTER)
+        await chat.press(AreaChoice(action="pick", area=tree["H11"].id).pack(), TIPSTER)
+        await chat.send(PLACE, user_id=TIPSTER)
+        await chat.press(WhenChoice(choice="today").pack(), TIPSTER)
+        [photos] = await chat.send(TEXT, user_id=TIPSTER)
+        assert "Bước 6/6" in photos  # the draft was read back from Redis at every step
+        during = await redis_values(client)
+        assert "sealed:" in during
+        for readable in (TEXT, PLACE, "gambling", "area_id", "started", "TipForm"):
+            assert readable not in during, readable
+
+        await chat.press(TipStep(action="photos_done").pack(), TIPSTER)
+        sent = await chat.press(TipStep(action="send").pack(), TIPSTER)
+        code = re.search(r"(\d{4} \d{4} \d{4})", "\n".join(sent)).group(1).replace(" ", "")
+        await chat.send(f"/tipstatus {code}", user_id=TIPSTER)
+        after = await redis_values(client)
+        for readable in (TEXT, PLACE, code, "tip_id", "TipStatusForm", reference_of(chat)):
+            assert readable not in after, readable
+        for key in await client.keys("binhyen:fsm:*"):  # the link to the tip lives minutes only
+            assert 0 < await client.ttl(key) <= VIEWING_SECONDS
+        # The sealed state still works: the addition reaches the tip.
+        await chat.press(StatusAction(action="add").pack(), TIPSTER)
+        [thanks, _copy] = await chat.send("Bổ sung: người bán đi xe màu đỏ.", user_id=TIPSTER)
+        assert "Đã thêm thông tin" in thanks
+    finally:
+        await app.close()
+        await client.flushdb()
+        await client.aclose()
+
+
 async def test_logs_carry_no_tip_text_sender_or_code(chat, tree, caplog):
     import logging
 
