@@ -24,6 +24,15 @@ WRONG_CODES_PER_HOUR = 5
 GRACE = timedelta(minutes=10)
 
 
+class BotBusy(Problem):
+    """The whole bot has taken its tips of this hour: the same tip may be sent a little later."""
+
+
+def _bot_busy() -> BotBusy:
+    return BotBusy(N_("Bình Yên đang nhận quá nhiều tin báo. Bạn vui lòng thử lại sau ít phút; "
+                      "nếu khẩn cấp, hãy gọi ngay 113."))
+
+
 class _MemoryStore:
     """Counters and day keys in this process, with expiry (one instance, or the console)."""
 
@@ -130,11 +139,11 @@ class TipLimits:
                              "Bạn hãy gửi tiếp vào ngày mai; nếu khẩn cấp, hãy gọi ngay 113."),
                           limit=self.per_sender_day)
         if await self.store.get(f"{PREFIX}:hour:{hour}") >= self.per_hour:
-            raise Problem(N_("Bình Yên đang nhận quá nhiều tin báo. Bạn vui lòng thử lại sau ít phút; "
-                             "nếu khẩn cấp, hãy gọi ngay 113."))
+            raise _bot_busy()
 
     async def take_tip(self, sender: str) -> None:
-        """Count one tip for the sender and the bot, or raise a Problem and count nothing."""
+        """Count one tip for the sender and the bot, or raise a Problem (BotBusy for the
+        bot's hourly limit) and count nothing."""
         day, day_until = self._day()
         hour, hour_until = self._hour()
         sent_key, hour_key = f"{PREFIX}:sent:{day}:{sender}", f"{PREFIX}:hour:{hour}"
@@ -144,8 +153,7 @@ class TipLimits:
         if sent > self.per_sender_day or total > self.per_hour:
             await self.give_back(sender)
             await self.check_tip(sender)
-            raise Problem(N_("Bình Yên đang nhận quá nhiều tin báo. Bạn vui lòng thử lại sau ít phút; "
-                             "nếu khẩn cấp, hãy gọi ngay 113."))
+            raise _bot_busy()
 
     async def give_back(self, sender: str) -> None:
         """Undo take_tip (the tip was not stored after all)."""

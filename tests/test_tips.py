@@ -23,6 +23,7 @@ from db.services.tips import set_route
 from handlers.tip_inbox import Triage
 from handlers.tip_status import StatusAction
 from handlers.tips import AreaChoice, KindChoice, TipStep, WhenChoice
+from tests.delivery_fakes import FakeClock
 from tests.fakes import count
 from tests.services import redis_url, unavailable
 
@@ -278,14 +279,45 @@ async def test_the_limit_counts_at_sending_and_the_day_key_rotates(settings):
     await limits.take_tip(second)
 
 
-async def test_the_bot_takes_at_most_the_hourly_limit(chat, session, tree, app, settings):
-    app.dispatcher["tip_limits"] = TipLimits(None, per_sender_day=5, per_hour=2, tz=settings.tz)
-    for user in (1, 2):
-        code, _ = await file_tip(chat, tree, user_id=TIPSTER + user, place=None)
-        assert code
-    [refusal] = await chat.send("/tip", user_id=TIPSTER + 3)
-    assert "quá nhiều tin báo" in refusal
-    assert await count(session, Tip) == 2
+class TestHourlyLimit:
+    """BINHYEN_TIP_LIMIT_PER_HOUR: the bot takes that many tips an hour; a confirmed draft
+    refused for it is kept, and "Gửi" sends it once the hour has room."""
+
+    @pytest.fixture
+    def settings(self, database_url, officers_key, monkeypatch):
+        monkeypatch.setenv("BINHYEN_TIP_LIMIT_PER_HOUR", "2")
+        return tip_settings(database_url, officers_key)
+
+    async def test_the_limit_holds_and_a_confirmed_draft_waits_for_the_next_hour(
+            self, app, chat, session, tree):
+        clock = FakeClock(datetime.now(timezone.utc))
+        app.dispatcher["clock"] = clock
+        late = TIPSTER + 3
+        send = TipStep(action="send").pack()
+        original = chat.press
+
+        async def stop_before_gui(data, user_id=late, **kwargs):
+            return [] if data == send else await original(data, user_id, **kwargs)
+
+        chat.press = stop_before_gui
+        await file_tip(chat, tree, user_id=late, place=None)  # confirmed up to the summary
+        chat.press = original
+        for user in (1, 2):
+            code, _ = await file_tip(chat, tree, user_id=TIPSTER + user, place=None)
+            assert code
+        [refusal] = await chat.send("/tip", user_id=TIPSTER + 4)
+        assert "quá nhiều tin báo" in refusal
+
+        [refusal] = await chat.press(send, late)
+        assert "quá nhiều tin báo" in refusal and "vẫn được giữ" in refusal
+        [refusal] = await chat.press(send, late)  # pressed again too soon: still kept
+        assert "vẫn được giữ" in refusal
+        assert await count(session, Tip) == 2
+
+        clock.advance(3600)  # the next hour
+        [receipt, _copy] = await chat.press(send, late)
+        assert "Mã biên nhận" in receipt
+        assert await count(session, Tip) == 3
 
 
 async def test_wrong_codes_are_limited_per_sender(chat, tree):
