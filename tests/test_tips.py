@@ -337,7 +337,13 @@ async def test_wrong_codes_are_limited_per_sender(chat, tree):
 @pytest.mark.parametrize(
     ("typed", "answer"),
     [("   ", "Nội dung trống"), ("x" * 4001, "quá giới hạn 4000"),
-     ("\x00\x01\x02binary\ufffd\x7f", "ký tự lạ")],
+     ("\x00\x01\x02binary\ufffd\x7f", "ký tự lạ"),
+     # Invisible: zero-width spaces, a braille blank, a soft hyphen, a BOM, punctuation only.
+     ("\u200b\u200b", "Nội dung trống"), ("\u2800", "Nội dung trống"), ("\u00ad", "Nội dung trống"),
+     ("\ufeff", "Nội dung trống"), ("\u200b \u2800 \ufeff … !", "Nội dung trống"),
+     # Bidi controls that make a number or an address read backwards.
+     ("Số tài khoản \u202e9876543210", "ký tự lạ"), ("Gọi \u2066+84 912\u2069 ngay", "ký tự lạ"),
+     ("\u202a\u202b\u202c\u202d", "ký tự lạ"), ("\u2067x\u2068", "ký tự lạ")],
 )
 async def test_bad_text_gets_a_polite_answer_and_stores_nothing(chat, session, tree, typed, answer):
     await chat.send("/tip", user_id=TIPSTER)
