@@ -21,7 +21,7 @@ from bot.settings import Settings
 from bot.tip_limits import TipLimits
 from db.models import Tip
 from db.services.tip_sealing import TipKeys, normalise_code
-from db.services.tips import MAX_TEXT, add_addition, find_by_code, tipster_history
+from db.services.tips import MAX_TEXT, add_addition, check_addition_room, find_by_code, tipster_history
 from db.text import Problem
 from handlers.commands import COMMANDS
 from handlers.labels import render_problem
@@ -136,9 +136,21 @@ async def _show(
     await answer_long(message, parts, InlineKeyboardMarkup(inline_keyboard=[[_button(_("Bổ sung thông tin"), "add")]]))
 
 
-async def start_addition(callback: CallbackQuery, state: FSMContext) -> None:
-    """The "Bổ sung thông tin" button: ask for the text."""
-    if await live_draft(callback, state) is None:
+async def start_addition(callback: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
+    """The "Bổ sung thông tin" button: ask for the text, if the tip takes one more."""
+    data = await live_draft(callback, state)
+    if data is None:
+        return
+    tip = await session.get(Tip, data.get("tip_id", 0))
+    if tip is None:
+        await state.clear()
+        await callback.message.answer(_("Không tìm thấy tin báo này nữa."))
+        return
+    try:
+        await check_addition_room(session, tip)
+    except Problem as problem:
+        await state.clear()
+        await callback.message.answer(render_problem(problem))
         return
     await step(state, TipStatusForm.adding)
     await callback.message.answer(

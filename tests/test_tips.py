@@ -179,6 +179,30 @@ async def test_the_receipt_flow_end_to_end(chat, session, tree):
     assert await count(session, TipEntry) == 3
 
 
+async def test_a_tip_takes_five_additions_a_day(chat, session, tree):
+    code, _ = await file_tip(chat, tree)
+    copies = len(group_texts(chat))
+    other_phone = TIPSTER + 1  # the same tipster on another account, writing meanwhile
+    for number in range(1, 6):
+        if number == 5:
+            await chat.send(f"/tipstatus {code}", user_id=other_phone)
+            [ask] = await chat.press(StatusAction(action="add").pack(), other_phone)
+            assert "Gõ thông tin bổ sung" in ask
+        await chat.send(f"/tipstatus {code}", user_id=TIPSTER)
+        await chat.press(StatusAction(action="add").pack(), TIPSTER)
+        [thanks, _copy] = await chat.send(f"Bổ sung lần {number}: xe màu đỏ.", user_id=TIPSTER)
+        assert "Đã thêm thông tin" in thanks
+    assert len(group_texts(chat)) == copies + 5
+    await chat.send(f"/tipstatus {code}", user_id=TIPSTER)
+    [refusal] = await chat.press(StatusAction(action="add").pack(), TIPSTER)
+    assert "đã được bổ sung 5 lần trong 24 giờ qua" in refusal and "ngày mai" in refusal
+    # The addition begun meanwhile is refused too when it comes.
+    [refusal] = await chat.send("Bổ sung lần 6.", user_id=other_phone)
+    assert "đã được bổ sung 5 lần" in refusal
+    assert len(group_texts(chat)) == copies + 5
+    assert await count(session, TipEntry, TipEntry.kind == "addition") == 5
+
+
 async def test_a_tip_without_a_group_is_stored_and_listed_for_officers(chat, session, tree):
     code, _ = await file_tip(chat, tree, commune="C2", hamlet="H21", place=None)
     assert code and group_texts(chat) == []

@@ -5,7 +5,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from nacl.public import PrivateKey, PublicKey
 from sqlalchemy import func, select
@@ -31,6 +31,8 @@ MAX_TEXT = 4000
 MAX_PLACE = 300
 MAX_WHEN = 200
 MAX_PHOTOS = 5
+# Each addition is copied to the officers' group: a tip takes this many in 24 hours.
+MAX_ADDITIONS_PER_DAY = 5
 # The quick answers to "when did it happen?"; anything else is typed.
 WHEN_CHOICES = ("now", "today", "yesterday", "days_ago", "long_ago")
 # Statuses officers set; "received" is where every tip starts.
@@ -178,10 +180,23 @@ async def tipster_history(session: AsyncSession, tip: Tip, code: str) -> list[Hi
     return items
 
 
-async def add_addition(session: AsyncSession, keys: TipKeys, tip: Tip, text: str) -> None:
-    """The tipster adds information to their tip (sealed to both keys)."""
+async def check_addition_room(session: AsyncSession, tip: Tip) -> None:
+    """Raise a Problem when the tip is closed or took MAX_ADDITIONS_PER_DAY in the last 24 hours."""
     if tip.status == "closed":
         raise Problem(N_("Tin báo này đã đóng nên không bổ sung được nữa. Nếu có việc mới, bạn hãy gửi tin báo mới bằng /tip."))
+    added = await session.scalar(select(func.count(TipEntry.id)).where(
+        TipEntry.tip_id == tip.id, TipEntry.kind == "addition",
+        TipEntry.created_at > utcnow() - timedelta(days=1),
+    ))
+    if added >= MAX_ADDITIONS_PER_DAY:
+        raise Problem(N_("Tin báo này đã được bổ sung {limit} lần trong 24 giờ qua, là mức tối đa. "
+                         "Bạn hãy bổ sung tiếp vào ngày mai; nếu khẩn cấp, hãy gọi ngay 113."),
+                      limit=MAX_ADDITIONS_PER_DAY)
+
+
+async def add_addition(session: AsyncSession, keys: TipKeys, tip: Tip, text: str) -> None:
+    """The tipster adds information to their tip (sealed to both keys), if it has room."""
+    await check_addition_room(session, tip)
     data = clean_text(text, MAX_TEXT).encode("utf-8")
     session.add(TipEntry(
         tip_id=tip.id,
