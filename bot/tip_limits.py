@@ -20,6 +20,8 @@ from db.text import N_, Problem
 
 PREFIX = "binhyen:tips"
 WRONG_CODES_PER_HOUR = 5
+# Every lookup by a right code derives an argon2id key (some 60 ms and 64 MiB).
+LOOKUPS_PER_HOUR = 30
 # Keys of a day outlive its midnight by a little, for updates handled across it.
 GRACE = timedelta(minutes=10)
 
@@ -96,7 +98,8 @@ class _RedisStore:
 
 
 class TipLimits:
-    """How many tips a sender may send a day, the bot an hour, and wrong receipt codes an hour."""
+    """How many tips a sender may send a day, the bot an hour, and receipt codes (wrong ones,
+    and all) a sender may look up an hour."""
 
     def __init__(
         self,
@@ -106,10 +109,12 @@ class TipLimits:
         tz: ZoneInfo,
         wrong_codes_per_hour: int = WRONG_CODES_PER_HOUR,
         clock: Callable[[], datetime] = utcnow,
+        lookups_per_hour: int = LOOKUPS_PER_HOUR,
     ) -> None:
         self.per_sender_day = per_sender_day
         self.per_hour = per_hour
         self.wrong_codes_per_hour = wrong_codes_per_hour
+        self.lookups_per_hour = lookups_per_hour
         self.tz = tz
         self.clock = clock
         self.store = _MemoryStore(clock) if redis is None else _RedisStore(redis, clock)
@@ -167,6 +172,14 @@ class TipLimits:
         hour, _ = self._hour()
         if await self.store.get(f"{PREFIX}:wrong:{hour}:{sender}") >= self.wrong_codes_per_hour:
             raise Problem(N_("Bạn đã nhập sai mã biên nhận quá nhiều lần. Bạn hãy thử lại sau một giờ."))
+
+    async def take_lookup(self, sender: str) -> None:
+        """Count a receipt-code lookup, or raise a Problem when the sender made their
+        LOOKUPS_PER_HOUR this hour."""
+        hour, until = self._hour()
+        if await self.store.add(f"{PREFIX}:lookups:{hour}:{sender}", 1, until) > self.lookups_per_hour:
+            raise Problem(N_("Bạn đã xem tin báo {limit} lần trong giờ này, là mức tối đa. "
+                             "Bạn hãy thử lại sau một giờ."), limit=self.lookups_per_hour)
 
     async def wrong_code(self, sender: str) -> None:
         """Count a wrong receipt code."""

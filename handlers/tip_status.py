@@ -104,6 +104,12 @@ async def _show(
     if code is None:
         await message.answer(_("Mã biên nhận gồm đúng 12 chữ số, ví dụ 4821 0937 5512. Bạn hãy gõ lại."))
         return
+    try:
+        await tip_limits.take_lookup(sender)
+    except Problem as problem:
+        await state.clear()
+        await message.answer(render_problem(problem))
+        return
     tip = await find_by_code(session, tip_keys, code)
     if tip is None:
         await tip_limits.wrong_code(sender)

@@ -358,6 +358,31 @@ async def test_wrong_codes_are_limited_per_sender(chat, tree):
     assert "đúng 12 chữ số" in reply
 
 
+async def test_lookups_by_a_right_code_are_limited_per_sender(chat, tree):
+    code, _ = await file_tip(chat, tree, place=None)
+    for _ in range(30):
+        [reply] = await chat.send(f"/tipstatus {code}", user_id=TIPSTER)
+        assert "Đã tiếp nhận" in reply
+    [reply] = await chat.send(f"/tipstatus {code}", user_id=TIPSTER)
+    assert "đã xem tin báo 30 lần trong giờ này" in reply and "Đã tiếp nhận" not in reply
+    [reply] = await chat.send(f"/tipstatus {code}", user_id=TIPSTER + 9)
+    assert "Đã tiếp nhận" in reply
+
+
+async def test_waiting_key_derivations_leave_the_default_threads_free():
+    """Derivations queue for their own thread: other to_thread work (charts, photos) goes on."""
+    import asyncio
+
+    from db.services.tip_sealing import derive_code_key, new_salt
+
+    derivations = [asyncio.create_task(derive_code_key("123456789012", new_salt())) for _ in range(10)]
+    await asyncio.sleep(0)  # every derivation is queued
+    assert await asyncio.to_thread(lambda: "drawn") == "drawn"
+    assert sum(task.done() for task in derivations) <= 2  # the chart did not wait for them
+    keys = await asyncio.gather(*derivations)
+    assert len({bytes(key) for key in keys}) == 10
+
+
 @pytest.mark.parametrize(
     ("typed", "answer"),
     [("   ", "Nội dung trống"), ("x" * 4001, "quá giới hạn 4000"),

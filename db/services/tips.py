@@ -1,6 +1,5 @@
 """Tips: take a sealed tip, find it by receipt code, triage and answer it, route and read it."""
 
-import asyncio
 import json
 import re
 import unicodedata
@@ -18,7 +17,7 @@ from db.services.members import scope_covers
 from db.services.tip_sealing import (
     TipKeys,
     code_hash,
-    code_key,
+    derive_code_key,
     new_receipt_code,
     new_salt,
     same_hash,
@@ -135,7 +134,7 @@ async def submit_tip(
     if area is None:
         raise Problem(N_("Địa bàn đã chọn không còn trong hệ thống. Bạn hãy chọn lại."))
     code, salt = new_receipt_code(), new_salt()
-    reply_key = await asyncio.to_thread(code_key, code, salt)
+    reply_key = await derive_code_key(code, salt)
     tip = Tip(
         area_id=area.id,
         area=area,
@@ -170,7 +169,7 @@ async def _entries(session: AsyncSession, tip_ids: list[int]) -> list[TipEntry]:
 
 async def tipster_history(session: AsyncSession, tip: Tip, code: str) -> list[HistoryItem]:
     """The tip's history as its tipster may read it: replies opened with the code's key."""
-    key = await asyncio.to_thread(code_key, code, tip.code_salt)
+    key = await derive_code_key(code, tip.code_salt)
     items = []
     for entry in await _entries(session, [tip.id]):
         text = None
