@@ -16,6 +16,8 @@ from db.models import Tip, TipEntry
 from db.services.members import grant_role
 from db.services.tip_sealing import key_text
 from db.services.tips import set_route
+from handlers import tip_inbox
+from handlers.tip_inbox import copies_sent
 from tests.arrange import tree
 from tests.fakes import count, fetch
 from tests.test_tips import SECRET as TIP_SECRET
@@ -218,3 +220,30 @@ async def test_a_receipt_still_refused_while_polling_is_sent_by_the_sweep_after_
     code = re.search(r"^(\d{4} \d{4} \d{4})$", receipt, re.MULTILINE).group(1).replace(" ", "")
     [status] = await zalo.send(f"/tipstatus {code}")
     assert "Trạng thái: Đã tiếp nhận" in status
+
+
+async def test_a_copy_the_group_refused_with_429_is_sent_again_from_memory(zalo, zalo_api, session, places):
+    zalo_api.fail(GROUP, 429, "Too Many Requests", times=1, retry_after=1)
+    code, _ = await file_tip(zalo)
+    assert code and zalo_api.texts_to(GROUP) == []  # the receipt did not wait for the group
+    await copies_sent()
+    [copy] = zalo_api.texts_to(GROUP)
+    assert "Tin báo mới" in copy and TEXT in copy
+    assert [attempt.status for attempt in zalo_api.attempts if attempt.chat_id == GROUP] == [429, 200]
+    [moved] = await zalo.choose("Đang xác minh", user=OFFICER, chat=GROUP, chat_type="GROUP")
+    assert "chuyển sang “Đang xác minh”" in moved
+
+
+async def test_a_copy_the_group_keeps_refusing_is_given_up_and_logged_without_its_text(
+        zalo, zalo_api, session, places, caplog, monkeypatch):
+    monkeypatch.setattr(tip_inbox, "COPY_RETRY_PAUSES", (0, 0))
+    zalo_api.fail(GROUP, 502, "Bad Gateway")
+    caplog.set_level(logging.INFO)
+    code, _ = await file_tip(zalo)
+    await copies_sent()
+    assert zalo_api.texts_to(GROUP) == []
+    assert [attempt.status for attempt in zalo_api.attempts if attempt.chat_id == GROUP] == [502] * 3
+    assert re.search(r"gave up the copy of T-\d{4}-\d{6}", caplog.text)
+    for secret in (TEXT, PLACE, code, LAN):
+        assert secret not in caplog.text
+    assert await count(session, Tip) == 1

@@ -23,8 +23,9 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import asdict
 from typing import Any
 
@@ -68,6 +69,8 @@ ID_BITS = 52
 # Updates handled at once while polling (each chat's in order), as for Telegram.
 CONCURRENCY = 64
 MAX_BACKOFF = 30.0
+# The chat whose update is being handled here: its options are saved once the update is done.
+_handled_chat: ContextVar[int | None] = ContextVar("binhyen_zalo_chat", default=None)
 
 
 def aiogram_id(zalo_id: str, group: bool = False) -> int:
@@ -127,6 +130,9 @@ class ZaloSession(TextChannelSession):
         self.client = client
         self.ids = ids
         self.changed_menus: set[int] = set()
+        # Saves a chat's options at once when a send changed them outside its update (a copy
+        # sent again in the background), so the next number typed there finds them.
+        self.save_menu: Callable[[int], Awaitable[None]] | None = None
 
     async def deliver(self, chat_id: int, text: str) -> None:
         """Send a text (split in parts of 2,000 characters when longer)."""
@@ -162,6 +168,8 @@ class ZaloSession(TextChannelSession):
         sent = await super()._send(bot, chat_id, text, markup, message)
         if had_menu or chat_id in self.menus:
             self.changed_menus.add(chat_id)
+            if self.save_menu is not None and _handled_chat.get() != chat_id:
+                await self.save_menu(chat_id)
         return sent
 
 
@@ -212,6 +220,7 @@ class ZaloChannel:
             default=DefaultBotProperties(parse_mode=ParseMode.HTML),
         )
         self._chats = _ChatLocks()
+        self.session.save_menu = self._save_menu
 
     async def handle(self, event: dict[str, Any]) -> Any:
         """Handle one Zalo event through the dispatcher (a duplicate does nothing)."""
@@ -236,12 +245,14 @@ class ZaloChannel:
             await self._load_menu(number)
             text = message.get("text") if event.get("event_name") == TEXT_EVENT else None
             update = self.session.incoming(user, text if isinstance(text, str) else None, number)
+            handled = _handled_chat.set(number)
             try:
                 return await self.app.dispatcher.feed_update(
                     self.bot, update, channel=CHANNEL, channel_user_id=user_id,
                     channel_chat_id=chat_id, ledger_id=_ledger_id(str(message_id)),
                 )
             finally:
+                _handled_chat.reset(handled)
                 await self._save_menus()
 
     def _menu_key(self, chat: int) -> StorageKey:
@@ -266,13 +277,16 @@ class ZaloChannel:
 
     async def _save_menus(self) -> None:
         while self.session.changed_menus:
-            chat = self.session.changed_menus.pop()
-            menu = self.session.menus.get(chat)
-            data = {} if menu is None else {
-                "message": menu.message.model_dump(mode="json", exclude_none=True),
-                "options": [asdict(option) for option in menu.options],
-            }
-            await self.app.dispatcher.storage.set_data(self._menu_key(chat), data)
+            await self._save_menu(self.session.changed_menus.pop())
+
+    async def _save_menu(self, chat: int) -> None:
+        self.session.changed_menus.discard(chat)
+        menu = self.session.menus.get(chat)
+        data = {} if menu is None else {
+            "message": menu.message.model_dump(mode="json", exclude_none=True),
+            "options": [asdict(option) for option in menu.options],
+        }
+        await self.app.dispatcher.storage.set_data(self._menu_key(chat), data)
 
     async def _handle_logged(self, event: dict[str, Any]) -> None:
         try:
