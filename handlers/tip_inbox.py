@@ -87,7 +87,8 @@ async def send_to_officers(
         messages, keyboard = render()
     # The chat id goes as stored: every channel's session takes its own ids as text (a Zalo
     # id may be all digits, and would not survive a trip through int).
-    after_commit.call(_copy_to_group, bot, route.chat_id, tip.reference, messages, keyboard, photos)
+    after_commit.call(_copy_to_group, bot, route.chat_id, tip.reference_in(settings.tz), messages,
+                      keyboard, photos)
 
 
 async def _copy_to_group(bot: Bot, chat_id: str, reference: str, messages: list[str],
@@ -143,7 +144,7 @@ async def copies_sent() -> None:
 
 async def triage(
     callback: CallbackQuery, callback_data: Triage, session: AsyncSession, member: Member,
-    after_commit: AfterCommit,
+    settings: Settings, after_commit: AfterCommit,
 ) -> None:
     """Change a tip's status, if the officer's scope covers it, and say so in the chat."""
     try:
@@ -155,7 +156,8 @@ async def triage(
     status = status_label(tip.status)
     await callback.answer()
     after_commit.call(callback.message.answer, _("{reference}: chuyển sang “{status}” ({officer}).").format(
-        reference=tip.reference, status=status, officer=hd.quote(callback.from_user.full_name)))
+        reference=tip.reference_in(settings.tz), status=status,
+        officer=hd.quote(callback.from_user.full_name)))
 
 
 async def reply(
@@ -163,6 +165,7 @@ async def reply(
     command: CommandObject,
     session: AsyncSession,
     member: Member,
+    settings: Settings,
     tip_keys: TipKeys | None,
     after_commit: AfterCommit,
 ) -> None:
@@ -176,13 +179,14 @@ async def reply(
         return
     reference, text = parts
     try:
-        tip = await tip_for_officer(session, member, reference)
+        tip = await tip_for_officer(session, member, reference, settings.tz)
         await add_reply(session, tip_keys, member, tip, text)
     except Problem as problem:
         await message.answer(render_problem(problem))
         return
     after_commit.call(message.answer, _("Đã lưu trả lời cho {reference}. Người báo sẽ đọc được khi kiểm tra bằng "
-                           "mã biên nhận; Bình Yên không tự nhắn cho họ.").format(reference=tip.reference))
+                           "mã biên nhận; Bình Yên không tự nhắn cho họ.").format(
+        reference=tip.reference_in(settings.tz)))
 
 
 async def list_open(message: Message, session: AsyncSession, member: Member, settings: Settings) -> None:
@@ -194,7 +198,7 @@ async def list_open(message: Message, session: AsyncSession, member: Member, set
     lines = [_("<b>Tin báo đang mở: {count}</b>").format(count=total)]
     for tip in tips:
         lines.append(_("• {reference} — {kind} — {status} — {date} — {place}").format(
-            reference=tip.reference, kind=kind_label(tip.kind), status=status_label(tip.status),
+            reference=tip.reference_in(settings.tz), kind=kind_label(tip.kind), status=status_label(tip.status),
             date=local_date(tip.created_at, settings.tz), place=hd.quote(tip.area.name)))
     if total > len(tips):
         lines.append(_("… và {count} tin báo cũ hơn.").format(count=total - len(tips)))

@@ -189,7 +189,8 @@ async def give_addition(
     after_commit.call(state.clear)
     await send_to_officers(bot, session, settings, i18n, channel, tip, lambda: ([_(
         "➕ <b>Bổ sung cho {reference}</b> ({kind}):\n{text}").format(
-        reference=tip.reference, kind=kind_label(tip.kind), text=hd.quote(text))], None), after_commit)
+        reference=tip.reference_in(settings.tz), kind=kind_label(tip.kind), text=hd.quote(text))], None),
+        after_commit)
 
 
 async def text_expected(message: Message) -> None:

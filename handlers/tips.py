@@ -449,7 +449,7 @@ async def send_tip(
     trail = await place_trail(session, tip.area)
     await send_to_officers(
         bot, session, settings, i18n, channel, tip,
-        lambda: (group_copy(tip, tip_draft, trail, len(photos)), triage_keyboard(tip)),
+        lambda: (group_copy(tip.reference_in(settings.tz), tip_draft, trail, len(photos)), triage_keyboard(tip)),
         after_commit, photos,
     )
 

@@ -9,7 +9,7 @@ from nacl.public import PrivateKey
 from openpyxl import load_workbook
 from PIL import ExifTags, Image
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.cli import main
 from bot.channels.text_session import Option
@@ -212,6 +212,19 @@ async def test_a_tip_without_a_group_is_stored_and_listed_for_officers(chat, ses
     assert TEXT not in listing  # the bot cannot read stored tips
     [listing] = await chat.send("/tips", user_id=OFFICER_C1)
     assert "Không có tin báo nào" in listing
+
+
+async def test_a_tip_just_after_local_midnight_on_new_years_day_has_the_new_year(chat, session, tree):
+    await file_tip(chat, tree, place=None)
+    # 17:00 UTC on 31 December is 00:00 on 1 January in Vietnam (the tip's hour, as stored).
+    await session.execute(update(Tip).values(created_at=datetime(2026, 12, 31, 17, tzinfo=timezone.utc)))
+    await session.commit()
+    [listing] = await chat.send("/tips", user_id=OFFICER_C1)
+    assert "T-2027-000001" in listing and "01/01/2027" in listing and "T-2026" not in listing
+    [ok] = await chat.send("/reply T-2027-000001 Đã nhận, cảm ơn bạn.", user_id=OFFICER_C1, chat_id=GROUP_C1)
+    assert "Đã lưu trả lời cho T-2027-000001" in ok
+    [refusal] = await chat.send("/reply T-2026-000001 Nhầm năm.", user_id=OFFICER_C1, chat_id=GROUP_C1)
+    assert "Không có tin báo T-2026-000001" in refusal
 
 
 async def test_the_database_holds_no_sender_code_or_readable_text(chat, session, tree):

@@ -5,6 +5,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from nacl.public import PrivateKey, PublicKey
 from sqlalchemy import func, select
@@ -215,15 +216,15 @@ def parse_reference(text: str) -> tuple[int, int] | None:
 
 def _require_officer(member: Member | None, tip: Tip) -> None:
     if member is None or member.role not in OFFICER_ROLES or not scope_covers(member, tip.area):
-        raise Problem(N_("Tin báo {reference} thuộc địa bàn ngoài phạm vi bạn phụ trách."),
-                      reference=tip.reference)
+        raise Problem(N_("Tin báo này thuộc địa bàn ngoài phạm vi bạn phụ trách."))
 
 
-async def tip_for_officer(session: AsyncSession, member: Member | None, reference: str) -> Tip:
-    """The tip with this reference, if the member is an officer or admin whose scope covers it."""
+async def tip_for_officer(session: AsyncSession, member: Member | None, reference: str, tz: ZoneInfo) -> Tip:
+    """The tip with this reference (its year in `tz`), if the member is an officer or admin
+    whose scope covers it."""
     parsed = parse_reference(reference)
     tip = await session.get(Tip, parsed[1]) if parsed else None
-    if tip is None or tip.created_at.year != parsed[0]:
+    if tip is None or tip.year_in(tz) != parsed[0]:
         raise Problem(N_("Không có tin báo {reference}."), reference=reference.strip())
     _require_officer(member, tip)
     return tip
