@@ -18,7 +18,7 @@ from bot.tip_limits import TipLimits
 from db.models import Base, Tip, TipEntry, TipPhoto
 from db.services.areas import add_area
 from db.services.members import grant_role
-from db.services.tip_sealing import key_text, unseal
+from db.services.tip_sealing import grouped, key_text, unseal
 from db.services.tips import set_route
 from handlers.tip_inbox import Triage
 from handlers.tip_status import StatusAction
@@ -28,11 +28,13 @@ from tests.fakes import count
 from tests.services import redis_url, unavailable
 
 TIPSTER = 7770001
-OFFICER_C1, OFFICER_C2, RESIDENT = 4001, 4002, 5005
+OFFICER_C1, OFFICER_C2, OFFICER_P, RESIDENT = 4001, 4002, 4003, 5005
 GROUP_C1 = -100111
 SECRET = "a-lookup-secret-of-the-test-deployment-0123456789"
 TEXT = "Có nhóm người lạ bán ma túy ở quán cà phê đầu ấp, tối nào cũng tụ tập sau 22 giờ."
 PLACE = "Quán cà phê gần cầu Bình Long"
+# A tip that would be a live formula in a spreadsheet if the export let it.
+FORMULA_TEXT = '=HYPERLINK("https://vi-du.vn/nhan-qua","Bấm vào đây") ' + TEXT
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +64,8 @@ def settings(database_url, officers_key):
 
 @pytest.fixture
 async def tree(session) -> dict:
-    """Province P → communes C1 (group routed), C2 → hamlets; an officer in each commune."""
+    """Province P → communes C1 (group routed), C2 → hamlets; an officer in each commune and
+    one of the province."""
     province = await add_area(session, "P", "Tỉnh Thử", "province", None)
     c1 = await add_area(session, "C1", "Xã Tân Hòa", "commune", province)
     c2 = await add_area(session, "C2", "Xã Bình Thạnh", "commune", province)
@@ -70,6 +73,7 @@ async def tree(session) -> dict:
     h21 = await add_area(session, "H21", "Ấp Hòa Bình", "hamlet", c2)
     await grant_role(session, "telegram", str(OFFICER_C1), "officer", "C1")
     await grant_role(session, "telegram", str(OFFICER_C2), "officer", "C2")
+    await grant_role(session, "telegram", str(OFFICER_P), "officer", "P")
     await grant_role(session, "telegram", str(RESIDENT), "resident", None)
     await set_route(session, "C1", "telegram", str(GROUP_C1))
     await session.commit()
@@ -77,8 +81,9 @@ async def tree(session) -> dict:
 
 
 async def file_tip(chat, tree, user_id=TIPSTER, text=TEXT, place=PLACE, commune="C1", hamlet="H11",
-                   photo: bytes | None = None, location=None) -> tuple[str, list[str]]:
-    """Go through /tip to the end; returns the receipt code (digits) and every text sent."""
+                   photo: bytes | None = None, location=None, media=()) -> tuple[str, list[str]]:
+    """Go through /tip to the end; returns the receipt code (digits) and every text sent.
+    `media` are further sends at the photo step (keyword arguments of ChatDriver.send_media)."""
     sent = await chat.send("/tip", user_id=user_id)
     sent += await chat.press(KindChoice(kind="drugs").pack(), user_id)
     sent += await chat.press(AreaChoice(action="open", area=tree[commune].id).pack(), user_id)
@@ -93,6 +98,8 @@ async def file_tip(chat, tree, user_id=TIPSTER, text=TEXT, place=PLACE, commune=
     sent += await chat.send(text, user_id=user_id)
     if photo is not None:
         sent += await chat.send_media(user_id, photo=photo)
+    for item in media:
+        sent += await chat.send_media(user_id, **item)
     sent += await chat.press(TipStep(action="photos_done").pack(), user_id)
     sent += await chat.press(TipStep(action="send").pack(), user_id)
     match = re.search(r"\b(\d{4} \d{4} \d{4})\b", "\n".join(sent))
@@ -152,6 +159,8 @@ async def test_tip_starts_with_113_and_cancelling_stores_nothing(chat, session, 
 async def test_the_receipt_flow_end_to_end(chat, session, tree):
     code, sent = await file_tip(chat, tree, location=(10.5, 105.6))
     assert len(code) == 12
+    receipt_menu = chat.session.menus[TIPSTER]  # the receipt's button (the group's came after)
+    assert StatusAction(action="ask").pack() in chat.buttons(TIPSTER)
     receipt = next(text for text in sent if "Mã biên nhận" in text)
     assert "không thể cấp lại" in receipt
     # The copy reached the commune's group, with reference, kind, place and text, never the code.
@@ -167,6 +176,12 @@ async def test_the_receipt_flow_end_to_end(chat, session, tree):
     assert "Đã lưu trả lời" in ok
 
     [status] = await chat.send(f"/tipstatus {code[:4]}-{code[4:8]} {code[8:]}", user_id=TIPSTER)
+    assert "Đang xác minh" in status and "Cảm ơn bạn, công an xã đang xác minh." in status
+    # The receipt's "Xem trạng thái" button asks for the code (buttons never carry it).
+    chat.session.menus[TIPSTER] = receipt_menu
+    [ask] = await chat.press(StatusAction(action="ask").pack(), TIPSTER)
+    assert "Gõ mã biên nhận" in ask
+    [status] = await chat.send(grouped(code), user_id=TIPSTER)
     assert "Đang xác minh" in status and "Cảm ơn bạn, công an xã đang xác minh." in status
     assert StatusAction(action="add").pack() in chat.buttons(TIPSTER)
     await chat.press(StatusAction(action="add").pack(), TIPSTER)
@@ -262,13 +277,23 @@ async def test_the_stored_photo_has_no_metadata(chat, session, tree, officers_ke
 
 
 async def test_an_image_file_is_cleaned_too_and_garbage_is_refused(chat, session, tree, officers_key):
-    await chat.send("/tip", user_id=TIPSTER)
-    [reply] = await chat.send_media(TIPSTER, document=b"%PDF-1.4 not a picture", mime_type="application/pdf")
-    assert "Bạn hãy gõ câu trả lời bằng chữ" in reply or "chọn một nút" in reply
-    await chat.send("/cancel", user_id=TIPSTER)
-    code, sent = await file_tip(chat, tree, photo=b"\xff\xd8\xff garbage that claims to be a jpeg")
+    original = jpeg_with_metadata()
+    code, sent = await file_tip(chat, tree, media=[
+        dict(document=b"%PDF-1.4 not a picture", mime_type="application/pdf"),  # not an image
+        dict(document=original, mime_type="image/jpeg"),  # a phone's original, sent as a file
+        dict(document=b"\xff\xd8\xff garbage that claims to be a jpeg", mime_type="image/jpeg"),
+    ])
+    assert any("Bạn hãy gửi ảnh (tệp ảnh)" in text for text in sent)  # the PDF, at the photo step
+    assert any("Đã nhận ảnh 2/5" in text for text in sent)
     assert code and any("1 ảnh không đọc được" in text for text in sent)
-    assert await count(session, TipPhoto) == 0 and await count(session, Tip) == 1
+    await session.rollback()
+    [stored] = (await session.scalars(select(TipPhoto))).all()
+    photo = unseal(officers_key[0], stored.sealed)
+    for marker in (b"Exif", b"SecretCam", b"secret comment", b"secret-xmp", b"%PDF"):
+        assert marker not in photo
+    with Image.open(io.BytesIO(photo)) as picture:
+        assert picture.size == (64, 48) and not dict(picture.getexif())
+    assert await count(session, Tip) == 1
 
 
 async def test_another_communes_officer_is_refused_the_button_and_reply(chat, session, tree):
@@ -290,6 +315,18 @@ async def test_another_communes_officer_is_refused_the_button_and_reply(chat, se
     await session.rollback()
     assert (await session.scalars(select(Tip))).one().status == "received"
     assert await count(session, TipEntry) == 0
+    # The province's officer, above the commune, reads and answers it.
+    [listing] = await chat.send("/tips", user_id=OFFICER_P)
+    assert reference in listing and "Ấp Bình Long" in listing
+    [listing] = await chat.send("/tips", user_id=OFFICER_C2)
+    assert reference not in listing
+    [moved] = await chat.press(Triage(tip=tip_id, status="checking").pack(), OFFICER_P, chat_id=GROUP_C1)
+    assert f"{reference}: chuyển sang “Đang xác minh”" in moved
+    [ok] = await chat.send(f"/reply {reference} Tỉnh đã nhận, đang phối hợp.", user_id=OFFICER_P)
+    assert f"Đã lưu trả lời cho {reference}" in ok
+    await session.rollback()
+    assert (await session.scalars(select(Tip))).one().status == "checking"
+    assert await count(session, TipEntry) == 2
 
 
 async def test_a_sender_may_send_five_tips_a_day_and_another_sender_is_not_held_up(chat, session, tree):
@@ -514,9 +551,9 @@ def test_keygen_route_list_and_export(chat_database, monkeypatch, tmp_path, caps
     assert main(["tips", "export", "--area", "P", "--out", str(workbook), "--photos", str(tmp_path / "photos")]) == 0
     sheet = load_workbook(workbook).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == "Mã tin" and rows[1][0] == reference
-    assert TEXT in rows[1] and "Cảm ơn, đang xác minh." in rows[1][-1]
-    assert sheet.cell(2, 7).data_type == "s"
+    assert rows[0][0] == "Mã tin" and rows[0][6] == "Nội dung" and rows[1][0] == reference
+    assert rows[1][6] == FORMULA_TEXT and "Cảm ơn, đang xác minh." in rows[1][-1]
+    assert sheet.cell(2, 7).data_type == "s"  # stored as the text typed, not as a formula
 
 
 @pytest.fixture
@@ -545,7 +582,7 @@ def chat_database(database_url, officers_key, monkeypatch):
             await session.commit()
         app = await build_app(tip_settings(database_url, officers_key), engine)
         chat = ChatDriver(app)
-        code, _ = await file_tip(chat, areas, photo=jpeg_with_metadata())
+        code, _ = await file_tip(chat, areas, text=FORMULA_TEXT, photo=jpeg_with_metadata())
         reference = reference_of(chat)
         await chat.send(f"/reply {reference} Cảm ơn, đang xác minh.", user_id=OFFICER_C1, chat_id=GROUP_C1)
         await app.dispatcher.storage.close()
