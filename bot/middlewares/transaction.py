@@ -94,7 +94,8 @@ class AfterCommit:
 async def deliver_kept(bot: Bot, method: TelegramMethod[Any]) -> bool:
     """Send a kept reply, trying a failed send again a few times; False when it must wait
     for later (still failing), True when it is done with (sent, or refused for good)."""
-    for pause in (*KEPT_RETRY_DELAYS, None):
+    pauses = list(KEPT_RETRY_DELAYS)
+    while True:
         try:
             await bot(method)
             return True
@@ -104,15 +105,14 @@ async def deliver_kept(bot: Bot, method: TelegramMethod[Any]) -> bool:
             return True
         except TelegramRetryAfter as error:
             log.warning("a kept reply must wait %s s", error.retry_after)
-            if error.retry_after > MAX_RETRY_AFTER:
-                return False
-            pause = error.retry_after if pause is not None else None
+            asked = error.retry_after
         except Exception as error:
             log.warning("a kept reply could not be sent: %s", type(error).__name__)
-        if pause is None:
+            asked = None
+        if not pauses or (asked or 0) > MAX_RETRY_AFTER:
             return False
-        await asyncio.sleep(pause)
-    return False
+        pause = pauses.pop(0)
+        await asyncio.sleep(pause if asked is None else asked)
 
 
 class Redeliver(Exception):
@@ -139,11 +139,11 @@ class UpdateTransactionMiddleware(BaseMiddleware):
 
     The ledger row is written in the same transaction as the update's effects, so a crash
     before the commit leaves neither, and a redelivered update that was committed is skipped
-    (its kept replies, if a crash or a failed send stopped them, are sent then). The conversation state the
-    handler wrote is applied only after the commit (bot/fsm_storage.py), so an update that
-    failed leaves the conversation where it was. With Redis, a short "busy" key keeps two
-    instances from working on one update at once and a "done" key answers redeliveries
-    without touching the database.
+    (its kept replies, if a crash or a failed send stopped them, are sent then). The
+    conversation state the handler wrote is applied only after the commit
+    (bot/fsm_storage.py), so an update that failed leaves the conversation where it was.
+    With Redis, a short "busy" key keeps two instances from working on one update at once
+    and a "done" key answers redeliveries without touching the database.
     """
 
     def __init__(
