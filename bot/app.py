@@ -20,7 +20,7 @@ from bot.channels.text_session import AnsweringMiddleware
 from bot.errors import errors_router
 from bot.event_isolation import RenewedRedisEventIsolation
 from bot.filters import inline_sync_filters
-from bot.fsm_storage import CommittedStorage
+from bot.fsm_storage import CommittedStorage, SealedRedisStorage, state_key
 from bot.i18n import MemberLocaleMiddleware, make_i18n, translator
 from bot.kept_replies import replies_key
 from bot.middlewares.member import MemberMiddleware
@@ -59,14 +59,16 @@ class App:
         await self.engine.dispose()
 
 
-def _fsm(redis: Redis | None) -> tuple[CommittedStorage, BaseEventIsolation]:
-    """Redis when several instances share the work, else memory in this process; either way
-    written only when the update commits (bot/fsm_storage.py)."""
+def _fsm(redis: Redis | None, sealing: bytes | None) -> tuple[CommittedStorage, BaseEventIsolation]:
+    """Redis when several instances share the work (sealed under `sealing` when tips are on),
+    else memory in this process; either way written only when the update commits
+    (bot/fsm_storage.py)."""
     if redis is None:
         return CommittedStorage(MemoryStorage()), SimpleEventIsolation()
     keys = DefaultKeyBuilder(prefix=FSM_PREFIX, with_bot_id=True, with_destiny=True)
-    return (CommittedStorage(RedisStorage(redis, key_builder=keys)),
-            RenewedRedisEventIsolation(redis, keys))
+    inner = RedisStorage(redis, key_builder=keys) if sealing is None \
+        else SealedRedisStorage(redis, keys, sealing)
+    return CommittedStorage(inner), RenewedRedisEventIsolation(redis, keys)
 
 
 def tip_keys(settings: Settings) -> TipKeys | None:
@@ -85,8 +87,9 @@ def build_dispatcher(
     catalog: Catalog | None = None,
 ) -> Dispatcher:
     """A dispatcher with the middlewares in their required order and every feature router."""
-    storage, isolation = _fsm(redis)
     keys = tip_keys(settings)
+    secret = keys.lookup_secret if keys else None
+    storage, isolation = _fsm(redis, state_key(secret))
     dispatcher = Dispatcher(
         storage=storage,
         events_isolation=isolation,
@@ -95,8 +98,10 @@ def build_dispatcher(
         catalog=catalog or Catalog.load(),
         clock=SystemClock(),
         tip_keys=keys,
+        # Counted by the dispatcher's clock (tests move it).
         tip_limits=TipLimits(
-            redis, settings.tip_limit_per_sender_day, settings.tip_limit_per_hour, settings.tz
+            redis, settings.tip_limit_per_sender_day, settings.tip_limit_per_hour, settings.tz,
+            clock=lambda: dispatcher["clock"].now(),
         ),
         translator=translator(i18n),
     )
@@ -106,8 +111,10 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(AnsweringMiddleware())
     dispatcher.update.outer_middleware(UnknownUpdateMiddleware())
     dispatcher.update.outer_middleware(CarriableTextMiddleware())
-    dispatcher.update.outer_middleware(UpdateTransactionMiddleware(
-        sessionmaker, redis, storage, replies_key(keys.lookup_secret if keys else None)))
+    ledger = UpdateTransactionMiddleware(
+        sessionmaker, redis, storage, replies_key(secret))
+    dispatcher.update.outer_middleware(ledger)
+    dispatcher["ledger"] = ledger  # its sweep sends kept replies still waiting (bot/serve.py)
     dispatcher.update.outer_middleware(MemberMiddleware())
     MemberLocaleMiddleware(i18n).setup(dispatcher)
     dispatcher.message.middleware(RoleMiddleware())

@@ -6,7 +6,7 @@ from aiogram import Bot, Router
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
-from bot.middlewares.transaction import UpdateInFlight
+from bot.middlewares.transaction import Redeliver
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,9 @@ async def apologise(event: ErrorEvent, bot: Bot) -> bool:
 
 
 def errors_router() -> Router:
-    """Handles every failure except an update another instance is handling (that one must
-    propagate so the webhook answers with an error status and Telegram retries it)."""
+    """Handles every failure except one that asks for the update again (another instance is
+    handling it, or a kept reply still waits): that one must propagate so the webhook answers
+    with an error status and Telegram or Zalo redelivers it."""
     router = Router(name="errors")
-    router.errors.register(apologise, lambda event: not isinstance(event.exception, UpdateInFlight))
+    router.errors.register(apologise, lambda event: not isinstance(event.exception, Redeliver))
     return router

@@ -6,6 +6,7 @@ webhooks share one aiohttp server on BINHYEN_WEBHOOK_LISTEN (with /healthz).
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import Coroutine
 from typing import Any
@@ -17,6 +18,11 @@ from bot.app import App
 from bot.channels.telegram import run_polling, webhook_application
 from bot.channels.zalo import ZaloChannel
 from bot.webhook import serve_forever, web_application
+
+log = logging.getLogger(__name__)
+
+# How often kept replies still waiting are sent again (bot/middlewares/transaction.py).
+SWEEP_SECONDS = 60
 
 
 async def serve(
@@ -49,6 +55,9 @@ async def serve(
         jobs.append(serve_forever(web_app, *settings.listen_host_port, stop, listening))
     if not jobs:
         return
+    bots = [(telegram, "telegram")] if telegram is not None else []
+    bots += [(zalo.bot, "zalo")] if zalo is not None else []
+    jobs.append(_sweep_kept_replies(app, bots, stop))
     tasks = [asyncio.create_task(job) for job in jobs]
     signals = _on_signals(stop.set) if handle_signals else []
     try:
@@ -61,6 +70,20 @@ async def serve(
     for task in done:
         if task.exception() is not None:
             raise task.exception()
+
+
+async def _sweep_kept_replies(app: App, bots: list[tuple[Bot, str]], stop: asyncio.Event) -> None:
+    """At start and then every SWEEP_SECONDS until stopped, send the kept replies still waiting
+    (a receipt whose send failed where nothing redelivers the update, or cut off by a restart)."""
+    ledger = app.dispatcher["ledger"]
+    while not stop.is_set():
+        for bot, channel in bots:
+            try:
+                await ledger.sweep(bot, channel)
+            except Exception as error:  # the database may be away: the next round tries again
+                log.warning("the sweep of kept replies on %s failed: %s", channel, type(error).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), SWEEP_SECONDS)
 
 
 async def _telegram_polling(app: App, bot: Bot, stop: asyncio.Event) -> None:

@@ -20,8 +20,19 @@ from db.text import N_, Problem
 
 PREFIX = "binhyen:tips"
 WRONG_CODES_PER_HOUR = 5
+# Every lookup by a right code derives an argon2id key (some 60 ms and 64 MiB).
+LOOKUPS_PER_HOUR = 30
 # Keys of a day outlive its midnight by a little, for updates handled across it.
 GRACE = timedelta(minutes=10)
+
+
+class BotBusy(Problem):
+    """The whole bot has taken its tips of this hour: the same tip may be sent a little later."""
+
+
+def _bot_busy() -> BotBusy:
+    return BotBusy(N_("Bình Yên đang nhận quá nhiều tin báo. Bạn vui lòng thử lại sau ít phút; "
+                      "nếu khẩn cấp, hãy gọi ngay 113."))
 
 
 class _MemoryStore:
@@ -87,7 +98,8 @@ class _RedisStore:
 
 
 class TipLimits:
-    """How many tips a sender may send a day, the bot an hour, and wrong receipt codes an hour."""
+    """How many tips a sender may send a day, the bot an hour, and receipt codes (wrong ones,
+    and all) a sender may look up an hour."""
 
     def __init__(
         self,
@@ -97,10 +109,12 @@ class TipLimits:
         tz: ZoneInfo,
         wrong_codes_per_hour: int = WRONG_CODES_PER_HOUR,
         clock: Callable[[], datetime] = utcnow,
+        lookups_per_hour: int = LOOKUPS_PER_HOUR,
     ) -> None:
         self.per_sender_day = per_sender_day
         self.per_hour = per_hour
         self.wrong_codes_per_hour = wrong_codes_per_hour
+        self.lookups_per_hour = lookups_per_hour
         self.tz = tz
         self.clock = clock
         self.store = _MemoryStore(clock) if redis is None else _RedisStore(redis, clock)
@@ -130,11 +144,11 @@ class TipLimits:
                              "Bạn hãy gửi tiếp vào ngày mai; nếu khẩn cấp, hãy gọi ngay 113."),
                           limit=self.per_sender_day)
         if await self.store.get(f"{PREFIX}:hour:{hour}") >= self.per_hour:
-            raise Problem(N_("Bình Yên đang nhận quá nhiều tin báo. Bạn vui lòng thử lại sau ít phút; "
-                             "nếu khẩn cấp, hãy gọi ngay 113."))
+            raise _bot_busy()
 
     async def take_tip(self, sender: str) -> None:
-        """Count one tip for the sender and the bot, or raise a Problem and count nothing."""
+        """Count one tip for the sender and the bot, or raise a Problem (BotBusy for the
+        bot's hourly limit) and count nothing."""
         day, day_until = self._day()
         hour, hour_until = self._hour()
         sent_key, hour_key = f"{PREFIX}:sent:{day}:{sender}", f"{PREFIX}:hour:{hour}"
@@ -144,8 +158,7 @@ class TipLimits:
         if sent > self.per_sender_day or total > self.per_hour:
             await self.give_back(sender)
             await self.check_tip(sender)
-            raise Problem(N_("Bình Yên đang nhận quá nhiều tin báo. Bạn vui lòng thử lại sau ít phút; "
-                             "nếu khẩn cấp, hãy gọi ngay 113."))
+            raise _bot_busy()
 
     async def give_back(self, sender: str) -> None:
         """Undo take_tip (the tip was not stored after all)."""
@@ -159,6 +172,14 @@ class TipLimits:
         hour, _ = self._hour()
         if await self.store.get(f"{PREFIX}:wrong:{hour}:{sender}") >= self.wrong_codes_per_hour:
             raise Problem(N_("Bạn đã nhập sai mã biên nhận quá nhiều lần. Bạn hãy thử lại sau một giờ."))
+
+    async def take_lookup(self, sender: str) -> None:
+        """Count a receipt-code lookup, or raise a Problem when the sender made their
+        LOOKUPS_PER_HOUR this hour."""
+        hour, until = self._hour()
+        if await self.store.add(f"{PREFIX}:lookups:{hour}:{sender}", 1, until) > self.lookups_per_hour:
+            raise Problem(N_("Bạn đã xem tin báo {limit} lần trong giờ này, là mức tối đa. "
+                             "Bạn hãy thử lại sau một giờ."), limit=self.lookups_per_hour)
 
     async def wrong_code(self, sender: str) -> None:
         """Count a wrong receipt code."""

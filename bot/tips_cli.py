@@ -136,7 +136,7 @@ async def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         print(_("Không có tin báo nào trong địa bàn {area}.").format(area=args.area.upper()))
     for item in opened:
         tip = item.tip
-        print(f"{tip.reference} · {local_time(tip.created_at, settings.tz)} · "
+        print(f"{tip.reference_in(settings.tz)} · {local_time(tip.created_at, settings.tz)} · "
               f"{kind_label(tip.kind)} · {status_label(tip.status)} · {tip.area.code}")
         for line in _details(item, trails[tip.id]):
             print(f"  {line}")
@@ -168,7 +168,7 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     for item in opened:
         tip = item.tip
         sheet.append([
-            tip.reference, local_time(tip.created_at, settings.tz), tip.area.code,
+            tip.reference_in(settings.tz), local_time(tip.created_at, settings.tz), tip.area.code,
             kind_label(tip.kind), status_label(tip.status),
             "\n".join(_details(item, trails[tip.id])), item.draft.text, len(item.photos),
             "\n".join(_history_lines(item, officers, settings)),
@@ -183,7 +183,7 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         for item in opened:
             for number, photo in enumerate(item.photos, start=1):
-                (folder / f"{item.tip.reference}-{number}.jpg").write_bytes(photo)
+                (folder / f"{item.tip.reference_in(settings.tz)}-{number}.jpg").write_bytes(photo)
                 photos += 1
     print(_("Đã ghi {count} tin báo vào {file}.").format(count=len(opened), file=out))
     if args.photos:

@@ -17,11 +17,12 @@ from handlers.tip_labels import split_messages
 DRAFT_SECONDS = 3600
 
 
-async def begin(state: FSMContext, first: State, **values: Any) -> None:
-    """Start a conversation afresh: a new draft replaces anything left from an earlier one."""
+async def begin(state: FSMContext, first: State, lifetime: int = DRAFT_SECONDS, **values: Any) -> None:
+    """Start a conversation afresh, to be forgotten `lifetime` seconds from now: a new draft
+    replaces anything left from an earlier one."""
     await state.set_state(first)
-    await state.set_data({"started": utcnow().timestamp(), **values})
-    await _expire(state)
+    await state.set_data({"started": utcnow().timestamp(), "lifetime": lifetime, **values})
+    await _expire(state, lifetime)
 
 
 async def step(state: FSMContext, next_state: State, **values: Any) -> None:
@@ -29,24 +30,26 @@ async def step(state: FSMContext, next_state: State, **values: Any) -> None:
     await state.set_state(next_state)
     if values:
         await state.update_data(**values)
-    await _expire(state)
-
-
-async def draft(state: FSMContext) -> dict[str, Any] | None:
-    """The draft, or None (and forgotten) when its time is up."""
     data = await state.get_data()
+    # Never past its time from the start, however many steps it takes.
+    left = data.get("started", utcnow().timestamp()) + _lifetime(data) - utcnow().timestamp()
+    await _expire(state, max(1, int(left)))
+
+
+def _lifetime(data: dict[str, Any]) -> int:
+    return int(data.get("lifetime", DRAFT_SECONDS))
+
+
+def _expired(data: dict[str, Any]) -> bool:
     started = data.get("started")
-    if started is None or utcnow().timestamp() - started > DRAFT_SECONDS:
-        await state.clear()
-        return None
-    return data
+    return started is None or utcnow().timestamp() - started > _lifetime(data)
 
 
-async def _expire(state: FSMContext) -> None:
-    # Redis keeps conversation state without limit; a tip draft must not outlive its hour.
+async def _expire(state: FSMContext, seconds: int) -> None:
+    # Redis keeps conversation state without limit; a tip draft must not outlive its time.
     expire = getattr(state.storage, "expire", None)  # bot.fsm_storage.CommittedStorage
     if expire is not None:
-        await expire(state.key, DRAFT_SECONDS)
+        await expire(state.key, seconds)
 
 
 async def live_draft(event: Message | CallbackQuery, state: FSMContext) -> dict[str, Any] | None:
@@ -54,9 +57,11 @@ async def live_draft(event: Message | CallbackQuery, state: FSMContext) -> dict[
     if isinstance(event, CallbackQuery):
         await event.answer()
         event = event.message
-    data = await draft(state)
-    if data is None:
-        await say_expired(event)
+    data = await state.get_data()
+    if _expired(data):
+        await state.clear()
+        await say_expired(event, _lifetime(data))
+        return None
     return data
 
 
@@ -71,10 +76,10 @@ async def typed_text(message: Message, state: FSMContext, limit: int) -> str | N
         return None
 
 
-async def say_expired(message: Message) -> None:
+async def say_expired(message: Message, lifetime: int = DRAFT_SECONDS) -> None:
     """Tell the user the conversation timed out and nothing was kept."""
-    await message.answer(_("Phiên này đã quá 60 phút nên đã được xóa; không có gì được lưu. "
-                           "Bạn hãy bắt đầu lại bằng lệnh."))
+    await message.answer(_("Phiên này đã quá {minutes} phút nên đã được xóa; không có gì được lưu. "
+                           "Bạn hãy bắt đầu lại bằng lệnh.").format(minutes=lifetime // 60))
 
 
 async def answer_long(

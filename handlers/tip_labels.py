@@ -7,7 +7,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.markdown import html_decoration as hd
 
-from db.models import Area, Tip
+from db.models import Area
 from db.services.tips import TipDraft
 from db.text import split_text
 
@@ -99,13 +99,13 @@ def tip_details(draft: TipDraft, trail: list[Area]) -> list[str]:
     return lines
 
 
-def group_copy(tip: Tip, draft: TipDraft, trail: list[Area], photos: int) -> list[str]:
+def group_copy(reference: str, draft: TipDraft, trail: list[Area], photos: int) -> list[str]:
     """The officers' group copy of a new tip, split into messages Telegram accepts."""
-    head = [_("🔔 <b>Tin báo mới {reference}</b>").format(reference=tip.reference)]
+    head = [_("🔔 <b>Tin báo mới {reference}</b>").format(reference=reference)]
     head += tip_details(draft, trail)
     if photos:
         head.append(_("Ảnh: {count} (gửi ngay sau tin này)").format(count=photos))
-    head.append(_("Trả lời người báo: /reply {reference} nội dung").format(reference=tip.reference))
+    head.append(_("Trả lời người báo: /reply {reference} nội dung").format(reference=reference))
     body = _("<b>Nội dung:</b>\n{text}").format(text=hd.quote(draft.text))
     return split_messages(["\n".join(head), body])
 

@@ -21,13 +21,18 @@ from bot.settings import Settings
 from bot.tip_limits import TipLimits
 from db.models import Tip
 from db.services.tip_sealing import TipKeys, normalise_code
-from db.services.tips import MAX_TEXT, add_addition, find_by_code, tipster_history
+from db.services.tips import MAX_TEXT, add_addition, check_addition_room, find_by_code, tipster_history
 from db.text import Problem
 from handlers.commands import COMMANDS
 from handlers.labels import render_problem
 from handlers.tip_conversation import answer_long, begin, cancel, live_draft, private_only, step, typed_text
 from handlers.tip_inbox import send_to_officers
 from handlers.tip_labels import kind_label, local_date, local_time, status_label
+
+
+# How long the chat keeps the tip a status check opened: time to press "Bổ sung thông tin"
+# and write. Then nothing in the conversation state points to the tip any more.
+VIEWING_SECONDS = 15 * 60
 
 
 class TipStatusForm(StatesGroup):
@@ -99,6 +104,12 @@ async def _show(
     if code is None:
         await message.answer(_("Mã biên nhận gồm đúng 12 chữ số, ví dụ 4821 0937 5512. Bạn hãy gõ lại."))
         return
+    try:
+        await tip_limits.take_lookup(sender)
+    except Problem as problem:
+        await state.clear()
+        await message.answer(render_problem(problem))
+        return
     tip = await find_by_code(session, tip_keys, code)
     if tip is None:
         await tip_limits.wrong_code(sender)
@@ -126,14 +137,26 @@ async def _show(
         await state.clear()
         await answer_long(message, parts)
         return
-    # Only while this conversation lasts (an hour at most) does the chat know which tip it is.
-    await begin(state, TipStatusForm.viewing, tip_id=tip.id)
+    # Only while an addition may follow (a few minutes) does the chat know which tip it is.
+    await begin(state, TipStatusForm.viewing, VIEWING_SECONDS, tip_id=tip.id)
     await answer_long(message, parts, InlineKeyboardMarkup(inline_keyboard=[[_button(_("Bổ sung thông tin"), "add")]]))
 
 
-async def start_addition(callback: CallbackQuery, state: FSMContext) -> None:
-    """The "Bổ sung thông tin" button: ask for the text."""
-    if await live_draft(callback, state) is None:
+async def start_addition(callback: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
+    """The "Bổ sung thông tin" button: ask for the text, if the tip takes one more."""
+    data = await live_draft(callback, state)
+    if data is None:
+        return
+    tip = await session.get(Tip, data.get("tip_id", 0))
+    if tip is None:
+        await state.clear()
+        await callback.message.answer(_("Không tìm thấy tin báo này nữa."))
+        return
+    try:
+        await check_addition_room(session, tip)
+    except Problem as problem:
+        await state.clear()
+        await callback.message.answer(render_problem(problem))
         return
     await step(state, TipStatusForm.adding)
     await callback.message.answer(
@@ -166,7 +189,8 @@ async def give_addition(
     after_commit.call(state.clear)
     await send_to_officers(bot, session, settings, i18n, channel, tip, lambda: ([_(
         "➕ <b>Bổ sung cho {reference}</b> ({kind}):\n{text}").format(
-        reference=tip.reference, kind=kind_label(tip.kind), text=hd.quote(text))], None), after_commit)
+        reference=tip.reference_in(settings.tz), kind=kind_label(tip.kind), text=hd.quote(text))], None),
+        after_commit)
 
 
 async def text_expected(message: Message) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.middlewares.transaction import AfterCommit
 from bot.settings import Settings
-from bot.tip_limits import TipLimits
+from bot.tip_limits import BotBusy, TipLimits
 from db.models import TIP_KINDS, Area
 from db.services.areas import children
 from db.services.tip_photos import MAX_PHOTO_BYTES, clean_photo
@@ -361,9 +361,13 @@ async def photos_done(callback: CallbackQuery, state: FSMContext, session: Async
     lines.append(_("Nội dung: {text}").format(text=hd.quote(text)))
     lines.append(_("Ảnh: {count}").format(count=len(data.get("photos", []))))
     lines += ["", _("Bấm “Gửi” để gửi cho công an phụ trách, hoặc “Hủy” để xóa.")]
-    await callback.message.answer("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
+    await callback.message.answer("\n".join(lines), reply_markup=_send_keyboard())
+
+
+def _send_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[
         _button(_("Gửi"), TipStep(action="send")), _button(_("Hủy"), TipStep(action="cancel")),
-    ]]))
+    ]])
 
 
 def _tip_draft(data: dict) -> TipDraft:
@@ -403,6 +407,11 @@ async def send_tip(
     sender = await tip_limits.sender(channel, channel_user_id)
     try:
         await tip_limits.take_tip(sender)
+    except BotBusy as problem:
+        # The tipster confirmed it: the draft stays, and "Gửi" works once the hour has room.
+        await callback.message.answer("\n".join([render_problem(problem), _(
+            "Tin báo của bạn vẫn được giữ: bấm “Gửi” lại sau ít phút.")]), reply_markup=_send_keyboard())
+        return
     except Problem as problem:
         await state.clear()
         await callback.message.answer(render_problem(problem))
@@ -440,7 +449,7 @@ async def send_tip(
     trail = await place_trail(session, tip.area)
     await send_to_officers(
         bot, session, settings, i18n, channel, tip,
-        lambda: (group_copy(tip, tip_draft, trail, len(photos)), triage_keyboard(tip)),
+        lambda: (group_copy(tip.reference_in(settings.tz), tip_draft, trail, len(photos)), triage_keyboard(tip)),
         after_commit, photos,
     )
 

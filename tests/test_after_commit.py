@@ -4,13 +4,17 @@ receipt does not lose the receipt."""
 
 import asyncio
 import re
+from datetime import timedelta
 
 import pytest
+from aiogram.exceptions import TelegramNetworkError
 from aiogram.fsm.storage.base import StorageKey
+from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, Update
 from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
+from bot.middlewares.transaction import KeptRepliesUnsent
 from db.models import Broadcast, Delivery, Member, Pledge, ProcessedUpdate, Tip
 from db.services.joining import give_consent, join_household
 from db.services.tips import find_by_code
@@ -179,3 +183,108 @@ class TestTipReceipts:
         # And the draft was cleared with the commit: Gửi pressed again sends no second tip.
         await chat.press(send, tipster, forged=True)
         assert await count(session, Tip) == 1
+
+
+def _gui_update(chat, tipster: int, update_id: int) -> Update:
+    """The press of "Gửi" under the summary, as one update that can be delivered again."""
+    menu = chat.session.menus[tipster]
+    query = f"q-send-{update_id}"
+    chat.session.remember_callback(query, tipster)
+    return Update(update_id=update_id, callback_query=CallbackQuery(
+        id=query, from_user=chat.user(tipster), chat_instance="t", message=menu.message,
+        data=TipStep(action="send").pack()))
+
+
+def _failing_receipts(chat, times: int | None):
+    """Sends of the receipt fail with a network error `times` times (None: until healed)."""
+    deliver = chat.session.deliver
+    failures = {"left": times}
+
+    async def flaky(chat_id, text):
+        if "Mã biên nhận" in text and failures["left"] != 0:
+            if failures["left"] is not None:
+                failures["left"] -= 1
+            raise TelegramNetworkError(SendMessage(chat_id=chat_id, text="…"), "connection reset")
+        await deliver(chat_id, text)
+
+    chat.session.deliver = flaky
+    return lambda: setattr(chat.session, "deliver", deliver)
+
+
+class TestFailedReceiptSends:
+    """A receipt whose send fails is tried again, and never forgotten until it is sent."""
+
+    @pytest.fixture
+    def settings(self, database_url, officers_key):  # noqa: F811
+        return tip_settings(database_url, officers_key)
+
+    async def walk_to_summary(self, chat, tip_tree):  # noqa: F811
+        original = chat.press
+
+        async def stop_before_gui(data, user_id=7770001, **kwargs):
+            if data == TipStep(action="send").pack():
+                return []
+            return await original(data, user_id, **kwargs)
+
+        chat.press = stop_before_gui
+        await file_tip(chat, tip_tree)
+        chat.press = original
+
+    async def receipt_code(self, chat, before: int) -> str:
+        [receipt] = [s.text for s in chat.session.sent[before:] if "Mã biên nhận" in s.text]
+        return re.search(r"(\d{4} \d{4} \d{4})", receipt).group(1).replace(" ", "")
+
+    async def test_a_receipt_that_fails_once_is_sent_again_at_once(self, chat, session, tip_tree):  # noqa: F811
+        await self.walk_to_summary(chat, tip_tree)
+        heal = _failing_receipts(chat, times=1)
+        before = len(chat.session.sent)
+        await chat.feed(_gui_update(chat, 7770001, 556_001))
+        heal()
+        code = await self.receipt_code(chat, before)
+        assert not any(APOLOGY in s.text for s in chat.session.sent[before:])
+        assert await fetch(session, select(ProcessedUpdate.replies)
+                           .where(ProcessedUpdate.update_id == "556001")) is None
+        [status] = await chat.send(f"/tipstatus {code}", user_id=7770001)
+        assert "Đã tiếp nhận" in status
+
+    async def test_a_receipt_still_failing_stays_kept_and_the_redelivery_sends_it(
+            self, app, chat, session, tip_tree):  # noqa: F811
+        await self.walk_to_summary(chat, tip_tree)
+        update = _gui_update(chat, 7770001, 556_002)
+        heal = _failing_receipts(chat, times=None)
+        before = len(chat.session.sent)
+        with pytest.raises(KeptRepliesUnsent):  # the webhook answers 500: Telegram redelivers
+            await chat.feed(update)
+        heal()
+        assert not any("Mã biên nhận" in s.text or APOLOGY in s.text for s in chat.session.sent[before:])
+        assert await count(session, Tip) == 1
+        assert await fetch(session, select(ProcessedUpdate.replies)
+                           .where(ProcessedUpdate.update_id == "556002")) is not None
+
+        before = len(chat.session.sent)
+        await chat.feed(update)
+        code = await self.receipt_code(chat, before)
+        assert await count(session, Tip) == 1
+        assert await fetch(session, select(ProcessedUpdate.replies)
+                           .where(ProcessedUpdate.update_id == "556002")) is None
+        [status] = await chat.send(f"/tipstatus {code}", user_id=7770001)
+        assert "Đã tiếp nhận" in status
+
+    async def test_where_nothing_redelivers_the_sweep_sends_the_kept_receipt(
+            self, app, chat, session, tip_tree):  # noqa: F811
+        await self.walk_to_summary(chat, tip_tree)
+        heal = _failing_receipts(chat, times=3)  # the first send and both retries
+        with pytest.raises(KeptRepliesUnsent):
+            await chat.feed(_gui_update(chat, 7770001, 556_003))
+        heal()
+        ledger = app.dispatcher["ledger"]
+        before = len(chat.session.sent)
+        await ledger.sweep(chat.bot, "telegram")  # a receipt kept just now is left to the update
+        assert chat.session.sent[before:] == []
+        await ledger.sweep(chat.bot, "telegram", left_for=timedelta(0))
+        code = await self.receipt_code(chat, before)
+        [status] = await chat.send(f"/tipstatus {code}", user_id=7770001)
+        assert "Đã tiếp nhận" in status
+        before = len(chat.session.sent)
+        await ledger.sweep(chat.bot, "telegram", left_for=timedelta(0))  # nothing twice
+        assert chat.session.sent[before:] == []

@@ -278,7 +278,7 @@ async def target(session, arranged: Arranged, scope: str, fresh_tip: bool) -> Ta
     session.add(broadcast)
     if fresh_tip or scope not in arranged.tips:
         tip, _code = await submit_tip(session, arranged.keys, TipDraft("theft", hamlet["area_id"], "Mất trộm xe."), [])
-        arranged.tips[scope] = (tip.id, tip.reference)
+        arranged.tips[scope] = (tip.id, tip.reference_in(TZ))
     tip_id, reference = arranged.tips[scope]
     campaign = await session.get(Campaign, arranged.campaign_id)
     commune = await session.get(Area, hamlet["commune_id"])

@@ -9,7 +9,7 @@ from nacl.public import PrivateKey
 from openpyxl import load_workbook
 from PIL import ExifTags, Image
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.cli import main
 from bot.channels.text_session import Option
@@ -18,20 +18,23 @@ from bot.tip_limits import TipLimits
 from db.models import Base, Tip, TipEntry, TipPhoto
 from db.services.areas import add_area
 from db.services.members import grant_role
-from db.services.tip_sealing import key_text, unseal
+from db.services.tip_sealing import grouped, key_text, unseal
 from db.services.tips import set_route
 from handlers.tip_inbox import Triage
 from handlers.tip_status import StatusAction
 from handlers.tips import AreaChoice, KindChoice, TipStep, WhenChoice
+from tests.delivery_fakes import FakeClock
 from tests.fakes import count
 from tests.services import redis_url, unavailable
 
 TIPSTER = 7770001
-OFFICER_C1, OFFICER_C2, RESIDENT = 4001, 4002, 5005
+OFFICER_C1, OFFICER_C2, OFFICER_P, RESIDENT = 4001, 4002, 4003, 5005
 GROUP_C1 = -100111
 SECRET = "a-lookup-secret-of-the-test-deployment-0123456789"
 TEXT = "Có nhóm người lạ bán ma túy ở quán cà phê đầu ấp, tối nào cũng tụ tập sau 22 giờ."
 PLACE = "Quán cà phê gần cầu Bình Long"
+# A tip that would be a live formula in a spreadsheet if the export let it.
+FORMULA_TEXT = '=HYPERLINK("https://vi-du.vn/nhan-qua","Bấm vào đây") ' + TEXT
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +64,8 @@ def settings(database_url, officers_key):
 
 @pytest.fixture
 async def tree(session) -> dict:
-    """Province P → communes C1 (group routed), C2 → hamlets; an officer in each commune."""
+    """Province P → communes C1 (group routed), C2 → hamlets; an officer in each commune and
+    one of the province."""
     province = await add_area(session, "P", "Tỉnh Thử", "province", None)
     c1 = await add_area(session, "C1", "Xã Tân Hòa", "commune", province)
     c2 = await add_area(session, "C2", "Xã Bình Thạnh", "commune", province)
@@ -69,6 +73,7 @@ async def tree(session) -> dict:
     h21 = await add_area(session, "H21", "Ấp Hòa Bình", "hamlet", c2)
     await grant_role(session, "telegram", str(OFFICER_C1), "officer", "C1")
     await grant_role(session, "telegram", str(OFFICER_C2), "officer", "C2")
+    await grant_role(session, "telegram", str(OFFICER_P), "officer", "P")
     await grant_role(session, "telegram", str(RESIDENT), "resident", None)
     await set_route(session, "C1", "telegram", str(GROUP_C1))
     await session.commit()
@@ -76,8 +81,9 @@ async def tree(session) -> dict:
 
 
 async def file_tip(chat, tree, user_id=TIPSTER, text=TEXT, place=PLACE, commune="C1", hamlet="H11",
-                   photo: bytes | None = None, location=None) -> tuple[str, list[str]]:
-    """Go through /tip to the end; returns the receipt code (digits) and every text sent."""
+                   photo: bytes | None = None, location=None, media=()) -> tuple[str, list[str]]:
+    """Go through /tip to the end; returns the receipt code (digits) and every text sent.
+    `media` are further sends at the photo step (keyword arguments of ChatDriver.send_media)."""
     sent = await chat.send("/tip", user_id=user_id)
     sent += await chat.press(KindChoice(kind="drugs").pack(), user_id)
     sent += await chat.press(AreaChoice(action="open", area=tree[commune].id).pack(), user_id)
@@ -92,6 +98,8 @@ async def file_tip(chat, tree, user_id=TIPSTER, text=TEXT, place=PLACE, commune=
     sent += await chat.send(text, user_id=user_id)
     if photo is not None:
         sent += await chat.send_media(user_id, photo=photo)
+    for item in media:
+        sent += await chat.send_media(user_id, **item)
     sent += await chat.press(TipStep(action="photos_done").pack(), user_id)
     sent += await chat.press(TipStep(action="send").pack(), user_id)
     match = re.search(r"\b(\d{4} \d{4} \d{4})\b", "\n".join(sent))
@@ -151,6 +159,8 @@ async def test_tip_starts_with_113_and_cancelling_stores_nothing(chat, session, 
 async def test_the_receipt_flow_end_to_end(chat, session, tree):
     code, sent = await file_tip(chat, tree, location=(10.5, 105.6))
     assert len(code) == 12
+    receipt_menu = chat.session.menus[TIPSTER]  # the receipt's button (the group's came after)
+    assert StatusAction(action="ask").pack() in chat.buttons(TIPSTER)
     receipt = next(text for text in sent if "Mã biên nhận" in text)
     assert "không thể cấp lại" in receipt
     # The copy reached the commune's group, with reference, kind, place and text, never the code.
@@ -167,6 +177,12 @@ async def test_the_receipt_flow_end_to_end(chat, session, tree):
 
     [status] = await chat.send(f"/tipstatus {code[:4]}-{code[4:8]} {code[8:]}", user_id=TIPSTER)
     assert "Đang xác minh" in status and "Cảm ơn bạn, công an xã đang xác minh." in status
+    # The receipt's "Xem trạng thái" button asks for the code (buttons never carry it).
+    chat.session.menus[TIPSTER] = receipt_menu
+    [ask] = await chat.press(StatusAction(action="ask").pack(), TIPSTER)
+    assert "Gõ mã biên nhận" in ask
+    [status] = await chat.send(grouped(code), user_id=TIPSTER)
+    assert "Đang xác minh" in status and "Cảm ơn bạn, công an xã đang xác minh." in status
     assert StatusAction(action="add").pack() in chat.buttons(TIPSTER)
     await chat.press(StatusAction(action="add").pack(), TIPSTER)
     thanks, copy = await chat.send("Xe máy biển số 66B1-123.45 hay đậu trước quán.", user_id=TIPSTER)
@@ -178,6 +194,30 @@ async def test_the_receipt_flow_end_to_end(chat, session, tree):
     assert await count(session, TipEntry) == 3
 
 
+async def test_a_tip_takes_five_additions_a_day(chat, session, tree):
+    code, _ = await file_tip(chat, tree)
+    copies = len(group_texts(chat))
+    other_phone = TIPSTER + 1  # the same tipster on another account, writing meanwhile
+    for number in range(1, 6):
+        if number == 5:
+            await chat.send(f"/tipstatus {code}", user_id=other_phone)
+            [ask] = await chat.press(StatusAction(action="add").pack(), other_phone)
+            assert "Gõ thông tin bổ sung" in ask
+        await chat.send(f"/tipstatus {code}", user_id=TIPSTER)
+        await chat.press(StatusAction(action="add").pack(), TIPSTER)
+        [thanks, _copy] = await chat.send(f"Bổ sung lần {number}: xe màu đỏ.", user_id=TIPSTER)
+        assert "Đã thêm thông tin" in thanks
+    assert len(group_texts(chat)) == copies + 5
+    await chat.send(f"/tipstatus {code}", user_id=TIPSTER)
+    [refusal] = await chat.press(StatusAction(action="add").pack(), TIPSTER)
+    assert "đã được bổ sung 5 lần trong 24 giờ qua" in refusal and "ngày mai" in refusal
+    # The addition begun meanwhile is refused too when it comes.
+    [refusal] = await chat.send("Bổ sung lần 6.", user_id=other_phone)
+    assert "đã được bổ sung 5 lần" in refusal
+    assert len(group_texts(chat)) == copies + 5
+    assert await count(session, TipEntry, TipEntry.kind == "addition") == 5
+
+
 async def test_a_tip_without_a_group_is_stored_and_listed_for_officers(chat, session, tree):
     code, _ = await file_tip(chat, tree, commune="C2", hamlet="H21", place=None)
     assert code and group_texts(chat) == []
@@ -187,6 +227,19 @@ async def test_a_tip_without_a_group_is_stored_and_listed_for_officers(chat, ses
     assert TEXT not in listing  # the bot cannot read stored tips
     [listing] = await chat.send("/tips", user_id=OFFICER_C1)
     assert "Không có tin báo nào" in listing
+
+
+async def test_a_tip_just_after_local_midnight_on_new_years_day_has_the_new_year(chat, session, tree):
+    await file_tip(chat, tree, place=None)
+    # 17:00 UTC on 31 December is 00:00 on 1 January in Vietnam (the tip's hour, as stored).
+    await session.execute(update(Tip).values(created_at=datetime(2026, 12, 31, 17, tzinfo=timezone.utc)))
+    await session.commit()
+    [listing] = await chat.send("/tips", user_id=OFFICER_C1)
+    assert "T-2027-000001" in listing and "01/01/2027" in listing and "T-2026" not in listing
+    [ok] = await chat.send("/reply T-2027-000001 Đã nhận, cảm ơn bạn.", user_id=OFFICER_C1, chat_id=GROUP_C1)
+    assert "Đã lưu trả lời cho T-2027-000001" in ok
+    [refusal] = await chat.send("/reply T-2026-000001 Nhầm năm.", user_id=OFFICER_C1, chat_id=GROUP_C1)
+    assert "Không có tin báo T-2026-000001" in refusal
 
 
 async def test_the_database_holds_no_sender_code_or_readable_text(chat, session, tree):
@@ -224,13 +277,23 @@ async def test_the_stored_photo_has_no_metadata(chat, session, tree, officers_ke
 
 
 async def test_an_image_file_is_cleaned_too_and_garbage_is_refused(chat, session, tree, officers_key):
-    await chat.send("/tip", user_id=TIPSTER)
-    [reply] = await chat.send_media(TIPSTER, document=b"%PDF-1.4 not a picture", mime_type="application/pdf")
-    assert "Bạn hãy gõ câu trả lời bằng chữ" in reply or "chọn một nút" in reply
-    await chat.send("/cancel", user_id=TIPSTER)
-    code, sent = await file_tip(chat, tree, photo=b"\xff\xd8\xff garbage that claims to be a jpeg")
+    original = jpeg_with_metadata()
+    code, sent = await file_tip(chat, tree, media=[
+        dict(document=b"%PDF-1.4 not a picture", mime_type="application/pdf"),  # not an image
+        dict(document=original, mime_type="image/jpeg"),  # a phone's original, sent as a file
+        dict(document=b"\xff\xd8\xff garbage that claims to be a jpeg", mime_type="image/jpeg"),
+    ])
+    assert any("Bạn hãy gửi ảnh (tệp ảnh)" in text for text in sent)  # the PDF, at the photo step
+    assert any("Đã nhận ảnh 2/5" in text for text in sent)
     assert code and any("1 ảnh không đọc được" in text for text in sent)
-    assert await count(session, TipPhoto) == 0 and await count(session, Tip) == 1
+    await session.rollback()
+    [stored] = (await session.scalars(select(TipPhoto))).all()
+    photo = unseal(officers_key[0], stored.sealed)
+    for marker in (b"Exif", b"SecretCam", b"secret comment", b"secret-xmp", b"%PDF"):
+        assert marker not in photo
+    with Image.open(io.BytesIO(photo)) as picture:
+        assert picture.size == (64, 48) and not dict(picture.getexif())
+    assert await count(session, Tip) == 1
 
 
 async def test_another_communes_officer_is_refused_the_button_and_reply(chat, session, tree):
@@ -252,6 +315,18 @@ async def test_another_communes_officer_is_refused_the_button_and_reply(chat, se
     await session.rollback()
     assert (await session.scalars(select(Tip))).one().status == "received"
     assert await count(session, TipEntry) == 0
+    # The province's officer, above the commune, reads and answers it.
+    [listing] = await chat.send("/tips", user_id=OFFICER_P)
+    assert reference in listing and "Ấp Bình Long" in listing
+    [listing] = await chat.send("/tips", user_id=OFFICER_C2)
+    assert reference not in listing
+    [moved] = await chat.press(Triage(tip=tip_id, status="checking").pack(), OFFICER_P, chat_id=GROUP_C1)
+    assert f"{reference}: chuyển sang “Đang xác minh”" in moved
+    [ok] = await chat.send(f"/reply {reference} Tỉnh đã nhận, đang phối hợp.", user_id=OFFICER_P)
+    assert f"Đã lưu trả lời cho {reference}" in ok
+    await session.rollback()
+    assert (await session.scalars(select(Tip))).one().status == "checking"
+    assert await count(session, TipEntry) == 2
 
 
 async def test_a_sender_may_send_five_tips_a_day_and_another_sender_is_not_held_up(chat, session, tree):
@@ -278,14 +353,45 @@ async def test_the_limit_counts_at_sending_and_the_day_key_rotates(settings):
     await limits.take_tip(second)
 
 
-async def test_the_bot_takes_at_most_the_hourly_limit(chat, session, tree, app, settings):
-    app.dispatcher["tip_limits"] = TipLimits(None, per_sender_day=5, per_hour=2, tz=settings.tz)
-    for user in (1, 2):
-        code, _ = await file_tip(chat, tree, user_id=TIPSTER + user, place=None)
-        assert code
-    [refusal] = await chat.send("/tip", user_id=TIPSTER + 3)
-    assert "quá nhiều tin báo" in refusal
-    assert await count(session, Tip) == 2
+class TestHourlyLimit:
+    """BINHYEN_TIP_LIMIT_PER_HOUR: the bot takes that many tips an hour; a confirmed draft
+    refused for it is kept, and "Gửi" sends it once the hour has room."""
+
+    @pytest.fixture
+    def settings(self, database_url, officers_key, monkeypatch):
+        monkeypatch.setenv("BINHYEN_TIP_LIMIT_PER_HOUR", "2")
+        return tip_settings(database_url, officers_key)
+
+    async def test_the_limit_holds_and_a_confirmed_draft_waits_for_the_next_hour(
+            self, app, chat, session, tree):
+        clock = FakeClock(datetime.now(timezone.utc))
+        app.dispatcher["clock"] = clock
+        late = TIPSTER + 3
+        send = TipStep(action="send").pack()
+        original = chat.press
+
+        async def stop_before_gui(data, user_id=late, **kwargs):
+            return [] if data == send else await original(data, user_id, **kwargs)
+
+        chat.press = stop_before_gui
+        await file_tip(chat, tree, user_id=late, place=None)  # confirmed up to the summary
+        chat.press = original
+        for user in (1, 2):
+            code, _ = await file_tip(chat, tree, user_id=TIPSTER + user, place=None)
+            assert code
+        [refusal] = await chat.send("/tip", user_id=TIPSTER + 4)
+        assert "quá nhiều tin báo" in refusal
+
+        [refusal] = await chat.press(send, late)
+        assert "quá nhiều tin báo" in refusal and "vẫn được giữ" in refusal
+        [refusal] = await chat.press(send, late)  # pressed again too soon: still kept
+        assert "vẫn được giữ" in refusal
+        assert await count(session, Tip) == 2
+
+        clock.advance(3600)  # the next hour
+        [receipt, _copy] = await chat.press(send, late)
+        assert "Mã biên nhận" in receipt
+        assert await count(session, Tip) == 3
 
 
 async def test_wrong_codes_are_limited_per_sender(chat, tree):
@@ -302,10 +408,41 @@ async def test_wrong_codes_are_limited_per_sender(chat, tree):
     assert "đúng 12 chữ số" in reply
 
 
+async def test_lookups_by_a_right_code_are_limited_per_sender(chat, tree):
+    code, _ = await file_tip(chat, tree, place=None)
+    for _ in range(30):
+        [reply] = await chat.send(f"/tipstatus {code}", user_id=TIPSTER)
+        assert "Đã tiếp nhận" in reply
+    [reply] = await chat.send(f"/tipstatus {code}", user_id=TIPSTER)
+    assert "đã xem tin báo 30 lần trong giờ này" in reply and "Đã tiếp nhận" not in reply
+    [reply] = await chat.send(f"/tipstatus {code}", user_id=TIPSTER + 9)
+    assert "Đã tiếp nhận" in reply
+
+
+async def test_waiting_key_derivations_leave_the_default_threads_free():
+    """Derivations queue for their own thread: other to_thread work (charts, photos) goes on."""
+    import asyncio
+
+    from db.services.tip_sealing import derive_code_key, new_salt
+
+    derivations = [asyncio.create_task(derive_code_key("123456789012", new_salt())) for _ in range(10)]
+    await asyncio.sleep(0)  # every derivation is queued
+    assert await asyncio.to_thread(lambda: "drawn") == "drawn"
+    assert sum(task.done() for task in derivations) <= 2  # the chart did not wait for them
+    keys = await asyncio.gather(*derivations)
+    assert len({bytes(key) for key in keys}) == 10
+
+
 @pytest.mark.parametrize(
     ("typed", "answer"),
     [("   ", "Nội dung trống"), ("x" * 4001, "quá giới hạn 4000"),
-     ("\x00\x01\x02binary\ufffd\x7f", "ký tự lạ")],
+     ("\x00\x01\x02binary\ufffd\x7f", "ký tự lạ"),
+     # Invisible: zero-width spaces, a braille blank, a soft hyphen, a BOM, punctuation only.
+     ("\u200b\u200b", "Nội dung trống"), ("\u2800", "Nội dung trống"), ("\u00ad", "Nội dung trống"),
+     ("\ufeff", "Nội dung trống"), ("\u200b \u2800 \ufeff … !", "Nội dung trống"),
+     # Bidi controls that make a number or an address read backwards.
+     ("Số tài khoản \u202e9876543210", "ký tự lạ"), ("Gọi \u2066+84 912\u2069 ngay", "ký tự lạ"),
+     ("\u202a\u202b\u202c\u202d", "ký tự lạ"), ("\u2067x\u2068", "ký tự lạ")],
 )
 async def test_bad_text_gets_a_polite_answer_and_stores_nothing(chat, session, tree, typed, answer):
     await chat.send("/tip", user_id=TIPSTER)
@@ -414,9 +551,9 @@ def test_keygen_route_list_and_export(chat_database, monkeypatch, tmp_path, caps
     assert main(["tips", "export", "--area", "P", "--out", str(workbook), "--photos", str(tmp_path / "photos")]) == 0
     sheet = load_workbook(workbook).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == "Mã tin" and rows[1][0] == reference
-    assert TEXT in rows[1] and "Cảm ơn, đang xác minh." in rows[1][-1]
-    assert sheet.cell(2, 7).data_type == "s"
+    assert rows[0][0] == "Mã tin" and rows[0][6] == "Nội dung" and rows[1][0] == reference
+    assert rows[1][6] == FORMULA_TEXT and "Cảm ơn, đang xác minh." in rows[1][-1]
+    assert sheet.cell(2, 7).data_type == "s"  # stored as the text typed, not as a formula
 
 
 @pytest.fixture
@@ -445,7 +582,7 @@ def chat_database(database_url, officers_key, monkeypatch):
             await session.commit()
         app = await build_app(tip_settings(database_url, officers_key), engine)
         chat = ChatDriver(app)
-        code, _ = await file_tip(chat, areas, photo=jpeg_with_metadata())
+        code, _ = await file_tip(chat, areas, text=FORMULA_TEXT, photo=jpeg_with_metadata())
         reference = reference_of(chat)
         await chat.send(f"/reply {reference} Cảm ơn, đang xác minh.", user_id=OFFICER_C1, chat_id=GROUP_C1)
         await app.dispatcher.storage.close()
@@ -503,6 +640,69 @@ async def test_a_draft_in_redis_expires_within_the_hour(database_url, officers_k
             assert 0 < await client.ttl(key) <= 3600
         await chat.send("/cancel", user_id=TIPSTER)
         assert not [key for key in await client.keys("binhyen:fsm:*") if key.endswith(b":data")]
+    finally:
+        await app.close()
+        await client.flushdb()
+        await client.aclose()
+
+
+async def redis_values(client) -> str:
+    """Every value in the Redis database, as text (whatever its type)."""
+    parts = []
+    for key in await client.keys("*"):
+        kind = (await client.type(key)).decode()
+        if kind == "string":
+            values = [await client.get(key)]
+        elif kind == "hash":
+            values = [item for pair in (await client.hgetall(key)).items() for item in pair]
+        elif kind == "list":
+            values = await client.lrange(key, 0, -1)
+        else:
+            values = list(await client.smembers(key)) if kind == "set" else [kind.encode()]
+        parts += [value.decode("utf-8", "replace") for value in values]
+    return "\n".join(parts)
+
+
+async def test_redis_holds_no_readable_draft_nor_the_tip_a_status_check_opened(database_url, officers_key, tree):
+    """Conversation state is sealed in Redis: a dump shows no tip text, place, kind or tip id."""
+    from bot.app import build_app
+    from handlers.tip_status import VIEWING_SECONDS
+    from tests.fakes import ChatDriver
+
+    client = Redis.from_url(redis_url())
+    try:
+        await client.flushdb()
+    except OSError as error:
+        unavailable(f"Redis at BINHYEN_TEST_REDIS_URL is unreachable: {error}")
+    app = await build_app(tip_settings(database_url, officers_key, redis_url=redis_url()))
+    try:
+        chat = ChatDriver(app)
+        await chat.send("/tip", user_id=TIPSTER)
+        await chat.press(KindChoice(kind="gambling").pack(), TIPSTER)
+        await chat.press(AreaChoice(action="open", area=tree["C1"].id).pack(), TIPSTER)
+        await chat.press(AreaChoice(action="pick", area=tree["H11"].id).pack(), TIPSTER)
+        await chat.send(PLACE, user_id=TIPSTER)
+        await chat.press(WhenChoice(choice="today").pack(), TIPSTER)
+        [photos] = await chat.send(TEXT, user_id=TIPSTER)
+        assert "Bước 6/6" in photos  # the draft was read back from Redis at every step
+        during = await redis_values(client)
+        assert "sealed:" in during
+        for readable in (TEXT, PLACE, "gambling", "area_id", "started", "TipForm"):
+            assert readable not in during, readable
+
+        await chat.press(TipStep(action="photos_done").pack(), TIPSTER)
+        sent = await chat.press(TipStep(action="send").pack(), TIPSTER)
+        code = re.search(r"(\d{4} \d{4} \d{4})", "\n".join(sent)).group(1).replace(" ", "")
+        await chat.send(f"/tipstatus {code}", user_id=TIPSTER)
+        after = await redis_values(client)
+        for readable in (TEXT, PLACE, code, "tip_id", "TipStatusForm", reference_of(chat)):
+            assert readable not in after, readable
+        for key in await client.keys("binhyen:fsm:*"):  # the link to the tip lives minutes only
+            assert 0 < await client.ttl(key) <= VIEWING_SECONDS
+        # The sealed state still works: the addition reaches the tip.
+        await chat.press(StatusAction(action="add").pack(), TIPSTER)
+        [thanks, _copy] = await chat.send("Bổ sung: người bán đi xe màu đỏ.", user_id=TIPSTER)
+        assert "Đã thêm thông tin" in thanks
     finally:
         await app.close()
         await client.flushdb()

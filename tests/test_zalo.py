@@ -21,6 +21,7 @@ from db.services import tallies
 from db.services.areas import add_area
 from db.services.members import grant_role
 from tests.arrange import tree
+from tests.delivery_fakes import TZ
 from tests.fake_zalo import BOT_ID, ZALO_TOKEN, FakeZalo, listen_locally, text_event
 from tests.fakes import count
 from tests.services import redis_url, unavailable
@@ -238,7 +239,7 @@ async def test_a_zalo_and_a_telegram_user_with_the_same_id_are_two_members(app, 
     assert [(m.channel, m.user_id, m.role, m.household_id) for m in members] == [
         ("telegram", "1001", "resident", household), ("zalo", "1001", "officer", household)]
     assert members[1].locale == "en" and members[0].locale != "en"
-    counted = await tallies.compute_tallies(session, places.campaign, places.h11)
+    counted = await tallies.compute_tallies(session, places.campaign, places.h11, TZ)
     assert int(counted.root.counts[tallies.ON_BOT]) == 1  # one household, however many members
     [still_vietnamese] = await chat.send("/help", user_id=1001)
     assert "Những việc bạn làm được" in still_vietnamese

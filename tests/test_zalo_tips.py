@@ -6,18 +6,22 @@ import asyncio
 import io
 import logging
 import re
+from datetime import timedelta
 
 import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from bot.channels.zalo import aiogram_id
+from bot.channels.zalo import aiogram_id, zalo_channel
 from bot.cli import main
 from db.models import Tip, TipEntry, TipPhoto
 from db.services.members import grant_role
 from db.services.tip_sealing import key_text, unseal
 from db.services.tips import set_route
+from handlers import tip_inbox
+from handlers.tip_inbox import copies_sent
 from tests.arrange import tree
+from tests.delivery_fakes import TZ
 from tests.fakes import count, fetch
 from tests.test_tips import SECRET as TIP_SECRET
 from tests.test_tips import dump, jpeg_with_metadata, officers_key  # noqa: F401  (officers_key: a fixture)
@@ -49,8 +53,10 @@ async def places(session):
     return places
 
 
-async def file_tip(zalo, commune="Xã Tân Hòa", hamlet="Ấp Bình Long", user=LAN) -> tuple[str, list[str]]:
-    """/tip to the end by numbers and typed text; the receipt code (digits) and the texts seen."""
+async def file_tip(zalo, commune="Xã Tân Hòa", hamlet="Ấp Bình Long", user=LAN,
+                   before_send=lambda: None) -> tuple[str, list[str]]:
+    """/tip to the end by numbers and typed text; the receipt code (digits) and the texts seen.
+    `before_send` runs just before "Gửi" is chosen."""
     seen = await zalo.send("/tip", user=user)
     seen += await zalo.choose("Ma túy", user=user)
     seen += await zalo.choose(commune, user=user)
@@ -59,6 +65,7 @@ async def file_tip(zalo, commune="Xã Tân Hòa", hamlet="Ấp Bình Long", user
     seen += await zalo.choose("Hôm nay", user=user)
     seen += await zalo.send(TEXT, user=user)
     seen += await zalo.choose("Tiếp tục", user=user)
+    before_send()
     seen += await zalo.choose("Gửi", user=user)
     match = re.search(r"\b(\d{4} \d{4} \d{4})\b", seen[-1])
     return (match.group(1).replace(" ", "") if match else ""), seen
@@ -117,7 +124,7 @@ async def test_a_tip_by_numbers_then_triage_reply_status_and_an_addition(
     assert "Bạn bổ sung" in status and "66B1-123.45" in status
 
     tip = await fetch(session, select(Tip))
-    assert tip.status == "checking" and tip.reference == reference
+    assert tip.status == "checking" and tip.reference_in(TZ) == reference
     assert await count(session, TipEntry) == 3  # the status, the reply, the addition
 
 
@@ -231,3 +238,56 @@ async def test_a_photo_outside_the_photo_step_is_not_understood(zalo, zalo_api, 
     [reply] = await zalo.send_image(jpeg_with_metadata())  # the tip's first step wants a kind
     assert "Đã nhận ảnh" not in reply
     assert zalo_api.photos == {}
+
+
+async def test_a_receipt_refused_once_with_502_is_sent_again(zalo, zalo_api, session, places):
+    code, seen = await file_tip(zalo, before_send=lambda: zalo_api.fail(LAN, 502, "Bad Gateway", times=1))
+    assert code and "Mã biên nhận của bạn:" in seen[-1]
+    assert [attempt.status for attempt in zalo_api.attempts if attempt.chat_id == LAN][-2:] == [502, 200]
+    [status] = await zalo.send(f"/tipstatus {code}")
+    assert "Trạng thái: Đã tiếp nhận" in status
+
+
+async def test_a_receipt_still_refused_while_polling_is_sent_by_the_sweep_after_a_restart(
+        zalo_polling, zalo_api, app, session, places):
+    zalo = zalo_polling  # getUpdates never gives the update again
+    code, seen = await file_tip(zalo, before_send=lambda: zalo_api.fail(LAN, 502, "Bad Gateway", times=3))
+    assert code == "" and not any("Mã biên nhận" in text for text in seen)
+    assert await count(session, Tip) == 1
+    restarted = zalo_channel(app)  # a new process: it has never seen the tipster's chat
+    try:
+        await app.dispatcher["ledger"].sweep(restarted.bot, "zalo", left_for=timedelta(0))
+    finally:
+        await restarted.close()
+    receipt = zalo_api.texts_to(LAN)[-1]
+    assert "Mã biên nhận của bạn:" in receipt
+    code = re.search(r"^(\d{4} \d{4} \d{4})$", receipt, re.MULTILINE).group(1).replace(" ", "")
+    [status] = await zalo.send(f"/tipstatus {code}")
+    assert "Trạng thái: Đã tiếp nhận" in status
+
+
+async def test_a_copy_the_group_refused_with_429_is_sent_again_from_memory(zalo, zalo_api, session, places):
+    zalo_api.fail(GROUP, 429, "Too Many Requests", times=1, retry_after=1)
+    code, _ = await file_tip(zalo)
+    assert code and zalo_api.texts_to(GROUP) == []  # the receipt did not wait for the group
+    await copies_sent()
+    [copy] = zalo_api.texts_to(GROUP)
+    assert "Tin báo mới" in copy and TEXT in copy
+    assert [attempt.status for attempt in zalo_api.attempts if attempt.chat_id == GROUP] == [429, 200]
+    [moved] = await zalo.choose("Đang xác minh", user=OFFICER, chat=GROUP, chat_type="GROUP")
+    assert "chuyển sang “Đang xác minh”" in moved
+
+
+async def test_a_copy_the_group_keeps_refusing_is_given_up_and_logged_without_its_text(
+        zalo, zalo_api, session, places, caplog, monkeypatch):
+    monkeypatch.setattr(tip_inbox, "COPY_RETRY_PAUSES", (0, 0))
+    zalo_api.fail(GROUP, 502, "Bad Gateway")
+    caplog.set_level(logging.INFO)
+    code, _ = await file_tip(zalo)
+    await copies_sent()
+    assert zalo_api.texts_to(GROUP) == []
+    assert [attempt.status for attempt in zalo_api.attempts if attempt.chat_id == GROUP] == [502] * 3
+    assert re.search(r"gave up the copy of T-\d{4}-\d{6}", caplog.text)
+    for secret in (TEXT, PLACE, code, LAN):
+        assert secret not in caplog.text
+    assert await count(session, Tip) == 1

@@ -33,8 +33,9 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -106,6 +107,8 @@ def photo_url(file_id: str) -> str | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     return url if url.startswith(("https://", "http://")) else None
+# The chat whose update is being handled here: its options are saved once the update is done.
+_handled_chat: ContextVar[int | None] = ContextVar("binhyen_zalo_chat", default=None)
 
 
 def aiogram_id(zalo_id: str, group: bool = False) -> int:
@@ -167,6 +170,9 @@ class ZaloSession(TextChannelSession):
         self.changed_menus: set[int] = set()
         # Where photos that are only bytes are served from (set with the webhook).
         self.photo_links: PhotoLinks | None = None
+        # Saves a chat's options at once when a send changed them outside its update (a copy
+        # sent again in the background), so the next number typed there finds them.
+        self.save_menu: Callable[[int], Awaitable[None]] | None = None
 
     async def deliver(self, chat_id: int, text: str) -> None:
         """Send a text (split in parts of 2,000 characters when longer)."""
@@ -217,6 +223,15 @@ class ZaloSession(TextChannelSession):
 
     def _menu_changed(self, chat_id: int) -> None:
         self.changed_menus.add(chat_id)
+
+    async def _send(self, bot: Bot, chat_id: int, text: str, markup: object,
+                    message: Message | None = None) -> Message:
+        sent = await super()._send(bot, chat_id, text, markup, message)
+        if (chat_id in self.changed_menus and self.save_menu is not None
+                and _handled_chat.get() != chat_id):
+            # A send outside this chat's update (a copy sent again in the background).
+            await self.save_menu(chat_id)
+        return sent
 
 
 def _unique_id(file_id: str) -> str:
@@ -333,6 +348,7 @@ class ZaloChannel:
             default=DefaultBotProperties(parse_mode=ParseMode.HTML),
         )
         self._chats = _ChatLocks()
+        self.session.save_menu = self._save_menu
 
     async def handle(self, event: dict[str, Any]) -> Any:
         """Handle one Zalo event through the dispatcher (a duplicate does nothing)."""
@@ -349,12 +365,14 @@ class ZaloChannel:
                 file_id = photo_file_id(message.photo)
                 photo = [PhotoSize(file_id=file_id, file_unique_id=_unique_id(file_id), width=0, height=0)]
             update = self.session.incoming(user, message.text, number, photo=photo, caption=message.caption)
+            handled = _handled_chat.set(number)
             try:
                 return await self.app.dispatcher.feed_update(
                     self.bot, update, channel=CHANNEL, channel_user_id=message.user_id,
                     channel_chat_id=message.chat_id, ledger_id=_ledger_id(message.message_id),
                 )
             finally:
+                _handled_chat.reset(handled)
                 await self._save_menus()
 
     def _menu_key(self, chat: int) -> StorageKey:
@@ -379,13 +397,16 @@ class ZaloChannel:
 
     async def _save_menus(self) -> None:
         while self.session.changed_menus:
-            chat = self.session.changed_menus.pop()
-            menu = self.session.menus.get(chat)
-            data = {} if menu is None else {
-                "message": menu.message.model_dump(mode="json", exclude_none=True),
-                "options": [asdict(option) for option in menu.options],
-            }
-            await self.app.dispatcher.storage.set_data(self._menu_key(chat), data)
+            await self._save_menu(self.session.changed_menus.pop())
+
+    async def _save_menu(self, chat: int) -> None:
+        self.session.changed_menus.discard(chat)
+        menu = self.session.menus.get(chat)
+        data = {} if menu is None else {
+            "message": menu.message.model_dump(mode="json", exclude_none=True),
+            "options": [asdict(option) for option in menu.options],
+        }
+        await self.app.dispatcher.storage.set_data(self._menu_key(chat), data)
 
     async def _handle_logged(self, event: dict[str, Any]) -> None:
         try:

@@ -5,9 +5,11 @@ import contextlib
 import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from redis.asyncio import Redis
@@ -16,7 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.event_isolation import LOCK_SECONDS, renewing
 from bot.fsm_storage import CommittedStorage, PendingState
 from bot.kept_replies import pack, unpack
-from db.services.updates import forget_replies, keep_replies, kept_replies, record_update
+from db.models import utcnow
+from db.services.updates import (
+    forget_replies,
+    keep_replies,
+    kept_replies,
+    record_update,
+    updates_with_replies,
+)
 from db.session import write_lock
 
 log = logging.getLogger(__name__)
@@ -25,6 +34,13 @@ log = logging.getLogger(__name__)
 # crashed instance's key is gone soon); once committed it says "done".
 BUSY_SECONDS = LOCK_SECONDS
 DONE_SECONDS = 48 * 3600
+# A kept reply that fails (a network error, a 5xx) is tried again after these pauses before it
+# is left with the ledger row for a redelivery or the sweep; so is one asked to wait longer.
+KEPT_RETRY_DELAYS = (0.5, 2.0)
+MAX_RETRY_AFTER = 5
+# The sweep sends kept replies left this long ago: the update's own handling (and the
+# channel's redelivery) goes first.
+SWEEP_AFTER = timedelta(minutes=1)
 
 
 class AfterCommit:
@@ -40,6 +56,8 @@ class AfterCommit:
     def __init__(self) -> None:
         self._calls: list[tuple[contextvars.Context, Callable[..., Awaitable[Any]], tuple, dict]] = []
         self.kept: list[TelegramMethod[Any]] = []
+        # Kept replies that could not be sent yet: they stay with the ledger row.
+        self.unsent: list[TelegramMethod[Any]] = []
 
     def call(self, function: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> None:
         """Call `function(*args, **kwargs)` after the commit."""
@@ -49,11 +67,15 @@ class AfterCommit:
         """Like `call`, for a reply that must reach the user even if this process dies right
         after the commit (a tip's receipt: nothing can give its code again). `shortcut` is an
         aiogram shortcut such as `message.answer`; the Bot API call it makes is kept with the
-        update's ledger row until it is sent, and a redelivery of the update sends it again
-        (see bot/kept_replies.py)."""
+        update's ledger row until it is sent, and a redelivery of the update (or the sweep,
+        where nothing redelivers) sends it again (see bot/kept_replies.py)."""
         method = shortcut(*args, **kwargs)
         self.kept.append(method)
-        self.call(_send, method)
+        self.call(self._send_kept, method)
+
+    async def _send_kept(self, method: TelegramMethod[Any]) -> None:
+        if not await deliver_kept(method.bot, method):
+            self.unsent.append(method)
 
     async def run(self) -> None:
         """Make the calls in order; one that fails is logged and does not stop the others
@@ -69,12 +91,42 @@ class AfterCommit:
                 log.warning("a send after the commit failed: %s", type(error).__name__)
 
 
-async def _send(method: TelegramMethod[Any]) -> None:
-    await method
+async def deliver_kept(bot: Bot, method: TelegramMethod[Any]) -> bool:
+    """Send a kept reply, trying a failed send again a few times; False when it must wait
+    for later (still failing), True when it is done with (sent, or refused for good)."""
+    pauses = list(KEPT_RETRY_DELAYS)
+    while True:
+        try:
+            await bot(method)
+            return True
+        except (TelegramForbiddenError, TelegramBadRequest) as error:
+            # Blocked by the user, or a chat that is gone: no later attempt can succeed.
+            log.error("a kept reply was refused for good: %s", type(error).__name__)
+            return True
+        except TelegramRetryAfter as error:
+            log.warning("a kept reply must wait %s s", error.retry_after)
+            asked = error.retry_after
+        except Exception as error:
+            log.warning("a kept reply could not be sent: %s", type(error).__name__)
+            asked = None
+        if not pauses or (asked or 0) > MAX_RETRY_AFTER:
+            return False
+        pause = pauses.pop(0)
+        await asyncio.sleep(pause if asked is None else asked)
 
 
-class UpdateInFlight(Exception):
+class Redeliver(Exception):
+    """The update must come again: the webhook answers with an error status (Telegram and
+    Zalo then redeliver it), and no apology is sent."""
+
+
+class UpdateInFlight(Redeliver):
     """Another instance is handling this update right now; the webhook answers with an error status so Telegram retries later."""
+
+
+class KeptRepliesUnsent(Redeliver):
+    """The update is committed but a kept reply (a tip's receipt) could not be sent: it stays
+    with the ledger row, and the redelivery of the update (or the sweep) sends it."""
 
 
 def update_source(data: dict[str, Any]) -> str:
@@ -87,11 +139,11 @@ class UpdateTransactionMiddleware(BaseMiddleware):
 
     The ledger row is written in the same transaction as the update's effects, so a crash
     before the commit leaves neither, and a redelivered update that was committed is skipped
-    (its kept replies, if a crash stopped them, are sent then). The conversation state the
-    handler wrote is applied only after the commit (bot/fsm_storage.py), so an update that
-    failed leaves the conversation where it was. With Redis, a short "busy" key keeps two
-    instances from working on one update at once and a "done" key answers redeliveries
-    without touching the database.
+    (its kept replies, if a crash or a failed send stopped them, are sent then). The
+    conversation state the handler wrote is applied only after the commit
+    (bot/fsm_storage.py), so an update that failed leaves the conversation where it was.
+    With Redis, a short "busy" key keeps two instances from working on one update at once
+    and a "done" key answers redeliveries without touching the database.
     """
 
     def __init__(
@@ -160,8 +212,8 @@ class UpdateTransactionMiddleware(BaseMiddleware):
                         finally:
                             del data["session"], data["after_commit"]
                         if after_commit.kept:
-                            await keep_replies(session, source, update_id,
-                                               pack(after_commit.kept, self.replies_key))
+                            await keep_replies(session, source, update_id, pack(
+                                _addressed(after_commit.kept, data), self.replies_key))
             if handled:
                 if kept is not None:
                     await self._send_kept(data["bot"], kept, source, update_id)
@@ -170,7 +222,7 @@ class UpdateTransactionMiddleware(BaseMiddleware):
                 await self._apply_state(pending)
         await after_commit.run()
         if after_commit.kept:
-            await self._forget_replies(source, update_id)
+            await self._settle(source, update_id, _addressed(after_commit.unsent, data))
         return result
 
     async def _apply_state(self, pending: PendingState) -> None:
@@ -190,19 +242,30 @@ class UpdateTransactionMiddleware(BaseMiddleware):
             yield pending
 
     async def _send_kept(self, bot: Bot, kept: bytes, source: str, update_id: str) -> None:
-        """Send the replies a crash kept from going out, then forget them."""
+        """Send the replies a crash or a failed send kept from going out, then forget them."""
         try:
             methods = unpack(kept, self.replies_key)
         except ValueError as error:
             log.error("kept replies of update %s:%s cannot be read: %s", source, update_id, error)
             methods = []
         log.warning("update %s:%s: sending %s kept replies again", source, update_id, len(methods))
-        for method in methods:
-            try:
-                await bot(method)
-            except Exception as error:
-                log.warning("a kept reply could not be sent: %s", type(error).__name__)
-        await self._forget_replies(source, update_id)
+        unsent = [method for method in methods if not await deliver_kept(bot, method)]
+        await self._settle(source, update_id, unsent)
+
+    async def _settle(self, source: str, update_id: str, unsent: list[TelegramMethod[Any]]) -> None:
+        """Forget the kept replies once all are sent; else keep those still unsent and fail
+        the update, so that its redelivery (or the sweep) sends them."""
+        if not unsent:
+            await self._forget_replies(source, update_id)
+            return
+        try:
+            async with write_lock(self.sessionmaker.kw["bind"]), self.sessionmaker() as session, \
+                    session.begin():
+                await keep_replies(session, source, update_id, pack(unsent, self.replies_key))
+        except Exception as error:  # all of them stay kept: some may then go out twice
+            log.warning("kept replies of update %s:%s stay as they were: %s", source, update_id,
+                        type(error).__name__)
+        raise KeptRepliesUnsent(f"{len(unsent)} kept replies of update {source}:{update_id} wait")
 
     async def _forget_replies(self, source: str, update_id: str) -> None:
         try:
@@ -212,3 +275,36 @@ class UpdateTransactionMiddleware(BaseMiddleware):
         except Exception as error:  # kept a little longer: pruned with the ledger row
             log.warning("kept replies of update %s:%s stay: %s", source, update_id,
                         type(error).__name__)
+
+    async def sweep(self, bot: Bot, channel: str, left_for: timedelta = SWEEP_AFTER) -> None:
+        """Send the kept replies waiting `left_for` or longer on this bot's updates (polling
+        never redelivers a failed update); each update is claimed as its redelivery would be."""
+        source = f"{channel}:{bot.id}"
+        async with self.sessionmaker() as session:
+            waiting = await updates_with_replies(session, source, utcnow() - left_for)
+        for update_id in waiting:
+            key = f"binhyen:update:{source}:{update_id}"
+            if self.redis is not None and not await self.redis.set(key, "busy", nx=True, ex=BUSY_SECONDS):
+                continue  # another instance is at it, or it is done
+            sent = False
+            try:
+                async with self.sessionmaker() as session:
+                    kept = await kept_replies(session, source, update_id)
+                if kept is not None:
+                    await self._send_kept(bot, kept, source, update_id)
+                sent = True
+            except KeptRepliesUnsent:
+                pass  # still waiting: the next sweep tries again
+            finally:
+                if self.redis is not None:
+                    await (self.redis.set(key, "done", ex=DONE_SECONDS) if sent else self.redis.delete(key))
+
+
+def _addressed(methods: list[TelegramMethod[Any]], data: dict[str, Any]) -> list[TelegramMethod[Any]]:
+    """The replies to the update's chat addressed by the channel's own chat id when it has
+    one (a Zalo id): a sweep after a restart reaches the chat without this process's map."""
+    chat, channel_chat = data.get("event_chat"), data.get("channel_chat_id")
+    if chat is None or channel_chat is None:
+        return methods
+    return [method.model_copy(update={"chat_id": channel_chat})
+            if getattr(method, "chat_id", None) == chat.id else method for method in methods]

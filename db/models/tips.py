@@ -5,7 +5,8 @@ member. What the tipster wrote is sealed to the officers' public key; officers' 
 sealed to a key only the receipt code can re-derive.
 """
 
-from datetime import datetime
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -52,10 +53,17 @@ class Tip(Base):
 
     area: Mapped[Area] = relationship(lazy="joined", innerjoin=True)
 
-    @property
-    def reference(self) -> str:
-        """What officers call the tip, e.g. T-2026-000123 (never the receipt code)."""
-        return f"T-{self.created_at.year}-{self.id:06d}"
+    def year_in(self, tz: ZoneInfo) -> int:
+        """The year the tip came in, on the deployment's local calendar."""
+        created = self.created_at
+        if created.tzinfo is None:  # SQLite gives the stored UTC time back without its zone
+            created = created.replace(tzinfo=timezone.utc)
+        return created.astimezone(tz).year
+
+    def reference_in(self, tz: ZoneInfo) -> str:
+        """What officers call the tip, e.g. T-2026-000123 (never the receipt code); a tip sent
+        just after local midnight on 1 January has the new year."""
+        return f"T-{self.year_in(tz)}-{self.id:06d}"
 
 
 class TipPhoto(Base):

@@ -6,12 +6,13 @@
   (argon2id, per-tip salt) the key pair that officers' replies are sealed to.
 """
 
+import asyncio
 import hashlib
 import hmac
 import os
 import re
 import secrets
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,25 +131,30 @@ def same_hash(stored: str, computed: str) -> bool:
     return hmac.compare_digest(stored.encode("ascii"), computed.encode("ascii"))
 
 
-# Each derivation holds 64 MiB: a burst of tips must not hold six of them at once (the thread
-# pool's size), so derivations take turns in the threads that run them. One at a time still
-# takes some 16 tips a second, far above the bot's default limit of 1,000 an hour.
-KDF_SLOTS = threading.BoundedSemaphore(1)
+# Each derivation holds 64 MiB: a burst of tips or lookups must not run several at once, nor
+# hold the default executor's threads (charts, photo cleaning, DNS) while they wait their turn.
+# So derivations queue for a thread of their own; one at a time still takes some 16 a second,
+# far above the bot's default limit of 1,000 tips an hour.
+_KDF_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="binhyen-argon2id")
 
 
 def code_key(code: str, salt: bytes) -> PrivateKey:
     """The tip's reply key pair, derived from the receipt code (argon2id, interactive limits).
 
-    Slow on purpose (about 60 ms and 64 MiB): run it in a thread."""
-    with KDF_SLOTS:
-        seed = argon2id.kdf(
-            PrivateKey.SIZE,
-            code.encode("ascii"),
-            salt,
-            opslimit=argon2id.OPSLIMIT_INTERACTIVE,
-            memlimit=argon2id.MEMLIMIT_INTERACTIVE,
-        )
+    Slow on purpose (about 60 ms and 64 MiB): call derive_code_key from async code."""
+    seed = argon2id.kdf(
+        PrivateKey.SIZE,
+        code.encode("ascii"),
+        salt,
+        opslimit=argon2id.OPSLIMIT_INTERACTIVE,
+        memlimit=argon2id.MEMLIMIT_INTERACTIVE,
+    )
     return PrivateKey(seed)
+
+
+async def derive_code_key(code: str, salt: bytes) -> PrivateKey:
+    """code_key in the derivations' own thread, one at a time."""
+    return await asyncio.get_running_loop().run_in_executor(_KDF_THREAD, code_key, code, salt)
 
 
 def new_salt() -> bytes:

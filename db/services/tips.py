@@ -1,11 +1,11 @@
 """Tips: take a sealed tip, find it by receipt code, triage and answer it, route and read it."""
 
-import asyncio
 import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from nacl.public import PrivateKey, PublicKey
 from sqlalchemy import func, select
@@ -18,7 +18,7 @@ from db.services.members import scope_covers
 from db.services.tip_sealing import (
     TipKeys,
     code_hash,
-    code_key,
+    derive_code_key,
     new_receipt_code,
     new_salt,
     same_hash,
@@ -31,6 +31,8 @@ MAX_TEXT = 4000
 MAX_PLACE = 300
 MAX_WHEN = 200
 MAX_PHOTOS = 5
+# Each addition is copied to the officers' group: a tip takes this many in 24 hours.
+MAX_ADDITIONS_PER_DAY = 5
 # The quick answers to "when did it happen?"; anything else is typed.
 WHEN_CHOICES = ("now", "today", "yesterday", "days_ago", "long_ago")
 # Statuses officers set; "received" is where every tip starts.
@@ -44,6 +46,10 @@ _CHAT_ID = re.compile(r"^-?[A-Za-z0-9_]{1,64}$")
 # character (and the replacement character) means binary garbage or a broken encoding.
 _ALLOWED_CONTROLS = frozenset("\n\t")
 _GARBAGE_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn"})
+# Bidi embeddings, overrides and isolates make a text read otherwise than it is stored (an
+# officer would see another number or address): refused. Other format characters (zero-width
+# spaces, soft hyphens, BOMs) are invisible and dropped.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 @dataclass
@@ -81,9 +87,13 @@ class OpenedTip:
 
 
 def clean_text(text: str | None, limit: int) -> str:
-    """Typed text in NFC, or a Problem when it is empty, longer than `limit` or garbage."""
-    text = unicodedata.normalize("NFC", (text or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
-    if not text:
+    """Typed text in NFC without invisible characters, or a Problem when it is empty (no
+    letter or digit), longer than `limit` or garbage."""
+    text = unicodedata.normalize("NFC", (text or "").replace("\r\n", "\n").replace("\r", "\n"))
+    if _BIDI_CONTROLS & set(text):
+        raise Problem(N_("Nội dung có ký tự lạ, không đọc được. Bạn hãy gõ lại bằng chữ thường."))
+    text = "".join(char for char in text if unicodedata.category(char) != "Cf").strip()
+    if not any(char.isalnum() for char in text):
         raise Problem(N_("Nội dung trống. Bạn hãy gõ vài dòng mô tả."))
     if any(
         (unicodedata.category(char) in _GARBAGE_CATEGORIES and char not in _ALLOWED_CONTROLS)
@@ -125,7 +135,7 @@ async def submit_tip(
     if area is None:
         raise Problem(N_("Địa bàn đã chọn không còn trong hệ thống. Bạn hãy chọn lại."))
     code, salt = new_receipt_code(), new_salt()
-    reply_key = await asyncio.to_thread(code_key, code, salt)
+    reply_key = await derive_code_key(code, salt)
     tip = Tip(
         area_id=area.id,
         area=area,
@@ -160,7 +170,7 @@ async def _entries(session: AsyncSession, tip_ids: list[int]) -> list[TipEntry]:
 
 async def tipster_history(session: AsyncSession, tip: Tip, code: str) -> list[HistoryItem]:
     """The tip's history as its tipster may read it: replies opened with the code's key."""
-    key = await asyncio.to_thread(code_key, code, tip.code_salt)
+    key = await derive_code_key(code, tip.code_salt)
     items = []
     for entry in await _entries(session, [tip.id]):
         text = None
@@ -170,10 +180,23 @@ async def tipster_history(session: AsyncSession, tip: Tip, code: str) -> list[Hi
     return items
 
 
-async def add_addition(session: AsyncSession, keys: TipKeys, tip: Tip, text: str) -> None:
-    """The tipster adds information to their tip (sealed to both keys)."""
+async def check_addition_room(session: AsyncSession, tip: Tip) -> None:
+    """Raise a Problem when the tip is closed or took MAX_ADDITIONS_PER_DAY in the last 24 hours."""
     if tip.status == "closed":
         raise Problem(N_("Tin báo này đã đóng nên không bổ sung được nữa. Nếu có việc mới, bạn hãy gửi tin báo mới bằng /tip."))
+    added = await session.scalar(select(func.count(TipEntry.id)).where(
+        TipEntry.tip_id == tip.id, TipEntry.kind == "addition",
+        TipEntry.created_at > utcnow() - timedelta(days=1),
+    ))
+    if added >= MAX_ADDITIONS_PER_DAY:
+        raise Problem(N_("Tin báo này đã được bổ sung {limit} lần trong 24 giờ qua, là mức tối đa. "
+                         "Bạn hãy bổ sung tiếp vào ngày mai; nếu khẩn cấp, hãy gọi ngay 113."),
+                      limit=MAX_ADDITIONS_PER_DAY)
+
+
+async def add_addition(session: AsyncSession, keys: TipKeys, tip: Tip, text: str) -> None:
+    """The tipster adds information to their tip (sealed to both keys), if it has room."""
+    await check_addition_room(session, tip)
     data = clean_text(text, MAX_TEXT).encode("utf-8")
     session.add(TipEntry(
         tip_id=tip.id,
@@ -193,15 +216,15 @@ def parse_reference(text: str) -> tuple[int, int] | None:
 
 def _require_officer(member: Member | None, tip: Tip) -> None:
     if member is None or member.role not in OFFICER_ROLES or not scope_covers(member, tip.area):
-        raise Problem(N_("Tin báo {reference} thuộc địa bàn ngoài phạm vi bạn phụ trách."),
-                      reference=tip.reference)
+        raise Problem(N_("Tin báo này thuộc địa bàn ngoài phạm vi bạn phụ trách."))
 
 
-async def tip_for_officer(session: AsyncSession, member: Member | None, reference: str) -> Tip:
-    """The tip with this reference, if the member is an officer or admin whose scope covers it."""
+async def tip_for_officer(session: AsyncSession, member: Member | None, reference: str, tz: ZoneInfo) -> Tip:
+    """The tip with this reference (its year in `tz`), if the member is an officer or admin
+    whose scope covers it."""
     parsed = parse_reference(reference)
     tip = await session.get(Tip, parsed[1]) if parsed else None
-    if tip is None or tip.created_at.year != parsed[0]:
+    if tip is None or tip.year_in(tz) != parsed[0]:
         raise Problem(N_("Không có tin báo {reference}."), reference=reference.strip())
     _require_officer(member, tip)
     return tip

@@ -42,3 +42,12 @@ async def kept_replies(session: AsyncSession, source: str, update_id: str) -> by
 async def forget_replies(session: AsyncSession, source: str, update_id: str) -> None:
     """The kept replies were sent: nothing of them stays in the database."""
     await session.execute(update(ProcessedUpdate).where(*_row(source, update_id)).values(replies=None))
+
+
+async def updates_with_replies(session: AsyncSession, source: str, before: datetime) -> list[str]:
+    """The updates of `source` handled before `before` whose kept replies are still unsent."""
+    query = select(ProcessedUpdate.update_id).where(
+        ProcessedUpdate.source == source, ProcessedUpdate.replies.is_not(None),
+        ProcessedUpdate.processed_at < before,
+    ).order_by(ProcessedUpdate.processed_at)
+    return list(await session.scalars(query))
