@@ -16,7 +16,7 @@ from bot.app import App, build_app, telegram_bot
 from bot.background import RUN_ROLES, runs_bot, start_background
 from bot.cli_delivery import channels_for, close_channels
 from bot.i18n import make_i18n, use_locale
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import ServiceUnreachable, Settings, SettingsError, TokenRefused, load_settings
 from bot.tips_cli import add_tips_commands
 from db import migrate
 from db.migrate import NotMigrated
@@ -25,7 +25,7 @@ from db.services.csv_import import ImportFailed, import_areas, import_households
 from db.services.demo import load_demo
 from db.services.areas import require_area
 from db.services.members import grant_role, list_staff
-from db.session import READ_ONLY, make_engine, make_sessionmaker
+from db.session import READ_ONLY, DatabaseUnreachable, check_reachable, make_engine, make_sessionmaker
 from db.text import Problem
 from handlers.labels import render_problem
 
@@ -53,6 +53,10 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(_("Chưa đặt BINHYEN_TELEGRAM_TOKEN hay BINHYEN_ZALO_TOKEN: "
                 "mở kênh thử trên máy (console)."))
         return await cmd_chat(args, settings, role)
+    if settings.telegram_token is not None:
+        from bot.channels.telegram import check_token
+
+        await check_token(settings)
     app = await build_app(settings)
     from bot.channels.zalo import zalo_channel
     from bot.channels.zalo_client import ZaloUnauthorized
@@ -110,6 +114,7 @@ async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     """Migrate the database to the newest revision."""
     engine = make_engine(settings.database_url)
     try:
+        await check_reachable(engine)
         await migrate.upgrade(engine)
         revision = await migrate.current_revision(engine)
     finally:
@@ -122,6 +127,7 @@ async def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
     """Print the database's revision and the code's."""
     engine = make_engine(settings.database_url)
     try:
+        await check_reachable(engine)
         current = await migrate.current_revision(engine)
     finally:
         await engine.dispose()
@@ -368,6 +374,11 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def unreachable(variable: str, reason: str) -> str:
+    """The one line that says a setting's server does not answer, and why."""
+    return _("{variable}: không kết nối được ({error}).").format(variable=variable, error=reason.rstrip("."))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `binhyen` console script."""
     args = parser().parse_args(argv)
@@ -391,6 +402,17 @@ def main(argv: list[str] | None = None) -> int:
         except Problem as problem:
             print(render_problem(problem, markup=False), file=sys.stderr)
             return 1
+        except DatabaseUnreachable as error:
+            print(unreachable("BINHYEN_DATABASE_URL", str(error)), file=sys.stderr)
+            return 2
+        except TokenRefused as error:
+            print(_("{variable}: Telegram không nhận mã bot này ({error}). Hãy lấy lại mã "
+                    "từ @BotFather.").format(variable=error.variable, error=error.reason),
+                  file=sys.stderr)
+            return 2
+        except ServiceUnreachable as error:
+            print(unreachable(error.variable, error.reason), file=sys.stderr)
+            return 2
         except KeyboardInterrupt:
             return 130
 

@@ -11,6 +11,12 @@ from bot.middlewares.transaction import UpdateInFlight
 log = logging.getLogger(__name__)
 
 
+def apology() -> str:
+    """The "please try again" answer to an update that failed, in the current language."""
+    return _("Xin lỗi, Bình Yên đang gặp sự cố nên chưa làm được việc này. "
+             "Bạn vui lòng thử lại sau ít phút.")
+
+
 async def apologise(event: ErrorEvent, bot: Bot) -> bool:
     """Log the failure (type and place only) and ask the user to try again."""
     log.error(
@@ -19,8 +25,7 @@ async def apologise(event: ErrorEvent, bot: Bot) -> bool:
         type(event.exception).__name__,
         exc_info=event.exception,
     )
-    text = _("Xin lỗi, Bình Yên đang gặp sự cố nên chưa làm được việc này. "
-             "Bạn vui lòng thử lại sau ít phút.")
+    text = apology()
     update = event.update
     try:
         if update.callback_query is not None:

@@ -4,10 +4,12 @@ import asyncio
 import contextlib
 import logging
 import weakref
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
@@ -39,6 +41,28 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(url, connect_args=connect_args, **kwargs)
     _configure_sqlite(engine.sync_engine)
     return engine
+
+
+class DatabaseUnreachable(Exception):
+    """The database cannot be connected to or opened; the message is the driver's reason."""
+
+
+async def check_reachable(engine: AsyncEngine) -> None:
+    """Raise DatabaseUnreachable unless a connection opens and answers a query."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        # SQLite creates the file but not its folder; asking first also spares a failed
+        # aiosqlite connection, whose thread outlives the event loop.
+        folder = Path(url.database).parent
+        if not folder.is_dir():
+            raise DatabaseUnreachable(f"no folder {folder} for the SQLite file")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except (OSError, TimeoutError, DBAPIError) as error:
+        # The driver's own text (refused, no such database, wrong password) says what to fix.
+        reason = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+        raise DatabaseUnreachable(str(reason).strip() or type(reason).__name__) from error
 
 
 def sync_url(url: str) -> str:

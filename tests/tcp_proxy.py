@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
@@ -32,6 +33,16 @@ class TcpProxy:
     def database_url(self, url: str) -> str:
         """`url` going through this proxy."""
         return make_url(url).set(host="127.0.0.1", port=self.port).render_as_string(hide_password=False)
+
+    @classmethod
+    def to_redis(cls, url: str) -> "TcpProxy":
+        """A proxy to the server of a redis:// URL."""
+        parsed = urlsplit(url)
+        return cls(parsed.hostname or "127.0.0.1", parsed.port or 6379)
+
+    def redis_url(self, url: str) -> str:
+        """`url` (redis://, without a password) going through this proxy."""
+        return urlsplit(url)._replace(netloc=f"127.0.0.1:{self.port}").geturl()
 
     async def start(self) -> "TcpProxy":
         """Listen (on a free port the first time, then on the same one)."""

@@ -428,23 +428,25 @@ async def test_a_bot_killed_while_sending_a_tip_stores_it_once_with_a_receipt(
 
 # --- Redis away ----------------------------------------------------------------------------------
 
-async def test_without_redis_updates_are_refused_for_redelivery_and_health_says_so(pg_url, direct):
-    """Redis holds the conversations and the per-user locks: while it is away an update is
-    answered with an error status (Telegram delivers it again later) and nothing of it is
-    stored, and /healthz answers 503 so that monitoring sees which instance cannot serve."""
+async def test_without_redis_updates_are_refused_for_redelivery_and_health_says_so(pg_url, direct, redis):
+    """Redis holds the conversations and the per-user locks: when it goes away under a running
+    instance an update is answered with an error status (Telegram delivers it again later) and
+    nothing of it is stored, and /healthz answers 503 so that monitoring sees which instance
+    cannot serve. (An instance does not start without Redis: test_settings.py.)"""
     from aiohttp import ClientSession, web
 
     from bot.app import telegram_bot
     from bot.channels.telegram import webhook_application
     from db.models import ProcessedUpdate
-    from tests.processes import SECRET, TOKEN, WEBHOOK_PATH, Updates, free_port
+    from tests.processes import SECRET, TOKEN, WEBHOOK_PATH, Updates
 
-    closed = free_port()  # nothing listens there: Redis is down
+    redis_proxy = await TcpProxy.to_redis(redis_url()).start()
     settings = load_settings(
-        database_url=pg_url, redis_url=f"redis://127.0.0.1:{closed}/0", telegram_token=TOKEN,
-        telegram_api_base="http://127.0.0.1:9", webhook_url=f"https://bot.example.vn{WEBHOOK_PATH}",
-        webhook_secret=SECRET)
+        database_url=pg_url, redis_url=redis_proxy.redis_url(redis_url()),
+        telegram_token=TOKEN, telegram_api_base="http://127.0.0.1:9",
+        webhook_url=f"https://bot.example.vn{WEBHOOK_PATH}", webhook_secret=SECRET)
     app = await build_app(settings)
+    await redis_proxy.cut()  # Redis is down from now on
     bot = telegram_bot(settings)
     runner = web.AppRunner(webhook_application(app, bot, register_webhook=False))
     await runner.setup()
@@ -462,4 +464,5 @@ async def test_without_redis_updates_are_refused_for_redelivery_and_health_says_
         await runner.cleanup()
         await bot.session.close()
         await app.close()
+        await redis_proxy.stop()
     assert await scalar(direct, select(func.count()).select_from(ProcessedUpdate)) == 0
