@@ -94,13 +94,18 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings, role: str = "bo
     # The terminal is the chat: keep the per-update and per-job log lines out of it.
     for name in ("aiogram", "apscheduler", "scheduler", "bot.background"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    script = None
+    if getattr(args, "script", None):
+        script = read_text_file(args.script)
+        if script is None:
+            return 2
     app: App = await build_app(settings)
     # `binhyen run` without a token also runs the scheduler and delivers console messages here.
     background = await start_background(app, role, channels_for(settings, console_only=True))
     try:
         chat = ConsoleChat(app, args.user)
-        if getattr(args, "script", None):
-            await chat.run_script(Path(args.script))
+        if script is not None:
+            await chat.run_script(script)
         else:
             print(_("Bình Yên — kênh thử trên máy. Gõ /start để bắt đầu, /quit để thoát.\n"))
             await chat.interact()
@@ -108,6 +113,24 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings, role: str = "bo
         await background.stop()
         await app.close()
     return 0
+
+
+def read_text_file(name: str) -> str | None:
+    """A UTF-8 file's text; None, once the reason is printed, when it cannot be read."""
+    try:
+        return Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        print(cannot_read(name, error), file=sys.stderr)
+        return None
+
+
+def cannot_read(name: str, error: Exception) -> str:
+    """The one line that says a file given on the command line cannot be read, and why."""
+    if isinstance(error, UnicodeDecodeError):
+        reason = _("không phải văn bản UTF-8")
+    else:
+        reason = getattr(error, "strerror", None) or str(error)
+    return _("Không đọc được tệp {file}: {reason}.").format(file=name, reason=reason)
 
 
 async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -143,23 +166,34 @@ def _import(kind: str) -> Command:
     async def command(args: argparse.Namespace, settings: Settings) -> int:
         try:
             rows = read_csv(Path(args.file), kind)
+        except OSError as error:
+            print(cannot_read(args.file, error), file=sys.stderr)
+            return 2
+        except ImportFailed as failed:
+            return _import_failed(args.file, failed)
+        try:
             summary = await _in_transaction(settings, lambda session: importer(session, rows))
         except ImportFailed as failed:
-            for line, problem in failed.problems:
-                print(_("Dòng {line}: {problem}").format(line=line, problem=render_problem(problem, markup=False)),
-                      file=sys.stderr)
-            if failed.total > len(failed.problems):
-                print(_("… và {count} dòng lỗi khác.").format(count=failed.total - len(failed.problems)),
-                      file=sys.stderr)
-            print(_("Không nhập dòng nào của tệp {file}. Sửa các dòng trên rồi chạy lại.").format(
-                file=args.file), file=sys.stderr)
-            return 1
+            return _import_failed(args.file, failed)
         print(_("Đã nhập {file}: {created} mới, {updated} cập nhật.").format(
             file=args.file, created=summary.created, updated=summary.updated))
         return 0
 
     command.__doc__ = f"Import {kind} from a CSV file: all rows or none."
     return command
+
+
+def _import_failed(file: str, failed: ImportFailed) -> int:
+    """Print the bad rows of a file, in line order, and that nothing of it was imported."""
+    for line, problem in failed.problems:
+        print(_("Dòng {line}: {problem}").format(line=line, problem=render_problem(problem, markup=False)),
+              file=sys.stderr)
+    if failed.total > len(failed.problems):
+        print(_("… và {count} dòng lỗi khác.").format(count=failed.total - len(failed.problems)),
+              file=sys.stderr)
+    print(_("Không nhập dòng nào của tệp {file}. Sửa các dòng trên rồi chạy lại.").format(
+        file=file), file=sys.stderr)
+    return 1
 
 
 async def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
@@ -300,6 +334,20 @@ def local_today(settings: Settings) -> date:
     return datetime.now(settings.tz).date()
 
 
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of `minimum` or more."""
+    def whole_number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, not {value}")
+        return value
+
+    return whole_number
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     top = argparse.ArgumentParser(prog="binhyen", description="Bình Yên chat bot")
@@ -330,9 +378,9 @@ def parser() -> argparse.ArgumentParser:
         importer.set_defaults(handler=_import(kind))
 
     demo = commands.add_parser("demo-data", help="load a demo province once")
-    demo.add_argument("--households", type=int, default=300)
-    demo.add_argument("--communes", type=int, default=4)
-    demo.add_argument("--hamlets", type=int, default=5, help="hamlets per commune")
+    demo.add_argument("--households", type=at_least(0), default=300)
+    demo.add_argument("--communes", type=at_least(1), default=4)
+    demo.add_argument("--hamlets", type=at_least(1), default=5, help="hamlets per commune")
     demo.set_defaults(handler=cmd_demo_data)
 
     members = commands.add_parser("members", help="roles of chat users").add_subparsers(

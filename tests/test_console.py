@@ -19,6 +19,17 @@ def test_a_script_shows_replies_and_numbers_press_buttons(database_url, monkeypa
     assert "# a resident" not in out
 
 
+def test_a_script_that_cannot_be_read_is_named(database_url, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
+    missing = tmp_path / "missing.txt"
+    assert main(["chat", "--user", "9", "--script", str(missing)]) == 2
+    assert capsys.readouterr().err.strip() == f"Không đọc được tệp {missing}: No such file or directory."
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("/start Bình\n".encode("utf-16"))
+    assert main(["chat", "--user", "9", "--script", str(latin)]) == 2
+    assert "không phải văn bản UTF-8" in capsys.readouterr().err
+
+
 def test_the_demo_admin_can_use_staff_commands_on_the_console(database_url, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
     main(["demo-data", "--households", "20"])

@@ -4,7 +4,6 @@ import asyncio
 import logging
 import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
@@ -72,9 +71,9 @@ class ConsoleChat:
             with use_locale(self.app.i18n, self.app.settings.default_locale):
                 await self.session.deliver(self.user.id, apology())
 
-    async def run_script(self, path: Path) -> None:
-        """Say each line of a file in turn (blank lines and # comments are skipped)."""
-        for line in path.read_text(encoding="utf-8").splitlines():
+    async def run_script(self, script: str) -> None:
+        """Say each line of a script in turn (blank lines and # comments are skipped)."""
+        for line in script.splitlines():
             if line.strip() and not line.lstrip().startswith("#"):
                 self.write(f"› {line}")
                 await self.say(line)
