@@ -135,7 +135,8 @@ def cannot_read(name: str, error: Exception) -> str:
 
 async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     """Migrate the database to the newest revision."""
-    engine = make_engine(settings.database_url)
+    # A migration may rewrite a large table: no statement timeout on PostgreSQL.
+    engine = make_engine(settings.database_url, command_timeout=None)
     try:
         await check_reachable(engine)
         await migrate.upgrade(engine)

@@ -14,6 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 
 POOL_SIZE = 20
+# PostgreSQL that stops answering (packets dropped, nothing refused) must fail an update within
+# seconds, not hold it and /healthz for asyncpg's default minute to connect, or forever for a
+# statement. The command timeout also ends a statement stuck waiting on a lock: that update
+# fails with the apology and is tried again.
+CONNECT_SECONDS = 5
+COMMAND_SECONDS = 20
 
 
 def is_sqlite(url: str) -> bool:
@@ -25,18 +31,21 @@ def is_sqlite(url: str) -> bool:
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the async engine; on SQLite every transaction takes the write lock up front."""
+def make_engine(url: str, command_timeout: float | None = COMMAND_SECONDS, **kwargs: Any) -> AsyncEngine:
+    """Create the async engine; on SQLite every transaction takes the write lock up front. On
+    PostgreSQL a statement fails after `command_timeout` seconds (None: never)."""
     # Statement parameters can hold what users typed; errors and logs must not repeat them.
     kwargs.setdefault("hide_parameters", True)
+    connect_args = dict(kwargs.pop("connect_args", {}))
     if not is_sqlite(url):
         kwargs.setdefault("pool_pre_ping", True)
         # Enough connections for the updates handled at once: connections beyond the pool are
         # closed when returned, and opening one per update costs more than the update itself.
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("max_overflow", POOL_SIZE // 2)
-        return create_async_engine(url, **kwargs)
-    connect_args = kwargs.pop("connect_args", {})
+        connect_args.setdefault("timeout", CONNECT_SECONDS)
+        connect_args.setdefault("command_timeout", command_timeout)
+        return create_async_engine(url, connect_args=connect_args, **kwargs)
     connect_args.setdefault("timeout", 30)
     engine = create_async_engine(url, connect_args=connect_args, **kwargs)
     _configure_sqlite(engine.sync_engine)
@@ -75,7 +84,8 @@ def sync_url(url: str) -> str:
 def make_sync_engine(url: str) -> Engine:
     """A synchronous engine on the same database as `url`, set up like the async one."""
     if not is_sqlite(url):
-        return create_engine(sync_url(url), hide_parameters=True, pool_pre_ping=True)
+        return create_engine(sync_url(url), hide_parameters=True, pool_pre_ping=True,
+                             connect_args={"connect_timeout": CONNECT_SECONDS})
     engine = create_engine(sync_url(url), hide_parameters=True, connect_args={"timeout": 30})
     _configure_sqlite(engine)
     return engine

@@ -302,6 +302,34 @@ async def test_the_database_away_for_ten_seconds(pg_url, proxy, direct, redis, t
     assert [telegram.delivered[FIRST_CHAT + n] for n in range(OUTAGE_RECIPIENTS)] == [1] * OUTAGE_RECIPIENTS
 
 
+# --- the database silent -------------------------------------------------------------------------
+
+async def test_a_database_that_stops_answering_fails_updates_within_the_timeouts(pg_url, proxy):
+    """PostgreSQL stops answering without refusing anything (a dead link, a firewall dropping
+    packets): each update is answered with the apology once the statement or connect timeout
+    runs out (db/session.py), instead of after asyncpg's minute to connect or never; when the
+    database answers again the same bot serves, with no connection left checked out."""
+    from db.session import COMMAND_SECONDS, CONNECT_SECONDS
+
+    settings = load_settings(database_url=proxy.database_url(pg_url), telegram_token=None,
+                             webhook_url=None, redis_url=None)
+    app = await build_app(settings)
+    chat = ChatDriver(app)
+    # At worst a pooled connection's ping runs out, then a new connection's connect.
+    bound = COMMAND_SECONDS + CONNECT_SECONDS + 10
+    try:
+        assert "Những việc bạn làm được" in (await chat.send("/help", user_id=5001))[0]
+        await proxy.blackhole()
+        for user_id in (5002, 5003):
+            replies = await asyncio.wait_for(chat.send("/help", user_id=user_id), bound)
+            assert replies and all(APOLOGY in text for text in replies), replies
+        await proxy.restore()
+        assert "Những việc bạn làm được" in (await chat.send("/help", user_id=5004))[0]
+        assert app.engine.pool.checkedout() == 0
+    finally:
+        await app.close()
+
+
 # --- SIGKILL mid-broadcast ---------------------------------------------------------------------
 
 RECIPIENTS = 400
