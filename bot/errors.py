@@ -6,6 +6,7 @@ from aiogram import Bot, Router
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
+from bot.event_isolation import LockWaitTimeout
 from bot.middlewares.transaction import UpdateInFlight
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,10 @@ async def apologise(event: ErrorEvent, bot: Bot) -> bool:
 
 
 def errors_router() -> Router:
-    """Handles every failure except an update another instance is handling (that one must
-    propagate so the webhook answers with an error status and Telegram retries it)."""
+    """Handles every failure except an update another instance is handling, or one that waited
+    too long for the user's previous update (those must propagate so the webhook answers with
+    an error status and Telegram retries them)."""
     router = Router(name="errors")
-    router.errors.register(apologise, lambda event: not isinstance(event.exception, UpdateInFlight))
+    router.errors.register(
+        apologise, lambda event: not isinstance(event.exception, (UpdateInFlight, LockWaitTimeout)))
     return router
