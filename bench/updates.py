@@ -48,15 +48,16 @@ from db.services.demo import load_demo  # noqa: E402
 from db.services.tip_sealing import key_text  # noqa: E402
 from db.session import make_engine, make_sessionmaker  # noqa: E402
 
-
-def local_today() -> date:
-    """Today in Vietnam, the day the bot's campaigns are dated by."""
-    return datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
 from handlers.tips import TipForm, TipStep  # noqa: E402
 
 TOKEN = "123456:BENCH-token-0123456789abcdefghij"
 CONCURRENCY = 64
 FIRST_USER = 10_000_000
+
+
+def local_today() -> date:
+    """Today in Vietnam, the day the bot's campaigns are dated by."""
+    return datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
 
 
 class InstantSession(BaseSession):

@@ -13,6 +13,7 @@ from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.utils.i18n import I18n
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import handlers
@@ -29,7 +30,7 @@ from bot.middlewares.text import CarriableTextMiddleware
 from bot.middlewares.unknown import UnknownUpdateMiddleware
 from bot.middlewares.transaction import UpdateTransactionMiddleware
 from bot.pledge_texts import warn_missing_pledge_texts
-from bot.settings import Settings
+from bot.settings import ServiceUnreachable, Settings
 from content.catalog import Catalog
 from bot.tip_limits import TipLimits
 from db.migrate import check_migrated
@@ -38,6 +39,7 @@ from db.session import make_engine, make_sessionmaker
 from scheduler.clock import SystemClock
 
 FSM_PREFIX = "binhyen:fsm"
+REDIS_TIMEOUT = 10  # seconds: connecting to Redis, and waiting for one of its answers
 
 
 @dataclass
@@ -126,11 +128,14 @@ def build_dispatcher(
 
 
 async def build_app(settings: Settings, engine: AsyncEngine | None = None) -> App:
-    """Connect to the database (refusing an unmigrated one), warn about campaigns whose pledge
-    text the catalog lacks, and assemble the dispatcher."""
+    """Connect to the database (refusing an unmigrated one) and to Redis, warn about campaigns
+    whose pledge text the catalog lacks, and assemble the dispatcher. Raises
+    DatabaseUnreachable, NotMigrated or ServiceUnreachable (Redis)."""
     engine = engine or make_engine(settings.database_url)
+    redis = None
     try:
         await check_migrated(engine)
+        redis = await connect_redis(settings.redis_url) if settings.redis_url else None
     except BaseException:
         await engine.dispose()
         raise
@@ -139,12 +144,26 @@ async def build_app(settings: Settings, engine: AsyncEngine | None = None) -> Ap
         await warn_missing_pledge_texts(engine, catalog)
     except BaseException:
         await engine.dispose()
+        if redis is not None:
+            await redis.aclose()
         raise
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     sessionmaker = make_sessionmaker(engine)
     i18n = make_i18n(settings.default_locale)
     dispatcher = build_dispatcher(settings, sessionmaker, i18n, redis, catalog)
     return App(settings, engine, sessionmaker, i18n, dispatcher, redis)
+
+
+async def connect_redis(url: str) -> Redis:
+    """A client of BINHYEN_REDIS_URL that has answered a ping (else ServiceUnreachable)."""
+    # A Redis that stops answering must fail the update (which is then refused and
+    # redelivered) rather than hold it forever.
+    redis = Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT)
+    try:
+        await redis.ping()
+    except (RedisError, OSError) as error:
+        await redis.aclose()
+        raise ServiceUnreachable("BINHYEN_REDIS_URL", str(error) or type(error).__name__) from None
+    return redis
 
 
 def telegram_bot(settings: Settings, session: BaseSession | None = None) -> Bot:

@@ -17,7 +17,7 @@ from bot.background import RUN_ROLES, runs_bot, start_background
 from bot.cli_delivery import channels_for, close_channels
 from bot.i18n import make_i18n, use_locale
 from bot.pledge_texts import newest_pledge_version
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import ServiceUnreachable, Settings, SettingsError, TokenRefused, load_settings
 from bot.tips_cli import add_tips_commands
 from content.catalog import Catalog
 from db import migrate
@@ -27,7 +27,7 @@ from db.services.csv_import import ImportFailed, import_areas, import_households
 from db.services.demo import load_demo
 from db.services.areas import require_area
 from db.services.members import grant_role, list_staff
-from db.session import READ_ONLY, make_engine, make_sessionmaker
+from db.session import READ_ONLY, DatabaseUnreachable, check_reachable, make_engine, make_sessionmaker
 from db.text import N_, Problem
 from handlers.labels import render_problem
 
@@ -55,6 +55,10 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(_("Chưa đặt BINHYEN_TELEGRAM_TOKEN hay BINHYEN_ZALO_TOKEN: "
                 "mở kênh thử trên máy (console)."))
         return await cmd_chat(args, settings, role)
+    if settings.telegram_token is not None:
+        from bot.channels.telegram import check_token
+
+        await check_token(settings)
     app = await build_app(settings)
     from bot.channels.zalo import zalo_channel
     from bot.channels.zalo_client import ZaloError, ZaloUnauthorized
@@ -97,13 +101,18 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings, role: str = "bo
     # The terminal is the chat: keep the per-update and per-job log lines out of it.
     for name in ("aiogram", "apscheduler", "scheduler", "bot.background"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    script = None
+    if getattr(args, "script", None):
+        script = read_text_file(args.script)
+        if script is None:
+            return 2
     app: App = await build_app(settings)
     # `binhyen run` without a token also runs the scheduler and delivers console messages here.
     background = await start_background(app, role, channels_for(settings, console_only=True))
     try:
         chat = ConsoleChat(app, args.user)
-        if getattr(args, "script", None):
-            await chat.run_script(Path(args.script))
+        if script is not None:
+            await chat.run_script(script)
         else:
             print(_("Bình Yên — kênh thử trên máy. Gõ /start để bắt đầu, /quit để thoát.\n"))
             await chat.interact()
@@ -113,10 +122,30 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings, role: str = "bo
     return 0
 
 
+def read_text_file(name: str) -> str | None:
+    """A UTF-8 file's text; None, once the reason is printed, when it cannot be read."""
+    try:
+        return Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        print(cannot_read(name, error), file=sys.stderr)
+        return None
+
+
+def cannot_read(name: str, error: Exception) -> str:
+    """The one line that says a file given on the command line cannot be read, and why."""
+    if isinstance(error, UnicodeDecodeError):
+        reason = _("không phải văn bản UTF-8")
+    else:
+        reason = getattr(error, "strerror", None) or str(error)
+    return _("Không đọc được tệp {file}: {reason}.").format(file=name, reason=reason)
+
+
 async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     """Migrate the database to the newest revision."""
-    engine = make_engine(settings.database_url)
+    # A migration may rewrite a large table: no statement timeout on PostgreSQL.
+    engine = make_engine(settings.database_url, command_timeout=None)
     try:
+        await check_reachable(engine)
         await migrate.upgrade(engine)
         revision = await migrate.current_revision(engine)
     finally:
@@ -129,6 +158,7 @@ async def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
     """Print the database's revision and the code's."""
     engine = make_engine(settings.database_url)
     try:
+        await check_reachable(engine)
         current = await migrate.current_revision(engine)
     finally:
         await engine.dispose()
@@ -144,23 +174,34 @@ def _import(kind: str) -> Command:
     async def command(args: argparse.Namespace, settings: Settings) -> int:
         try:
             rows = read_csv(Path(args.file), kind)
+        except OSError as error:
+            print(cannot_read(args.file, error), file=sys.stderr)
+            return 2
+        except ImportFailed as failed:
+            return _import_failed(args.file, failed)
+        try:
             summary = await _in_transaction(settings, lambda session: importer(session, rows))
         except ImportFailed as failed:
-            for line, problem in failed.problems:
-                print(_("Dòng {line}: {problem}").format(line=line, problem=render_problem(problem, markup=False)),
-                      file=sys.stderr)
-            if failed.total > len(failed.problems):
-                print(_("… và {count} dòng lỗi khác.").format(count=failed.total - len(failed.problems)),
-                      file=sys.stderr)
-            print(_("Không nhập dòng nào của tệp {file}. Sửa các dòng trên rồi chạy lại.").format(
-                file=args.file), file=sys.stderr)
-            return 1
+            return _import_failed(args.file, failed)
         print(_("Đã nhập {file}: {created} mới, {updated} cập nhật.").format(
             file=args.file, created=summary.created, updated=summary.updated))
         return 0
 
     command.__doc__ = f"Import {kind} from a CSV file: all rows or none."
     return command
+
+
+def _import_failed(file: str, failed: ImportFailed) -> int:
+    """Print the bad rows of a file, in line order, and that nothing of it was imported."""
+    for line, problem in failed.problems:
+        print(_("Dòng {line}: {problem}").format(line=line, problem=render_problem(problem, markup=False)),
+              file=sys.stderr)
+    if failed.total > len(failed.problems):
+        print(_("… và {count} dòng lỗi khác.").format(count=failed.total - len(failed.problems)),
+              file=sys.stderr)
+    print(_("Không nhập dòng nào của tệp {file}. Sửa các dòng trên rồi chạy lại.").format(
+        file=file), file=sys.stderr)
+    return 1
 
 
 async def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
@@ -380,6 +421,20 @@ def local_today(settings: Settings) -> date:
     return datetime.now(settings.tz).date()
 
 
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of `minimum` or more."""
+    def whole_number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, not {value}")
+        return value
+
+    return whole_number
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     top = argparse.ArgumentParser(prog="binhyen", description="Bình Yên chat bot")
@@ -410,9 +465,9 @@ def parser() -> argparse.ArgumentParser:
         importer.set_defaults(handler=_import(kind))
 
     demo = commands.add_parser("demo-data", help="load a demo province once")
-    demo.add_argument("--households", type=int, default=300)
-    demo.add_argument("--communes", type=int, default=4)
-    demo.add_argument("--hamlets", type=int, default=5, help="hamlets per commune")
+    demo.add_argument("--households", type=at_least(0), default=300)
+    demo.add_argument("--communes", type=at_least(1), default=4)
+    demo.add_argument("--hamlets", type=at_least(1), default=5, help="hamlets per commune")
     demo.set_defaults(handler=cmd_demo_data)
 
     members = commands.add_parser("members", help="roles of chat users").add_subparsers(
@@ -455,6 +510,11 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def unreachable(variable: str, reason: str) -> str:
+    """The one line that says a setting's server does not answer, and why."""
+    return _("{variable}: không kết nối được ({error}).").format(variable=variable, error=reason.rstrip("."))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `binhyen` console script."""
     args = parser().parse_args(argv)
@@ -478,6 +538,17 @@ def main(argv: list[str] | None = None) -> int:
         except Problem as problem:
             print(render_problem(problem, markup=False), file=sys.stderr)
             return 1
+        except DatabaseUnreachable as error:
+            print(unreachable("BINHYEN_DATABASE_URL", str(error)), file=sys.stderr)
+            return 2
+        except TokenRefused as error:
+            print(_("{variable}: Telegram không nhận mã bot này ({error}). Hãy lấy lại mã "
+                    "từ @BotFather.").format(variable=error.variable, error=error.reason),
+                  file=sys.stderr)
+            return 2
+        except ServiceUnreachable as error:
+            print(unreachable(error.variable, error.reason), file=sys.stderr)
+            return 2
         except KeyboardInterrupt:
             return 130
 

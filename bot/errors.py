@@ -6,9 +6,16 @@ from aiogram import Bot, Router
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
+from bot.event_isolation import LockWaitTimeout
 from bot.middlewares.transaction import Redeliver
 
 log = logging.getLogger(__name__)
+
+
+def apology() -> str:
+    """The "please try again" answer to an update that failed, in the current language."""
+    return _("Xin lỗi, Bình Yên đang gặp sự cố nên chưa làm được việc này. "
+             "Bạn vui lòng thử lại sau ít phút.")
 
 
 async def apologise(event: ErrorEvent, bot: Bot) -> bool:
@@ -19,8 +26,7 @@ async def apologise(event: ErrorEvent, bot: Bot) -> bool:
         type(event.exception).__name__,
         exc_info=event.exception,
     )
-    text = _("Xin lỗi, Bình Yên đang gặp sự cố nên chưa làm được việc này. "
-             "Bạn vui lòng thử lại sau ít phút.")
+    text = apology()
     update = event.update
     try:
         if update.callback_query is not None:
@@ -34,8 +40,10 @@ async def apologise(event: ErrorEvent, bot: Bot) -> bool:
 
 def errors_router() -> Router:
     """Handles every failure except one that asks for the update again (another instance is
-    handling it, or a kept reply still waits): that one must propagate so the webhook answers
-    with an error status and Telegram or Zalo redelivers it."""
+    handling it, a kept reply still waits, or it waited too long for the user's previous
+    update): that one must propagate so the webhook answers with an error status and Telegram
+    or Zalo redelivers it."""
     router = Router(name="errors")
-    router.errors.register(apologise, lambda event: not isinstance(event.exception, Redeliver))
+    router.errors.register(
+        apologise, lambda event: not isinstance(event.exception, (Redeliver, LockWaitTimeout)))
     return router

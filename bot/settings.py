@@ -30,6 +30,18 @@ class SettingsError(Exception):
     """A setting has a wrong value; the message names the variable."""
 
 
+class ServiceUnreachable(Exception):
+    """The server a setting points at does not answer at start; `reason` is the error's text."""
+
+    def __init__(self, variable: str, reason: str) -> None:
+        super().__init__(f"{variable}: {reason}")
+        self.variable, self.reason = variable, reason
+
+
+class TokenRefused(ServiceUnreachable):
+    """The service answers but does not accept the token a setting holds."""
+
+
 class Settings(BaseSettings):
     """Every knob of a deployment; one instance is built at start and injected."""
 
@@ -88,7 +100,11 @@ class Settings(BaseSettings):
     @field_validator("webhook_url", mode="before")
     @classmethod
     def _webhook_url(cls, value: object) -> object:
-        return cls._http_url(value) if value else None
+        if not value:
+            return None
+        if not str(value).startswith("https://"):
+            raise ValueError("must be an https:// URL (Telegram posts to HTTPS only)")
+        return cls._http_url(value)
 
     @staticmethod
     def _http_url(value: object) -> str:

@@ -9,6 +9,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.session import check_reachable
+
 
 class NotMigrated(Exception):
     """The database schema is not at the code's revision."""
@@ -57,7 +59,9 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 
 async def check_migrated(engine: AsyncEngine) -> None:
-    """Raise NotMigrated with a clear message unless the database is at the head revision."""
+    """Raise DatabaseUnreachable when the database does not answer, NotMigrated with a clear
+    message unless it is at the head revision."""
+    await check_reachable(engine)
     current, head = await current_revision(engine), head_revision()
     if current != head:
         raise NotMigrated(current, head)

@@ -4,14 +4,22 @@ import asyncio
 import contextlib
 import logging
 import weakref
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
 POOL_SIZE = 20
+# PostgreSQL that stops answering (packets dropped, nothing refused) must fail an update within
+# seconds, not hold it and /healthz for asyncpg's default minute to connect, or forever for a
+# statement. The command timeout also ends a statement stuck waiting on a lock: that update
+# fails with the apology and is tried again.
+CONNECT_SECONDS = 5
+COMMAND_SECONDS = 20
 
 
 def is_sqlite(url: str) -> bool:
@@ -23,22 +31,47 @@ def is_sqlite(url: str) -> bool:
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the async engine; on SQLite every transaction takes the write lock up front."""
+def make_engine(url: str, command_timeout: float | None = COMMAND_SECONDS, **kwargs: Any) -> AsyncEngine:
+    """Create the async engine; on SQLite every transaction takes the write lock up front. On
+    PostgreSQL a statement fails after `command_timeout` seconds (None: never)."""
     # Statement parameters can hold what users typed; errors and logs must not repeat them.
     kwargs.setdefault("hide_parameters", True)
+    connect_args = dict(kwargs.pop("connect_args", {}))
     if not is_sqlite(url):
         kwargs.setdefault("pool_pre_ping", True)
         # Enough connections for the updates handled at once: connections beyond the pool are
         # closed when returned, and opening one per update costs more than the update itself.
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("max_overflow", POOL_SIZE // 2)
-        return create_async_engine(url, **kwargs)
-    connect_args = kwargs.pop("connect_args", {})
+        connect_args.setdefault("timeout", CONNECT_SECONDS)
+        connect_args.setdefault("command_timeout", command_timeout)
+        return create_async_engine(url, connect_args=connect_args, **kwargs)
     connect_args.setdefault("timeout", 30)
     engine = create_async_engine(url, connect_args=connect_args, **kwargs)
     _configure_sqlite(engine.sync_engine)
     return engine
+
+
+class DatabaseUnreachable(Exception):
+    """The database cannot be connected to or opened; the message is the driver's reason."""
+
+
+async def check_reachable(engine: AsyncEngine) -> None:
+    """Raise DatabaseUnreachable unless a connection opens and answers a query."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        # SQLite creates the file but not its folder; asking first also spares a failed
+        # aiosqlite connection, whose thread outlives the event loop.
+        folder = Path(url.database).parent
+        if not folder.is_dir():
+            raise DatabaseUnreachable(f"no folder {folder} for the SQLite file")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except (OSError, TimeoutError, DBAPIError) as error:
+        # The driver's own text (refused, no such database, wrong password) says what to fix.
+        reason = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+        raise DatabaseUnreachable(str(reason).strip() or type(reason).__name__) from error
 
 
 def sync_url(url: str) -> str:
@@ -51,7 +84,8 @@ def sync_url(url: str) -> str:
 def make_sync_engine(url: str) -> Engine:
     """A synchronous engine on the same database as `url`, set up like the async one."""
     if not is_sqlite(url):
-        return create_engine(sync_url(url), hide_parameters=True, pool_pre_ping=True)
+        return create_engine(sync_url(url), hide_parameters=True, pool_pre_ping=True,
+                             connect_args={"connect_timeout": CONNECT_SECONDS})
     engine = create_engine(sync_url(url), hide_parameters=True, connect_args={"timeout": 30})
     _configure_sqlite(engine)
     return engine

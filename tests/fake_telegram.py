@@ -2,10 +2,12 @@
 
 import asyncio
 import collections
+import contextlib
 import itertools
 import json
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +46,7 @@ class FakeTelegram:
         self._recent: collections.deque[float] = collections.deque()
         self.latency = 0.0  # seconds before sendMessage is answered (after it is delivered)
         self.holds: list[Hold] = []  # waiting for their call
+        self.unauthorized = False  # answer every call 401, as Telegram does for a revoked token
         self._held: list[Hold] = []  # every hold, released when the server stops
 
     async def start(self) -> "FakeTelegram":
@@ -131,6 +134,8 @@ class FakeTelegram:
         params = await self._params(request)
         if method != "getUpdates":
             self.calls.append((method, params))
+        if self.unauthorized:
+            return self._error(401, "Unauthorized", None)
         for hold in self.holds:
             if hold.matches(method, params):
                 self.holds.remove(hold)
@@ -175,3 +180,29 @@ class FakeTelegram:
 
     async def _editMessageText(self, params):
         return await self._sendMessage(params)
+
+
+@contextlib.contextmanager
+def serving_in_thread(**attributes: Any) -> Iterator[str]:
+    """A FakeTelegram (with these attributes set) on its own event loop in a thread, for code
+    that runs its own loop (`bot.cli.main`); yields its base URL."""
+    ready, stopped = threading.Event(), threading.Event()
+    state: dict[str, str] = {}
+
+    async def serve() -> None:
+        server = await FakeTelegram().start()
+        for name, value in attributes.items():
+            setattr(server, name, value)
+        state["base"] = server.base
+        ready.set()
+        await asyncio.to_thread(stopped.wait)
+        await server.stop()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),))
+    thread.start()
+    try:
+        assert ready.wait(10), "the fake Bot API did not start"
+        yield state["base"]
+    finally:
+        stopped.set()
+        thread.join(10)

@@ -70,9 +70,10 @@ class BotProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def ready(self, seconds: float = 60) -> None:
+    async def ready(self, seconds: float = 180) -> None:
         """Wait until /healthz answers 200 (the database answers); fail with the log if the
-        process ends first."""
+        process ends first. (Starting takes a few seconds alone, over a minute on a busy
+        2-core machine: importing aiogram takes 7 s of CPU.)"""
         deadline = asyncio.get_running_loop().time() + seconds
         async with ClientSession(timeout=ClientTimeout(total=2)) as client:
             while True:

@@ -12,6 +12,7 @@ officer of commune C1 and an admin scoped to C1. "In" targets lie in H11 (or C1)
 H21, in commune C2.
 """
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,10 @@ from tests.delivery_fakes import TZ, FakeClock, local
 from tests.hostile import OFFICERS_KEY, TIP_SECRET, changes, snapshot, tips_on
 
 ALLOWED, ROLE, SCOPE = "allowed", "refused by role", "refused by scope"
+# A handler that failed: the error handler (bot/errors.py) logged it and apologised. Never an
+# expected outcome: an allowed command that crashes is not allowed, it is broken.
+CRASHED = "crashed"
+APOLOGY = "Bình Yên đang gặp sự cố"
 UNREGISTERED, RESIDENT, HEAD, OFFICER, ADMIN = 700001, 700002, 700003, 700004, 700005
 OFFICER_C2 = 700009
 ROLES = {UNREGISTERED: "unregistered", RESIDENT: "resident", HEAD: "hamlet_head", OFFICER: "officer",
@@ -296,9 +301,11 @@ async def target(session, arranged: Arranged, scope: str, fresh_tip: bool) -> Ta
     })
 
 
-def outcome(case: Case, replies: list[str], target: Target) -> str:
-    """What the caller got, judged from the replies."""
+def outcome(case: Case, replies: list[str], target: Target, failures: list[str]) -> str:
+    """What the caller got, judged from the replies and the failures bot.errors logged."""
     text = "\n".join(replies)
+    if failures or APOLOGY in text:
+        return CRASHED
     if any(refusal in text for refusal in ROLE_REFUSALS):
         return ROLE
     if any(refusal in text for refusal in SCOPE_REFUSALS) or (case.hides and case.hides(text, target)):
@@ -325,23 +332,44 @@ def test_every_command_and_staff_handler_is_in_the_matrix():
     assert all(set(case.outcomes) == set(ROLES) for case in MATRIX)
 
 
+@dataclass
+class Tried:
+    """One cell of the matrix, tried: the outcome, the replies and what it wrote."""
+
+    got: str
+    replies: list[str]
+    found: list
+    target: Target
+
+
+async def attempt(case: Case, user: int, scope: str, app, chat, session, arranged, caplog) -> Tried:
+    """Try a case as `user` on a target in or out of their scope."""
+    app.dispatcher.storage.inner.storage.clear()
+    chat.session.menus.clear()
+    aimed = await target(session, arranged, scope, case.fresh_tip)
+    if case.state is not None:
+        key = StorageKey(bot_id=chat.bot.id, chat_id=user, user_id=user)
+        context = FSMContext(app.dispatcher.storage, key)
+        await context.set_state(case.state)
+        await context.set_data(case.data(aimed))
+    before = await snapshot(session)
+    caplog.clear()
+    replies = await case.act(chat, user, aimed)
+    failures = [record.getMessage() for record in caplog.records
+                if record.name == "bot.errors" and record.levelno >= logging.ERROR]
+    found = changes(before, await snapshot(session))
+    return Tried(outcome(case, replies, aimed, failures), replies, found, aimed)
+
+
 @pytest.mark.parametrize("case", MATRIX, ids=[case.name for case in MATRIX])
-async def test_each_role_in_and_out_of_scope_gets_the_outcome_of_the_matrix(case, app, chat, session, arranged):
+async def test_each_role_in_and_out_of_scope_gets_the_outcome_of_the_matrix(
+        case, app, chat, session, arranged, caplog):
+    caplog.set_level(logging.ERROR, logger="bot.errors")
     wrong = []
     for user, role in ROLES.items():
         for scope, expected in zip(("in", "out"), case.outcomes[user]):
-            app.dispatcher.storage.inner.storage.clear()
-            chat.session.menus.clear()
-            aimed = await target(session, arranged, scope, case.fresh_tip)
-            if case.state is not None:
-                key = StorageKey(bot_id=chat.bot.id, chat_id=user, user_id=user)
-                context = FSMContext(app.dispatcher.storage, key)
-                await context.set_state(case.state)
-                await context.set_data(case.data(aimed))
-            before = await snapshot(session)
-            replies = await case.act(chat, user, aimed)
-            found = changes(before, await snapshot(session))
-            got = outcome(case, replies, aimed)
+            tried = await attempt(case, user, scope, app, chat, session, arranged, caplog)
+            got, replies, found, aimed = tried.got, tried.replies, tried.found, tried.target
             cell = f"{role} {scope} scope: expected {expected}, got {got}: {replies}"
             if got != expected:
                 wrong.append(cell)
@@ -350,3 +378,16 @@ async def test_each_role_in_and_out_of_scope_gets_the_outcome_of_the_matrix(case
             elif expected == ALLOWED and case.wrote is not None and not case.wrote(found, aimed):
                 wrong.append(f"{role} {scope} scope was allowed but wrote nothing: {replies}")
     assert not wrong, "\n".join(wrong)
+
+
+async def test_an_allowed_command_that_crashes_is_not_counted_as_allowed(
+        app, chat, session, arranged, caplog, monkeypatch):
+    """The matrix's own check: a handler failing into the apology is CRASHED, not ALLOWED."""
+    async def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the handler")
+
+    monkeypatch.setattr("handlers.area.household_counts", broken)
+    caplog.set_level(logging.ERROR, logger="bot.errors")
+    [case] = [case for case in MATRIX if case.name == "/area CODE"]
+    tried = await attempt(case, OFFICER, "in", app, chat, session, arranged, caplog)
+    assert tried.got == CRASHED, tried.replies

@@ -2,6 +2,7 @@
 
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.cli import main
@@ -39,3 +40,16 @@ def test_demo_from_the_command_line(database_url, monkeypatch, capsys):
     assert "40 hộ" in capsys.readouterr().out
     assert main(["demo-data", "--households", "40"]) == 0
     assert "đã có sẵn" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("arguments", [["--hamlets", "0"], ["--communes", "0"], ["--households", "-3"],
+                                       ["--households", "many"]])
+def test_demo_counts_that_make_no_province_are_refused_and_load_nothing(database_url, monkeypatch, capsys,
+                                                                         arguments):
+    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
+    with pytest.raises(SystemExit) as refused:
+        main(["demo-data", *arguments])
+    assert refused.value.code == 2
+    assert arguments[0] in capsys.readouterr().err
+    assert main(["demo-data", "--households", "12"]) == 0  # it was not marked loaded
+    assert "12 hộ" in capsys.readouterr().out

@@ -302,6 +302,34 @@ async def test_the_database_away_for_ten_seconds(pg_url, proxy, direct, redis, t
     assert [telegram.delivered[FIRST_CHAT + n] for n in range(OUTAGE_RECIPIENTS)] == [1] * OUTAGE_RECIPIENTS
 
 
+# --- the database silent -------------------------------------------------------------------------
+
+async def test_a_database_that_stops_answering_fails_updates_within_the_timeouts(pg_url, proxy):
+    """PostgreSQL stops answering without refusing anything (a dead link, a firewall dropping
+    packets): each update is answered with the apology once the statement or connect timeout
+    runs out (db/session.py), instead of after asyncpg's minute to connect or never; when the
+    database answers again the same bot serves, with no connection left checked out."""
+    from db.session import COMMAND_SECONDS, CONNECT_SECONDS
+
+    settings = load_settings(database_url=proxy.database_url(pg_url), telegram_token=None,
+                             webhook_url=None, redis_url=None)
+    app = await build_app(settings)
+    chat = ChatDriver(app)
+    # At worst a pooled connection's ping runs out, then a new connection's connect.
+    bound = COMMAND_SECONDS + CONNECT_SECONDS + 10
+    try:
+        assert "Những việc bạn làm được" in (await chat.send("/help", user_id=5001))[0]
+        await proxy.blackhole()
+        for user_id in (5002, 5003):
+            replies = await asyncio.wait_for(chat.send("/help", user_id=user_id), bound)
+            assert replies and all(APOLOGY in text for text in replies), replies
+        await proxy.restore()
+        assert "Những việc bạn làm được" in (await chat.send("/help", user_id=5004))[0]
+        assert app.engine.pool.checkedout() == 0
+    finally:
+        await app.close()
+
+
 # --- SIGKILL mid-broadcast ---------------------------------------------------------------------
 
 RECIPIENTS = 400
@@ -428,23 +456,25 @@ async def test_a_bot_killed_while_sending_a_tip_stores_it_once_with_a_receipt(
 
 # --- Redis away ----------------------------------------------------------------------------------
 
-async def test_without_redis_updates_are_refused_for_redelivery_and_health_says_so(pg_url, direct):
-    """Redis holds the conversations and the per-user locks: while it is away an update is
-    answered with an error status (Telegram delivers it again later) and nothing of it is
-    stored, and /healthz answers 503 so that monitoring sees which instance cannot serve."""
+async def test_without_redis_updates_are_refused_for_redelivery_and_health_says_so(pg_url, direct, redis):
+    """Redis holds the conversations and the per-user locks: when it goes away under a running
+    instance an update is answered with an error status (Telegram delivers it again later) and
+    nothing of it is stored, and /healthz answers 503 so that monitoring sees which instance
+    cannot serve. (An instance does not start without Redis: test_settings.py.)"""
     from aiohttp import ClientSession, web
 
     from bot.app import telegram_bot
     from bot.channels.telegram import webhook_application
     from db.models import ProcessedUpdate
-    from tests.processes import SECRET, TOKEN, WEBHOOK_PATH, Updates, free_port
+    from tests.processes import SECRET, TOKEN, WEBHOOK_PATH, Updates
 
-    closed = free_port()  # nothing listens there: Redis is down
+    redis_proxy = await TcpProxy.to_redis(redis_url()).start()
     settings = load_settings(
-        database_url=pg_url, redis_url=f"redis://127.0.0.1:{closed}/0", telegram_token=TOKEN,
-        telegram_api_base="http://127.0.0.1:9", webhook_url=f"https://bot.example.vn{WEBHOOK_PATH}",
-        webhook_secret=SECRET)
+        database_url=pg_url, redis_url=redis_proxy.redis_url(redis_url()),
+        telegram_token=TOKEN, telegram_api_base="http://127.0.0.1:9",
+        webhook_url=f"https://bot.example.vn{WEBHOOK_PATH}", webhook_secret=SECRET)
     app = await build_app(settings)
+    await redis_proxy.cut()  # Redis is down from now on
     bot = telegram_bot(settings)
     runner = web.AppRunner(webhook_application(app, bot, register_webhook=False))
     await runner.setup()
@@ -462,4 +492,5 @@ async def test_without_redis_updates_are_refused_for_redelivery_and_health_says_
         await runner.cleanup()
         await bot.session.close()
         await app.close()
+        await redis_proxy.stop()
     assert await scalar(direct, select(func.count()).select_from(ProcessedUpdate)) == 0

@@ -80,12 +80,25 @@ def test_a_bad_row_is_reported_by_line_and_nothing_is_imported(cli, tmp_path, ca
         encoding="utf-8",
     )
     assert main(["areas", "import", str(path)]) == 1
-    err = capsys.readouterr().err
-    assert "Dòng 4: Cấp địa bàn không hợp lệ: village." in err
-    assert "Dòng 5: Không tìm thấy địa bàn cấp trên mã NOWHERE." in err
-    assert "Dòng 6: Mã C1 xuất hiện hai lần trong tệp." in err
-    assert "Không nhập dòng nào" in err
+    err = capsys.readouterr().err.splitlines()
+    # In line order, although the duplicate is found first and the unknown parent last.
+    assert err == [
+        "Dòng 4: Cấp địa bàn không hợp lệ: village.",
+        "Dòng 5: Không tìm thấy địa bàn cấp trên mã NOWHERE.",
+        "Dòng 6: Mã C1 xuất hiện hai lần trong tệp.",
+        f"Không nhập dòng nào của tệp {path}. Sửa các dòng trên rồi chạy lại.",
+    ]
     assert count(cli, Area) == 0
+
+
+@pytest.mark.parametrize("kind", ["areas", "households"])
+def test_a_file_that_cannot_be_read_is_named(cli, tmp_path, capsys, kind):
+    missing = tmp_path / "missing.csv"
+    assert main([kind, "import", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"Không đọc được tệp {missing}: No such file or directory."
+    assert main([kind, "import", str(tmp_path)]) == 2  # a folder
+    assert f"Không đọc được tệp {tmp_path}:" in capsys.readouterr().err
 
 
 def test_a_file_that_is_not_utf8_names_the_line(cli, tmp_path, capsys):

@@ -3,10 +3,12 @@ instance works, however long, and run out soon after the instance dies."""
 
 import asyncio
 
+import pytest
 from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
 from redis.asyncio import Redis
 
-from bot.event_isolation import RenewedRedisEventIsolation, renewing
+from bot.event_isolation import LockWaitTimeout, RenewedRedisEventIsolation, renewing
+from bot.settings import load_settings
 
 KEYS = DefaultKeyBuilder(prefix="binhyen:test", with_bot_id=True, with_destiny=True)
 USER = StorageKey(bot_id=1, chat_id=42, user_id=42)
@@ -52,3 +54,40 @@ async def test_renewing_keeps_a_busy_key_alive(redis):
     async with renewing(lambda: redis.set("busy", "busy", xx=True, px=600), 0.2):
         await renewals_of(redis, "busy", 3)
     assert await redis.get("busy") == b"busy"
+
+
+async def test_an_update_waits_a_bounded_time_for_a_lock_held_for_ever(redis):
+    """A live instance whose handler is stuck keeps renewing its user's lock: the next update
+    of that user gives up after the wait instead of waiting for ever."""
+    isolation = RenewedRedisEventIsolation(redis, KEYS, seconds=0.6, wait_seconds=0.5)
+    async with isolation.lock(USER):  # held (and renewed) for longer than the other may wait
+        with pytest.raises(LockWaitTimeout):
+            async with isolation.lock(USER):
+                pass
+    async with isolation.lock(USER):  # freed: taken again at once
+        pass
+
+
+async def test_an_update_that_waited_too_long_is_refused_for_redelivery(settings, redis):
+    """It propagates (the webhook answers an error status and Telegram delivers it again),
+    without the apology and without being recorded."""
+    from bot.app import build_app
+    from db.models import ProcessedUpdate
+    from tests.fakes import ChatDriver, count
+    from tests.services import redis_url
+
+    app = await build_app(load_settings(database_url=settings.database_url, redis_url=redis_url()))
+    isolation = app.dispatcher.fsm.events_isolation
+    isolation.wait_seconds = 0.5
+    chat = ChatDriver(app)
+    stuck = StorageKey(bot_id=chat.bot.id, chat_id=4242, user_id=4242)
+    try:
+        async with isolation.lock(stuck):  # another update of this user never ends
+            with pytest.raises(LockWaitTimeout):
+                await chat.feed(chat.message("/help", user_id=4242))
+        assert chat.session.sent == []
+        async with app.sessionmaker() as session:
+            assert await count(session, ProcessedUpdate) == 0
+        assert "Những việc bạn làm được" in (await chat.send("/help", user_id=4242))[0]
+    finally:
+        await app.close()

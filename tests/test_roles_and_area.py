@@ -125,6 +125,25 @@ def test_grant_from_the_command_line(database_url, monkeypatch, capsys, backend)
     assert "telegram\t777\tofficer\tC1" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("channel", ["telegram", "console"])
+async def test_a_role_for_a_user_id_that_is_not_a_number_is_refused(session, tree, channel):
+    """Telegram and console users are numbers: a member "abc" could never be anyone."""
+    with pytest.raises(Problem) as refused:
+        await grant_role(session, channel, "abc", "officer", "C1")
+    assert refused.value.params["user"] == "abc"
+    assert await session.scalar(select(Member).where(Member.user_id == "abc")) is None
+    member = await grant_role(session, "zalo", "e4ea2cd5189df1c3a88c", "officer", "C1")  # Zalo ids are text
+    assert member.role == "officer"
+
+
+def test_the_command_line_refuses_a_telegram_user_id_that_is_not_a_number(database_url, monkeypatch, capsys):
+    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
+    assert main(["members", "grant", "--channel", "telegram", "--user", "abc", "--role", "admin"]) == 1
+    assert "là một số" in capsys.readouterr().err
+    assert main(["members", "list"]) == 0
+    assert "abc" not in capsys.readouterr().out
+
+
 async def test_members_are_per_channel(session, tree):
     await grant_role(session, "telegram", "42", "officer", "C1")
     await grant_role(session, "zalo", "42", "hamlet_head", "H11")

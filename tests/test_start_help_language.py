@@ -1,5 +1,6 @@
 """/start, /help, /language and the friendly fallback, through the real dispatcher."""
 
+import pytest
 from sqlalchemy import select
 
 from db.models import Member
@@ -84,3 +85,42 @@ async def test_id_gives_the_user_id_and_in_a_group_the_group_id(chat):
     assert reply == "Mã của bạn trên kênh telegram: 4321"
     await chat.feed(chat.message("/id", user_id=4321, chat_id=-100777, chat_type="group"))
     assert chat.session.sent[-1].text == "Mã của bạn trên kênh telegram: 4321\nMã của nhóm này: -100777"
+
+
+# --- a command is a command whatever the case it is typed in --------------------------------
+
+def test_only_the_command_word_is_lowered():
+    from bot.middlewares.text import command_lowered
+
+    assert command_lowered("/Join AbC123") == "/join AbC123"
+    assert command_lowered("/START@BinhYen_Bot j_AbC") == "/start@binhyen_bot j_AbC"
+    assert command_lowered("/help") == "/help"
+    for untouched in ("Xin chào /Help", "/Đăng ký", "/x.Y", "Ấp Bình Long"):
+        assert command_lowered(untouched) == untouched
+
+
+@pytest.mark.parametrize("typed", ["/HELP", "/Help", "/hElP@BinhYen_Test_Bot"])
+async def test_a_capitalised_command_works_on_telegram(chat, typed):
+    [reply] = await chat.send(typed)
+    assert "Những việc bạn làm được" in reply
+
+
+async def test_a_capitalised_join_with_its_code_works_on_telegram(chat, session):
+    from tests.arrange import tree
+
+    places = await tree(session)
+    [notice] = await chat.send(f"/Join {places.h11.join_code}")
+    assert "Bình Yên sẽ lưu" in notice
+    [notice] = await chat.send(f"/Start j_{places.h11.join_code}", user_id=1002)
+    assert "Bình Yên sẽ lưu" in notice
+
+
+async def test_a_capitalised_command_works_on_the_console(app):
+    from bot.channels.console import ConsoleChat
+
+    lines: list[str] = []
+    chat = ConsoleChat(app, 9, lines.append)
+    await chat.say("/Start")
+    assert "113" in lines[-1]
+    await chat.say("/HELP")
+    assert "Những việc bạn làm được" in lines[-1]

@@ -58,6 +58,13 @@ async def test_joining_by_typed_code_consent_and_the_household_typed_without_dia
     assert await count(session, Member, Member.user_id == str(aiogram_id(LAN))) == 0
 
 
+async def test_a_command_typed_with_capitals_works_on_zalo(zalo, places):
+    [notice] = await zalo.send(f"/Join {places.h11.join_code}")
+    assert "Bình Yên sẽ lưu" in notice
+    [reply] = await zalo.send("/HELP")
+    assert "Những việc bạn làm được" in reply
+
+
 async def test_a_wrong_code_or_a_refusal_stores_nothing(zalo, session, places):
     [reply] = await zalo.send("/join XXXXXX")
     assert "Mã tham gia không đúng" in reply

@@ -1,9 +1,9 @@
 """The local console channel: chat with the bot in a terminal, or replay a script of lines."""
 
 import asyncio
+import logging
 import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
@@ -12,6 +12,10 @@ from aiogram.types import User
 
 from bot.app import App
 from bot.channels.text_session import TextChannelSession
+from bot.errors import apology
+from bot.i18n import use_locale
+
+log = logging.getLogger(__name__)
 
 # The console bot needs a token of Telegram's shape; no request ever leaves the process.
 CONSOLE_TOKEN = "1000:console"
@@ -62,11 +66,18 @@ class ConsoleChat:
     async def say(self, text: str) -> None:
         """Send one line as the user and wait until the bot has answered."""
         update = self.session.incoming(self.user, text)
-        await self.app.dispatcher.feed_update(self.bot, update, channel="console")
+        try:
+            await self.app.dispatcher.feed_update(self.bot, update, channel="console")
+        except Exception as error:
+            # What the bot could not even apologise for (Redis gone: a webhook refuses such an
+            # update for Telegram to deliver again). The person here can only be told to retry.
+            log.error("update %s failed with %s", update.update_id, type(error).__name__)
+            with use_locale(self.app.i18n, self.app.settings.default_locale):
+                await self.session.deliver(self.user.id, apology())
 
-    async def run_script(self, path: Path) -> None:
-        """Say each line of a file in turn (blank lines and # comments are skipped)."""
-        for line in path.read_text(encoding="utf-8").splitlines():
+    async def run_script(self, script: str) -> None:
+        """Say each line of a script in turn (blank lines and # comments are skipped)."""
+        for line in script.splitlines():
             if line.strip() and not line.lstrip().startswith("#"):
                 self.write(f"› {line}")
                 await self.say(line)

@@ -3,16 +3,38 @@
 import logging
 
 from aiogram import Bot
+from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramUnauthorizedError
 from aiogram.types import BotCommand
 from aiohttp import web
 
-from bot.app import App
+from bot.app import App, telegram_bot
 from bot.i18n import use_locale
-from bot.settings import LOCALES
+from bot.settings import LOCALES, ServiceUnreachable, Settings, TokenRefused
 from bot.webhook import serve_forever, web_application
 from handlers.commands import COMMANDS
 
 log = logging.getLogger(__name__)
+
+CHECK_SECONDS = 15  # the start-up getMe: long enough for a slow line, short enough to see
+
+
+async def check_token(settings: Settings) -> None:
+    """Ask the Bot API who the bot is, once at start: TokenRefused when Telegram does not know
+    BINHYEN_TELEGRAM_TOKEN, ServiceUnreachable when BINHYEN_TELEGRAM_API_BASE does not answer
+    as a Bot API (instead of a traceback, or of polling that retries forever)."""
+    bot = telegram_bot(settings)
+
+    def reason(error: Exception) -> str:  # the token is a secret: never repeat it
+        return (getattr(error, "message", "") or str(error)).replace(bot.token, "…")
+
+    try:
+        await bot.get_me(request_timeout=CHECK_SECONDS)
+    except TelegramUnauthorizedError as error:
+        raise TokenRefused("BINHYEN_TELEGRAM_TOKEN", reason(error)) from None
+    except (TelegramAPIError, ClientDecodeError) as error:  # the network errors among them
+        raise ServiceUnreachable("BINHYEN_TELEGRAM_API_BASE", reason(error)) from None
+    finally:
+        await bot.session.close()
 
 
 async def publish_commands(app: App, bot: Bot) -> None:

@@ -1,5 +1,6 @@
 """Bulk import of areas and households from UTF-8 CSV files: all rows or none."""
 
+import bisect
 import csv
 import io
 import re
@@ -39,9 +40,10 @@ class ImportFailed(Exception):
     total: int = 0
 
     def add(self, line: int, message: str, **params: object) -> None:
-        """Note a bad row (only the first MAX_REPORTED are kept)."""
-        if len(self.problems) < MAX_REPORTED:
-            self.problems.append((line, Problem(message, **params)))
+        """Note a bad row; the MAX_REPORTED first lines of the file are kept, in line order
+        (rows are checked in passes, so they are not noted in order)."""
+        bisect.insort(self.problems, (line, Problem(message, **params)), key=lambda problem: problem[0])
+        del self.problems[MAX_REPORTED:]
         self.total += 1
 
 

@@ -22,6 +22,10 @@ async def get_member(session: AsyncSession, channel: str, user_id: str) -> Membe
     return await session.scalar(query)
 
 
+# Channels whose user ids are numbers.
+NUMERIC_ID_CHANNELS = ("telegram", "console")
+
+
 async def ensure_member(session: AsyncSession, channel: str, user_id: str) -> Member:
     """The member for this channel user, created as a resident if new."""
     if channel not in CHANNELS:
@@ -40,6 +44,10 @@ async def grant_role(
     """Give a channel user a role scoped to an area (resident clears the scope)."""
     if role not in ROLES:
         raise Problem(N_("Vai trò không hợp lệ: {role}."), role=role)
+    if channel in NUMERIC_ID_CHANNELS and not (user_id.isascii() and user_id.isdigit()):
+        # Nobody could ever be that member: their updates carry a number (Zalo's ids are text).
+        raise Problem(N_("Mã người dùng trên {channel} là một số (người đó gõ /id cho bot để biết), "
+                         "không phải “{user}”."), channel=channel, user=user_id)
     area = await require_area(session, area_code) if area_code else None
     if role == "resident":
         area = None
