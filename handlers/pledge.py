@@ -14,7 +14,7 @@ from bot.middlewares.transaction import AfterCommit
 from bot.settings import Settings
 from content.catalog import Catalog
 from db.models import Member, Pledge
-from db.services.pledges import confirm_pledge, pledge_context, withdraw_pledge
+from db.services.pledges import confirm_pledge, pledge_context, pledge_place, withdraw_pledge
 from db.text import Problem
 from handlers.commands import COMMANDS
 from handlers.labels import ROLE_LABELS, render_problem
@@ -74,14 +74,13 @@ async def confirm(
     """The household confirms; a second member learns it was already done."""
     await callback.answer()
     try:
-        context = await pledge_context(session, member, today(clock, settings))
-        if catalog.pledge(context.campaign.pledge_version, i18n.current_locale) is None:
+        place = await pledge_place(session, member, today(clock, settings))
+        if catalog.pledge(place.campaign.pledge_version, i18n.current_locale) is None:
             # An old or forged button: nobody confirms a text they could not read.
             await callback.message.answer(_(
                 "Chưa có văn bản cam kết cho đợt thi đua này. Bạn báo trưởng ấp giúp."))
             return
-        context, created = await confirm_pledge(
-            session, member, today(clock, settings), i18n.current_locale)
+        context, created = await confirm_pledge(session, member, place, i18n.current_locale)
     except Problem as problem:
         await callback.message.answer(render_problem(problem))
         return

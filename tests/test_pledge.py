@@ -68,13 +68,13 @@ async def test_two_members_confirming_at_once_make_one_pledge(chat, session, bac
     await chat.send("/pledge", user_id=1002)
     if backend == "postgres":
         both_read = asyncio.Barrier(2)
-        real_insert = pledges.insert_ignore
+        real_insert = pledges.insert_returning
 
         async def insert_when_both_have_read(*args, **kwargs):
             await asyncio.wait_for(both_read.wait(), 60)  # a guard against a hang, not a timing
             return await real_insert(*args, **kwargs)
 
-        monkeypatch.setattr(pledges, "insert_ignore", insert_when_both_have_read)
+        monkeypatch.setattr(pledges, "insert_returning", insert_when_both_have_read)
     replies_before = len(chat.session.sent)
     await asyncio.gather(chat.press("pledge:confirm", user_id=1001), chat.press("pledge:confirm", user_id=1002))
     texts = [sent.text for sent in chat.session.sent[replies_before:]]

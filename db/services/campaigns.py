@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import SEED_TARGETS, Area, Campaign
@@ -13,13 +13,17 @@ def ancestor_ids(area: Area) -> list[int]:
     return [int(part) for part in area.path.strip("/").split("/") if part]
 
 
+# Asked on every pledge and reading: built once, its values passed as parameters.
+_RUNNING = select(Campaign).where(
+    Campaign.area_id.in_(bindparam("ids", expanding=True)),
+    Campaign.starts_on <= bindparam("today"), Campaign.ends_on >= bindparam("today"),
+)
+
+
 async def current_campaign(session: AsyncSession, area: Area, today: date) -> Campaign | None:
     """The campaign running on `today` for `area`, set at the area or the nearest area above it."""
     ids = ancestor_ids(area)
-    query = select(Campaign).where(
-        Campaign.area_id.in_(ids), Campaign.starts_on <= today, Campaign.ends_on >= today
-    )
-    campaigns = list(await session.scalars(query))
+    campaigns = list(await session.scalars(_RUNNING, {"ids": ids, "today": today}))
     campaigns.sort(key=lambda campaign: ids.index(campaign.area_id), reverse=True)
     return campaigns[0] if campaigns else None
 

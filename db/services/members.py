@@ -1,6 +1,6 @@
 """Members: find or create a chat user, grant roles, and check what a role's scope covers."""
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import CHANNELS, LEVELS, ROLES, Area, Member
@@ -16,10 +16,13 @@ ROLE_LEVELS = {
 STAFF_ROLES = frozenset({"hamlet_head", "officer", "admin"})
 
 
+# Asked on every update: built once, its values passed as parameters.
+_MEMBER = select(Member).where(Member.channel == bindparam("channel"), Member.user_id == bindparam("user_id"))
+
+
 async def get_member(session: AsyncSession, channel: str, user_id: str) -> Member | None:
     """The member for this channel user, or None when they never registered."""
-    query = select(Member).where(Member.channel == channel, Member.user_id == user_id)
-    return await session.scalar(query)
+    return await session.scalar(_MEMBER, {"channel": channel, "user_id": user_id})
 
 
 # Channels whose user ids are numbers.

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Campaign, Household, Member, Pledge, utcnow
 from db.services.campaigns import current_campaign
-from db.services.sql import insert_ignore
+from db.services.sql import insert_returning
 from db.text import N_, Problem, nfc
 
 MAX_REASON = 500
@@ -23,8 +23,9 @@ class PledgeContext:
     pledge: Pledge | None
 
 
-async def pledge_context(session: AsyncSession, member: Member | None, today: date) -> PledgeContext:
-    """The member's household and open campaign, or a Problem saying why they cannot pledge."""
+async def pledge_place(session: AsyncSession, member: Member | None, today: date) -> PledgeContext:
+    """The member's household and open campaign (the pledge not yet read), or a Problem saying
+    why they cannot pledge."""
     if member is None or member.household is None:
         raise Problem(N_("Bạn chưa ở trong hộ nào. Gõ /join để tham gia ấp và chọn hộ của mình."))
     household = member.household
@@ -33,7 +34,14 @@ async def pledge_context(session: AsyncSession, member: Member | None, today: da
     campaign = await current_campaign(session, household.hamlet, today)
     if campaign is None:
         raise Problem(N_("Chưa có đợt thi đua nào đang mở cho ấp của bạn. Bạn quay lại sau nhé."))
-    return PledgeContext(household, campaign, await _pledge(session, household, campaign))
+    return PledgeContext(household, campaign, None)
+
+
+async def pledge_context(session: AsyncSession, member: Member | None, today: date) -> PledgeContext:
+    """The member's household, open campaign and pledge, or a Problem saying why they cannot pledge."""
+    context = await pledge_place(session, member, today)
+    context.pledge = await _pledge(session, context.household, context.campaign)
+    return context
 
 
 async def _pledge(session: AsyncSession, household: Household, campaign: Campaign) -> Pledge | None:
@@ -43,31 +51,32 @@ async def _pledge(session: AsyncSession, household: Household, campaign: Campaig
 
 
 async def confirm_pledge(
-    session: AsyncSession, member: Member, today: date, locale: str
+    session: AsyncSession, member: Member, place: PledgeContext, locale: str
 ) -> tuple[PledgeContext, bool]:
-    """Confirm the household's pledge for the open campaign; (context, False) when another
-    member confirmed it first. Two members confirming at once make exactly one pledge."""
-    context = await pledge_context(session, member, today)
-    if context.pledge is not None and context.pledge.status == "confirmed":
-        return context, False
+    """Confirm the household's pledge for the campaign of `place` (from pledge_place); (context,
+    False) when it was already confirmed. Two members confirming at once make exactly one
+    pledge: the insert settles it on the unique key, and the common case (no pledge yet) costs
+    that one statement."""
     values = {
-        "household_id": context.household.id, "campaign_id": context.campaign.id,
-        "status": "confirmed", "pledge_version": context.campaign.pledge_version,
+        "household_id": place.household.id, "campaign_id": place.campaign.id,
+        "status": "confirmed", "pledge_version": place.campaign.pledge_version,
         "locale": locale, "confirmed_by_id": member.id, "confirmed_by_role": member.role,
         "confirmed_at": utcnow(),
     }
-    created = context.pledge is None and await insert_ignore(
-        session, Pledge, values, ["household_id", "campaign_id"])
-    context.pledge = pledge = await _pledge(session, context.household, context.campaign)
-    if not created and pledge.status == "withdrawn":
-        # Confirming again after a withdrawal renews the pledge; the withdrawal's date and
-        # reason stay (the household's history: it withdrew, then confirmed again).
-        for key in ("status", "pledge_version", "locale", "confirmed_by_id", "confirmed_by_role",
-                    "confirmed_at"):
-            setattr(pledge, key, values[key])
-        await session.flush()
-        created = True
-    return context, created
+    context = PledgeContext(place.household, place.campaign, None)
+    context.pledge = await insert_returning(session, Pledge, values, ["household_id", "campaign_id"])
+    if context.pledge is not None:
+        return context, True
+    context.pledge = pledge = await _pledge(session, place.household, place.campaign)
+    if pledge.status != "withdrawn":
+        return context, False
+    # Confirming again after a withdrawal renews the pledge; the withdrawal's date and reason
+    # stay (the household's history: it withdrew, then confirmed again).
+    for key in ("status", "pledge_version", "locale", "confirmed_by_id", "confirmed_by_role",
+                "confirmed_at"):
+        setattr(pledge, key, values[key])
+    await session.flush()
+    return context, True
 
 
 async def withdraw_pledge(session: AsyncSession, member: Member, today: date, reason: str) -> Pledge:

@@ -1,10 +1,27 @@
 """Small SQL helpers that must behave the same on SQLite and PostgreSQL."""
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@cache
+def _insert_or_nothing(dialect: str, model: type, conflict: tuple[str, ...], returning: bool) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING, built once per table: the hot paths (every update's
+    ledger row, a pledge) pass their values as parameters instead of building a statement
+    each time, which costs more than running it."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    if returning:
+        return insert(model).on_conflict_do_nothing(index_elements=list(conflict)).returning(model)
+    # The plain table, not the mapped class: a Core insert reports its rowcount.
+    return insert(model.__table__).on_conflict_do_nothing(index_elements=list(conflict))
+
+
+def _statement(session: AsyncSession, model: type, conflict: list[str], returning: bool) -> Any:
+    return _insert_or_nothing(session.get_bind().dialect.name, model, tuple(conflict), returning)
 
 
 async def insert_ignore(
@@ -15,7 +32,15 @@ async def insert_ignore(
     On PostgreSQL a concurrent insert of the same key waits for the other transaction and
     then inserts nothing, so exactly one of two racing requests wins, without an error.
     """
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    result = await session.execute(statement)
+    result = await session.execute(_statement(session, model, conflict, False), values)
     return result.rowcount == 1
+
+
+async def insert_returning(
+    session: AsyncSession, model: type, values: dict[str, Any], conflict: list[str]
+) -> Any | None:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the row: the new object (in the session), or
+    None when a row with that key exists. One statement, and the same race guarantee as
+    insert_ignore."""
+    result = await session.scalars(_statement(session, model, conflict, True), [values])
+    return result.first()
