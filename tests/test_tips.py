@@ -1,8 +1,11 @@
 """Anonymous tips through the real dispatcher: sending, anonymity, receipt, triage, abuse, CLI."""
 
+import contextlib
 import io
 import re
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from nacl.public import PrivateKey
@@ -618,10 +621,10 @@ def test_a_tip_works_on_the_text_only_console(database_url, officers_key, monkey
     assert "Có người lạ bán ma túy sau chợ." in capsys.readouterr().out
 
 
-async def test_a_draft_in_redis_expires_within_the_hour(database_url, officers_key, tree):
-    """With several instances the draft lives in Redis: it must not outlive its hour there."""
+@contextlib.asynccontextmanager
+async def bot_with_redis(database_url, officers_key) -> AsyncIterator[tuple[Any, Redis]]:
+    """The bot with its conversation state in an emptied Redis database, and a client of it."""
     from bot.app import build_app
-    from tests.fakes import ChatDriver
 
     client = Redis.from_url(redis_url())
     try:
@@ -630,6 +633,18 @@ async def test_a_draft_in_redis_expires_within_the_hour(database_url, officers_k
         unavailable(f"Redis at BINHYEN_TEST_REDIS_URL is unreachable: {error}")
     app = await build_app(tip_settings(database_url, officers_key, redis_url=redis_url()))
     try:
+        yield app, client
+    finally:
+        await app.close()
+        await client.flushdb()
+        await client.aclose()
+
+
+async def test_a_draft_in_redis_expires_within_the_hour(database_url, officers_key, tree):
+    """With several instances the draft lives in Redis: it must not outlive its hour there."""
+    from tests.fakes import ChatDriver
+
+    async with bot_with_redis(database_url, officers_key) as (app, client):
         chat = ChatDriver(app)
         await chat.send("/tip", user_id=TIPSTER)
         await chat.press(KindChoice(kind="gambling").pack(), TIPSTER)
@@ -640,10 +655,6 @@ async def test_a_draft_in_redis_expires_within_the_hour(database_url, officers_k
             assert 0 < await client.ttl(key) <= 3600
         await chat.send("/cancel", user_id=TIPSTER)
         assert not [key for key in await client.keys("binhyen:fsm:*") if key.endswith(b":data")]
-    finally:
-        await app.close()
-        await client.flushdb()
-        await client.aclose()
 
 
 async def redis_values(client) -> str:
@@ -665,17 +676,10 @@ async def redis_values(client) -> str:
 
 async def test_redis_holds_no_readable_draft_nor_the_tip_a_status_check_opened(database_url, officers_key, tree):
     """Conversation state is sealed in Redis: a dump shows no tip text, place, kind or tip id."""
-    from bot.app import build_app
     from handlers.tip_status import VIEWING_SECONDS
     from tests.fakes import ChatDriver
 
-    client = Redis.from_url(redis_url())
-    try:
-        await client.flushdb()
-    except OSError as error:
-        unavailable(f"Redis at BINHYEN_TEST_REDIS_URL is unreachable: {error}")
-    app = await build_app(tip_settings(database_url, officers_key, redis_url=redis_url()))
-    try:
+    async with bot_with_redis(database_url, officers_key) as (app, client):
         chat = ChatDriver(app)
         await chat.send("/tip", user_id=TIPSTER)
         await chat.press(KindChoice(kind="gambling").pack(), TIPSTER)
@@ -703,10 +707,6 @@ async def test_redis_holds_no_readable_draft_nor_the_tip_a_status_check_opened(d
         await chat.press(StatusAction(action="add").pack(), TIPSTER)
         [thanks, _copy] = await chat.send("Bổ sung: người bán đi xe màu đỏ.", user_id=TIPSTER)
         assert "Đã thêm thông tin" in thanks
-    finally:
-        await app.close()
-        await client.flushdb()
-        await client.aclose()
 
 
 async def test_logs_carry_no_tip_text_sender_or_code(chat, tree, caplog):

@@ -2,8 +2,10 @@
 Zalo alone, a refused token, and the Zalo settings."""
 
 import asyncio
+import contextlib
 import socket
 import threading
+from collections.abc import Iterator
 
 import pytest
 from aiohttp import ClientSession
@@ -134,15 +136,16 @@ async def test_telegram_goes_on_while_the_zalo_api_is_unreachable(app, telegram,
     assert "Zalo deleteWebhook failed: ZaloNetworkError" in caplog.text
 
 
-def test_run_with_a_webhook_zalo_refuses_says_so(database_url, monkeypatch, capsys):
-    """A webhook Zalo refuses (400) stops `binhyen run` with a plain message, no traceback."""
+@contextlib.contextmanager
+def zalo_in_a_thread(server: FakeZalo) -> Iterator[str]:
+    """Run a fake Zalo Bot API on its own event loop in a thread (`main` runs its own loop in
+    this one) for the time of the block; yields its base URL."""
     ready, stopped = threading.Event(), threading.Event()
     state: dict = {}
 
     def serve_fake() -> None:
         async def main_loop() -> None:
-            server = await FakeZalo().start()
-            server.fail_method("setWebhook", 400, "Bad Request: the webhook URL is not reachable")
+            await server.start()
             state["base"] = server.base
             ready.set()
             await asyncio.to_thread(stopped.wait)
@@ -154,17 +157,25 @@ def test_run_with_a_webhook_zalo_refuses_says_so(database_url, monkeypatch, caps
     thread.start()
     try:
         assert ready.wait(10)
+        yield state["base"]
+    finally:
+        stopped.set()
+        thread.join(10)
+
+
+def test_run_with_a_webhook_zalo_refuses_says_so(database_url, monkeypatch, capsys):
+    """A Zalo API that refuses setWebhook stops `binhyen run` with the reason, not a traceback."""
+    server = FakeZalo()
+    server.fail_method("setWebhook", 400, "Bad Request: the webhook URL is not reachable")
+    with zalo_in_a_thread(server) as base:
         monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
         monkeypatch.delenv("BINHYEN_TELEGRAM_TOKEN", raising=False)
         monkeypatch.setenv("BINHYEN_ZALO_TOKEN", ZALO_TOKEN)
-        monkeypatch.setenv("BINHYEN_ZALO_API_BASE", state["base"])
+        monkeypatch.setenv("BINHYEN_ZALO_API_BASE", base)
         monkeypatch.setenv("BINHYEN_ZALO_WEBHOOK_URL", "https://bot.example.vn/zalo/hook")
         monkeypatch.setenv("BINHYEN_ZALO_WEBHOOK_SECRET", ZALO_SECRET)
         monkeypatch.setenv("BINHYEN_WEBHOOK_LISTEN", f"127.0.0.1:{free_port()}")
         assert main(["run"]) == 1
-    finally:
-        stopped.set()
-        thread.join(10)
     err = capsys.readouterr().err
     assert "Zalo Bot API từ chối hoặc không trả lời" in err and "setWebhook" in err
     assert "Traceback" not in err and ZALO_TOKEN.partition(":")[2] not in err
@@ -172,31 +183,12 @@ def test_run_with_a_webhook_zalo_refuses_says_so(database_url, monkeypatch, caps
 
 def test_run_with_a_refused_zalo_token_says_so(database_url, monkeypatch, capsys):
     """`binhyen run` with only a Zalo token serves Zalo; a token Zalo refuses stops it."""
-    ready, stopped = threading.Event(), threading.Event()
-    state: dict = {}
-
-    def serve_fake() -> None:
-        async def main_loop() -> None:
-            server = await FakeZalo(token="3001234567890123456:TheRealTokenIsElsewhere-0").start()
-            state["base"] = server.base
-            ready.set()
-            await asyncio.to_thread(stopped.wait)
-            await server.stop()
-
-        asyncio.run(main_loop())
-
-    thread = threading.Thread(target=serve_fake)
-    thread.start()
-    try:
-        assert ready.wait(10)
+    with zalo_in_a_thread(FakeZalo(token="3001234567890123456:TheRealTokenIsElsewhere-0")) as base:
         monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
         monkeypatch.delenv("BINHYEN_TELEGRAM_TOKEN", raising=False)
         monkeypatch.setenv("BINHYEN_ZALO_TOKEN", ZALO_TOKEN)
-        monkeypatch.setenv("BINHYEN_ZALO_API_BASE", state["base"])
+        monkeypatch.setenv("BINHYEN_ZALO_API_BASE", base)
         assert main(["run"]) == 1
-    finally:
-        stopped.set()
-        thread.join(10)
     err = capsys.readouterr().err
     assert "BINHYEN_ZALO_TOKEN" in err and ZALO_TOKEN.partition(":")[2] not in err
 
