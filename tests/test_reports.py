@@ -126,6 +126,48 @@ def test_a_lone_hamlets_tips_cannot_be_told_apart_in_any_format(cli, lone_tips, 
         [[c.value for c in line] for line in two["Tin báo theo loại"].iter_rows()]
 
 
+@pytest.fixture
+async def one_small_hamlet(session):
+    """Province R → commune Y → hamlets Y1 (2 tips), Y2 (7), Y3 (9), all of kind drugs."""
+    province = await add_area(session, "R", "Tỉnh R", "province", None)
+    commune = await add_area(session, "Y", "Xã Y", "commune", province)
+    await create_campaign(session, province, YEAR, "Năm nay", pledge_version="2026.1")
+    for number, tips in ((1, 2), (2, 7), (3, 9)):
+        hamlet = await add_area(session, f"Y{number}", f"Ấp {number}", "hamlet", commune)
+        await add_households(session, hamlet, ["An", "Bình"], hamlet.code)
+        for n in range(tips):
+            session.add(Tip(area_id=hamlet.id, kind="drugs", status="received", sealed=b"x",
+                            code_hash=f"y{number}-{n}", code_salt=b"s" * 16, reply_key=b"k" * 32))
+    await session.commit()
+
+
+def test_a_lone_small_count_is_not_left_to_be_worked_out_from_the_total(cli, one_small_hamlet, tmp_path):
+    """Were Y1's "<5" the only hidden count, 18 − 7 − 9 would give it: Y2, the smallest of the
+    others, is hidden too (as "≥5"), in every format."""
+    rows = csv_rows(report(cli, tmp_path, "Y", "csv"))
+    received = "Tin báo nhận được"
+    assert [rows[code][received] for code in ("Y", "Y1", "Y2", "Y3")] == ["18", "<5", "≥5", "9"]
+    text = report(cli, tmp_path, "Y", "md")
+    children = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| Ấp ")}
+    assert "| <5 |" in children["Ấp 1"] and "| ≥5 |" in children["Ấp 2"] and "| 9 |" in children["Ấp 3"]
+    assert "“≥5”: từ 5 tin báo trở lên" in text
+    hamlets = report(cli, tmp_path, "Y", "xlsx")["Ấp, khóm, thôn, tổ dân phố"]
+    column = [cell.value for cell in hamlets[1]].index(received) + 1
+    assert [hamlets.cell(r, column).value for r in (2, 3, 4)] == ["<5", "≥5", 9]
+    # A hamlet's own report shows its own count, with nothing beside it to subtract.
+    assert csv_rows(report(cli, tmp_path, "Y2", "csv"))["Y2"][received] == "7"
+
+
+def test_the_hidden_counts_of_a_group():
+    from bot.reports.table import shown_tip_counts
+
+    assert shown_tip_counts([2, 7, 9]) == ["<5", "≥5", 9]
+    assert shown_tip_counts([9, 7, 0, 7]) == [9, "≥5", "<5", 7]  # one of the smallest only
+    assert shown_tip_counts([2, 0, 9]) == ["<5", "<5", 9]  # two hidden: neither can be worked out
+    assert shown_tip_counts([3]) == ["<5"] and shown_tip_counts([6]) == [6]
+    assert shown_tip_counts([5, 6]) == [5, 6]
+
+
 async def test_stats_cannot_tell_a_lone_hamlets_tips_apart(chat, lone_tips):
     [one, _photo] = await chat.send("/stats X1", user_id=8008)
     [two, _photo] = await chat.send("/stats X2", user_id=8008)

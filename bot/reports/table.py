@@ -14,6 +14,8 @@ from handlers.labels import LEVEL_LABELS
 
 SMALL_COUNT = 5  # tips below this are shown as "<5" below commune level, so no tipster stands out
 SMALL_LABEL = f"<{SMALL_COUNT}"
+# Shown for a count of 5 or more hidden beside a lone "<5" (see shown_tip_counts).
+HIDDEN_LABEL = f"≥{SMALL_COUNT}"
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ def row(tallies: t.Tallies, tally: t.AreaTally) -> dict[str, object]:
     for indicator, prefix in TARGETED:
         values[f"{prefix}_met"] = tally.meets(indicator, campaign)
     for key in TIP_KEYS:
-        values[key] = tip_count(tally, key)
+        values[key] = tip_count(tallies, tally, key)
     if has_units(tally.area.level):
         for indicator, prefix in TARGETED:
             met, judged = tallies.units_meeting(tally, indicator)
@@ -129,21 +131,43 @@ def total_row(group: list[t.AreaTally]) -> dict[str, object]:
     return values
 
 
-def tip_count(tally: t.AreaTally, indicator: str) -> int | str:
-    """A count of tips, shown as "<5" when it is under 5 (0 too) in an area below a commune.
+def shown_tip_counts(values: list[int]) -> list[int | str]:
+    """How a group of tip counts that add up to a total shown exactly is shown below commune
+    level: the sibling hamlets of a commune, or the kinds of one area's tips.
 
-    Zero is hidden as well: were it exact, a commune's exact total less its hamlets' zeros
-    would tell which hamlet a lone tip came from."""
+    Every count under 5, zero too, reads "<5": were zeros exact, the total less the other
+    hamlets would tell which hamlet a lone tip came from. And a "<5" must never be the only
+    hidden one of its group, or the total less the others gives it exactly: then the smallest
+    other count is hidden too, as "≥5"."""
+    shown: list[int | str] = [SMALL_LABEL if value < SMALL_COUNT else value for value in values]
+    small = [index for index, value in enumerate(values) if value < SMALL_COUNT]
+    exact = [index for index, value in enumerate(values) if value >= SMALL_COUNT]
+    if len(small) == 1 and exact:
+        shown[min(exact, key=lambda index: values[index])] = HIDDEN_LABEL
+    return shown
+
+
+def tip_count(tallies: t.Tallies, tally: t.AreaTally, indicator: str) -> int | str:
+    """A count of tips as a report shows it: exact down to communes, hidden below them by the
+    rule of shown_tip_counts among the area's siblings (all of them in `tallies`)."""
     value = int(tally.counts[indicator])
-    if below_commune(tally.area.level) and value < SMALL_COUNT:
-        return SMALL_LABEL
-    return value
+    if not below_commune(tally.area.level):
+        return value
+    parent = tallies.areas.get(tally.area.parent_id)
+    siblings = [tallies.areas[child] for child in parent.children if child in tallies.areas] \
+        if parent is not None else [tally]
+    counts = [int(sibling.counts[indicator]) for sibling in siblings]
+    return shown_tip_counts(counts)[siblings.index(tally)]
 
 
 def tips_by_kind(tally: t.AreaTally) -> list[tuple[str, int | str, int | str]]:
-    """(kind, received, handled) for every kind of tip, small counts hidden as in `row`."""
-    return [(kind, tip_count(tally, t.by_kind(t.TIPS_RECEIVED, kind)),
-             tip_count(tally, t.by_kind(t.TIPS_HANDLED, kind))) for kind in TIP_KINDS]
+    """(kind, received, handled) for every kind of tip; below commune level the kinds are
+    hidden by the rule of shown_tip_counts (they add up to the area's total)."""
+    received = [int(tally.counts[t.by_kind(t.TIPS_RECEIVED, kind)]) for kind in TIP_KINDS]
+    handled = [int(tally.counts[t.by_kind(t.TIPS_HANDLED, kind)]) for kind in TIP_KINDS]
+    if below_commune(tally.area.level):
+        received, handled = shown_tip_counts(received), shown_tip_counts(handled)
+    return list(zip(TIP_KINDS, received, handled))
 
 
 def units_label(tallies: t.Tallies, tally: t.AreaTally) -> str | None:

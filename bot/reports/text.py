@@ -6,6 +6,7 @@ import io
 from aiogram.utils.i18n import gettext as _
 
 from bot.reports.table import (
+    HIDDEN_LABEL,
     SMALL_LABEL,
     TARGETED,
     Report,
@@ -87,9 +88,10 @@ def to_markdown(report: Report) -> str:
 
 
 def small_count_note() -> str:
-    """Why some tip counts read "<5"."""
-    return _("“{small}”: dưới 5 tin báo (kể cả không có), ẩn ở cấp dưới xã để không lộ người báo tin.").format(
-        small=SMALL_LABEL)
+    """Why some tip counts read "<5" (or "≥5")."""
+    return _("“{small}”: dưới 5 tin báo (kể cả không có); “{hidden}”: từ 5 tin báo trở lên, ẩn theo "
+             "một ô “{small}” đứng riêng. Ở cấp dưới xã số nhỏ được ẩn để không lộ người báo tin.").format(
+        small=SMALL_LABEL, hidden=HIDDEN_LABEL)
 
 
 def shown_pct(value: object) -> str:
