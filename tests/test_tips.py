@@ -436,6 +436,28 @@ async def test_waiting_key_derivations_leave_the_default_threads_free():
     assert len({bytes(key) for key in keys}) == 10
 
 
+async def test_receipts_are_derived_ahead_of_time_and_each_used_once():
+    """A tip's receipt is taken ready-derived (its transaction does not wait for argon2id),
+    and each receipt's key is the one its code and salt derive."""
+    import asyncio
+
+    from db.services import tip_sealing
+
+    first = await tip_sealing.new_receipt()
+    for _ in range(400):  # a guard against a hang, not a timing: the pool fills in the background
+        if len(tip_sealing._ready) == tip_sealing.READY_RECEIPTS:
+            break
+        await asyncio.sleep(0.05)
+    ready = list(tip_sealing._ready)
+    assert len(ready) == tip_sealing.READY_RECEIPTS
+    taken = [await tip_sealing.new_receipt() for _ in ready]
+    assert taken == ready  # the ready ones, in order, none twice
+    codes = {receipt.code for receipt in [first, *taken]}
+    assert len(codes) == len(taken) + 1 and all(len(code) == 12 and code.isdigit() for code in codes)
+    for receipt in (first, taken[0]):
+        assert bytes(tip_sealing.code_key(receipt.code, receipt.salt)) == bytes(receipt.key)
+
+
 @pytest.mark.parametrize(
     ("typed", "answer"),
     [("   ", "Nội dung trống"), ("x" * 4001, "quá giới hạn 4000"),

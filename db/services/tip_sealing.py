@@ -12,6 +12,8 @@ import hmac
 import os
 import re
 import secrets
+import threading
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,3 +162,55 @@ async def derive_code_key(code: str, salt: bytes) -> PrivateKey:
 def new_salt() -> bytes:
     """A fresh per-tip salt for code_key."""
     return secrets.token_bytes(CODE_SALT_BYTES)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A new tip's receipt code, its salt and the reply key pair they derive."""
+
+    code: str
+    salt: bytes
+    key: PrivateKey
+
+
+def _derived_receipt() -> Receipt:
+    code, salt = new_receipt_code(), new_salt()
+    return Receipt(code, salt, code_key(code, salt))
+
+
+# Receipts derived ahead of time, in the derivations' thread: a tip's transaction (on SQLite,
+# the one write lock) then does not wait ~60 ms for argon2id. Each is used once, and none is
+# stored: one still unused when the process stops is simply gone.
+READY_RECEIPTS = 4
+_ready: deque[Receipt] = deque()
+_refills = 0  # derivations queued to refill `_ready`
+_refills_lock = threading.Lock()
+
+
+def _refill() -> None:
+    global _refills
+    try:
+        _ready.append(_derived_receipt())
+    finally:
+        with _refills_lock:
+            _refills -= 1
+
+
+def _top_up() -> None:
+    global _refills
+    with _refills_lock:
+        missing = READY_RECEIPTS - len(_ready) - _refills
+        _refills += max(missing, 0)
+    for _ in range(missing):
+        _KDF_THREAD.submit(_refill)
+
+
+async def new_receipt() -> Receipt:
+    """A fresh receipt for a new tip: one derived ahead of time when one is ready, else
+    derived now; either way the pool is topped up in the background."""
+    try:
+        receipt = _ready.popleft()
+    except IndexError:
+        receipt = await asyncio.get_running_loop().run_in_executor(_KDF_THREAD, _derived_receipt)
+    _top_up()
+    return receipt

@@ -19,8 +19,7 @@ from db.services.tip_sealing import (
     TipKeys,
     code_hash,
     derive_code_key,
-    new_receipt_code,
-    new_salt,
+    new_receipt,
     same_hash,
     seal,
     unseal,
@@ -134,24 +133,23 @@ async def submit_tip(
     area = await session.get(Area, draft.area_id)
     if area is None:
         raise Problem(N_("Địa bàn đã chọn không còn trong hệ thống. Bạn hãy chọn lại."))
-    code, salt = new_receipt_code(), new_salt()
-    reply_key = await derive_code_key(code, salt)
+    receipt = await new_receipt()
     tip = Tip(
         area_id=area.id,
         area=area,
         kind=draft.kind,
         status="received",
         sealed=seal(keys.officers, _payload(draft)),
-        code_hash=code_hash(keys, code),
-        code_salt=salt,
-        reply_key=bytes(reply_key.public_key),
+        code_hash=code_hash(keys, receipt.code),
+        code_salt=receipt.salt,
+        reply_key=bytes(receipt.key.public_key),
         created_at=_hour(utcnow()),
     )
     session.add(tip)
     await session.flush()
     session.add_all(TipPhoto(tip_id=tip.id, sealed=seal(keys.officers, photo)) for photo in photos)
     await session.flush()
-    return tip, code
+    return tip, receipt.code
 
 
 async def find_by_code(session: AsyncSession, keys: TipKeys, code: str) -> Tip | None:
