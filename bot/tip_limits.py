@@ -24,6 +24,8 @@ WRONG_CODES_PER_HOUR = 5
 LOOKUPS_PER_HOUR = 30
 # Keys of a day outlive its midnight by a little, for updates handled across it.
 GRACE = timedelta(minutes=10)
+# How often the in-process store forgets expired counters (each is also dropped when read).
+SWEEP_EVERY = timedelta(minutes=1)
 
 
 class BotBusy(Problem):
@@ -41,6 +43,7 @@ class _MemoryStore:
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self.clock = clock
         self.values: dict[str, tuple[bytes | int, datetime]] = {}
+        self._next_sweep: datetime | None = None
 
     def _live(self, key: str) -> bytes | int | None:
         value = self.values.get(key)
@@ -50,7 +53,11 @@ class _MemoryStore:
         return value[0]
 
     def _sweep(self) -> None:
+        """Forget what expired, once a minute at most: a sweep reads every counter."""
         now = self.clock()
+        if self._next_sweep is not None and now < self._next_sweep:
+            return
+        self._next_sweep = now + SWEEP_EVERY
         for key in [key for key, (_, until) in self.values.items() if until <= now]:
             del self.values[key]
 

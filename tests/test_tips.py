@@ -353,6 +353,8 @@ async def test_the_limit_counts_at_sending_and_the_day_key_rotates(settings):
     moment[0] += timedelta(days=1)
     second = await limits.sender("telegram", "1")
     assert second != first  # yesterday's tag cannot be recomputed from today's key
+    # Yesterday's key and counts are gone from memory, not only unused.
+    assert limits.store.values and all(until > moment[0] for _, until in limits.store.values.values())
     await limits.take_tip(second)
 
 
