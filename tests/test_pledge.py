@@ -3,7 +3,8 @@
 import asyncio
 from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, select
 
 from bot.cli import main
 from content.catalog import Catalog
@@ -222,3 +223,33 @@ async def test_content_check_passes_when_every_campaign_has_its_pledge_text(sess
     monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
     assert await asyncio.to_thread(main, ["content", "check"]) == 0
     assert "Kho nội dung hợp lệ" in capsys.readouterr().out
+
+
+async def test_a_pledge_confirmation_reads_no_table_whole(chat, session, app, backend):
+    """Every statement of the update (the ledger, the member with their household, the
+    campaign, the pledge) finds its rows through an index: none scans households, members or
+    pledges, whose size grows with the province. (A member's household was once joined as
+    `LEFT JOIN (households JOIN areas)`, which SQLite ran as a scan of every household.)"""
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL plans from its statistics; on this tiny fixture it rightly scans")
+    places = await tree(session)
+    await household_members(session, places, 1001)
+    await chat.send("/pledge")
+    statements: list[tuple[str, tuple]] = []
+
+    def seen(_connection, _cursor, statement, parameters, _context, _many):
+        statements.append((statement, parameters))
+
+    event.listen(app.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        [reply] = await chat.press("pledge:confirm")
+    finally:
+        event.remove(app.engine.sync_engine, "before_cursor_execute", seen)
+    assert "Cảm ơn bạn" in reply
+    queries = [(sql, params) for sql, params in statements if sql.lstrip().upper().startswith(("SELECT", "INSERT"))]
+    assert len(queries) == 4, [sql[:60] for sql, _ in queries]  # ledger, member, campaign, pledge
+    connection = await session.connection()
+    for sql, params in queries:
+        plan = [row[-1] for row in (await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)).all()]
+        for table in ("households", "members", "pledges", "processed_updates"):
+            assert not any(step.startswith(f"SCAN {table}") for step in plan), (sql[:80], plan)

@@ -31,4 +31,7 @@ class Household(Base):
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    hamlet: Mapped[Area] = relationship(lazy="joined", innerjoin=True)
+    # "unnested": loaded with a member (members LEFT JOIN households), the hamlet is a plain
+    # LEFT JOIN too. Nested, (households JOIN areas) made SQLite scan every household on
+    # each member lookup, that is on every update.
+    hamlet: Mapped[Area] = relationship(lazy="joined", innerjoin="unnested")
