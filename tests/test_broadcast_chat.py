@@ -100,11 +100,18 @@ async def test_quiet_hours_move_a_send_to_the_morning(chat, session, world, cloc
     assert await count(session, Delivery) == 0
 
 
-async def test_typed_times_are_checked(chat, world, clock):
+async def ask_for_a_time(chat, text: str) -> str:
+    """The hamlet head writes a broadcast of `text` to everyone and chooses another time: the
+    question the bot asks."""
     await chat.send("/broadcast", user_id=HEAD)
-    await chat.send("Họp", user_id=HEAD)
+    await chat.send(text, user_id=HEAD)
     await chat.press("bc:aud:all", user_id=HEAD)
-    await chat.press("bc:at:other", user_id=HEAD)
+    [ask] = await chat.press("bc:at:other", user_id=HEAD)
+    return ask
+
+
+async def test_typed_times_are_checked(chat, world, clock):
+    await ask_for_a_time(chat, "Họp")
     [reply] = await chat.send("25:99", user_id=HEAD)
     assert "Không hiểu thời gian" in reply
     [reply] = await chat.send("08:00", user_id=HEAD)
@@ -223,11 +230,7 @@ async def test_commands_keep_their_meaning_at_every_typed_step_of_a_broadcast(ch
     [reply] = await chat.send("Họp", user_id=OFFICER)  # nothing waits for a text any more
     assert "chưa hiểu" in reply
     # Another time.
-    await chat.send("/broadcast", user_id=HEAD)
-    await chat.send("Họp tổ", user_id=HEAD)
-    await chat.press("bc:aud:all", user_id=HEAD)
-    [ask] = await chat.press("bc:at:other", user_id=HEAD)
-    assert "DD/MM/YYYY" in ask
+    assert "DD/MM/YYYY" in await ask_for_a_time(chat, "Họp tổ")
     [reply] = await chat.send("/cancel", user_id=HEAD)
     assert "Đã dừng" in reply
     assert await count(session, Broadcast) == 0

@@ -119,17 +119,28 @@ async def test_a_wrong_token_stops_polling_with_zalo_unauthorized(app, zalo_api)
     await channel.close()
 
 
-async def test_the_webhook_checks_the_secret_and_answers_after_handling(app, zalo_api, session):
+@contextlib.asynccontextmanager
+async def zalo_webhook(app, zalo_api, **attach):
+    """The bot's Zalo webhook served on 127.0.0.1 (https://bot.example.vn/zalo/hook to Zalo);
+    yields the local port. `attach` goes to attach_webhook."""
     app.settings = zalo_settings(app.settings.database_url, zalo_api,
                                  zalo_webhook_url="https://bot.example.vn/zalo/hook",
                                  zalo_webhook_secret=SECRET)
     channel = zalo_channel(app)
     web_app = web_application(app)
-    channel.attach_webhook(web_app)
+    channel.attach_webhook(web_app, **attach)
     runner, port = await listen_locally(web_app)
-    url = f"http://127.0.0.1:{port}/zalo/hook"
-    event = text_event("/start", message_id="82599fa32f56d00e8941")
     try:
+        yield port
+    finally:
+        await runner.cleanup()
+        await channel.close()
+
+
+async def test_the_webhook_checks_the_secret_and_answers_after_handling(app, zalo_api, session):
+    event = text_event("/start", message_id="82599fa32f56d00e8941")
+    async with zalo_webhook(app, zalo_api) as port:
+        url = f"http://127.0.0.1:{port}/zalo/hook"
         assert zalo_api.webhook == {"url": "https://bot.example.vn/zalo/hook", "secret_token": SECRET}
         assert await zalo_api.post_webhook(url, event, "wrong-secret-123") == 401
         assert await zalo_api.post_webhook(url, event, None) == 401
@@ -142,9 +153,6 @@ async def test_the_webhook_checks_the_secret_and_answers_after_handling(app, zal
                                         headers={"X-Bot-Api-Secret-Token": SECRET})
             assert garbage.status == 400
             assert (await client.get(f"http://127.0.0.1:{port}/healthz")).status == 200
-    finally:
-        await runner.cleanup()
-        await channel.close()
     assert len(zalo_api.texts) == 1 and "113" in zalo_api.texts[0]["text"]
     assert await count(session, ProcessedUpdate) == 1
 
@@ -321,18 +329,8 @@ async def test_polling_starts_after_zalo_fails_its_first_calls(zalo, zalo_api, c
 ])
 async def test_a_malformed_webhook_body_is_ignored_quietly(app, zalo_api, session, caplog, body):
     caplog.set_level(logging.INFO)
-    app.settings = zalo_settings(app.settings.database_url, zalo_api,
-                                 zalo_webhook_url="https://bot.example.vn/zalo/hook",
-                                 zalo_webhook_secret=SECRET)
-    channel = zalo_channel(app)
-    web_app = web_application(app)
-    channel.attach_webhook(web_app)
-    runner, port = await listen_locally(web_app)
-    try:
+    async with zalo_webhook(app, zalo_api) as port:
         assert await zalo_api.post_webhook(f"http://127.0.0.1:{port}/zalo/hook", body, SECRET) == 200
-    finally:
-        await runner.cleanup()
-        await channel.close()
     assert zalo_api.texts == [] and await count(session, ProcessedUpdate) == 0
     assert "ignored" in caplog.text and "TIN MẬT" not in caplog.text
 
@@ -364,21 +362,12 @@ def test_the_senders_name_and_the_image_are_read_as_the_docs_give_them():
 
 
 async def test_a_webhook_zalo_fails_to_register_is_tried_again_with_the_server_up(app, zalo_api, caplog):
-    app.settings = zalo_settings(app.settings.database_url, zalo_api,
-                                 zalo_webhook_url="https://bot.example.vn/zalo/hook",
-                                 zalo_webhook_secret=SECRET)
     zalo_api.fail_method("setWebhook", 502, "Bad Gateway", times=2)
-    channel = zalo_channel(app)
-    web_app = web_application(app)
-    channel.attach_webhook(web_app, retry_pause=0)
-    runner, port = await listen_locally(web_app)  # starts although Zalo answered 502
-    try:
+    # The server starts although Zalo answered 502.
+    async with zalo_webhook(app, zalo_api, retry_pause=0) as port:
         url = f"http://127.0.0.1:{port}/zalo/hook"
         assert await zalo_api.post_webhook(url, text_event("/start"), SECRET) == 200
         await asyncio.wait_for(zalo_api.webhook_set.wait(), 10)
-    finally:
-        await runner.cleanup()
-        await channel.close()
     assert zalo_api.webhook == {"url": "https://bot.example.vn/zalo/hook", "secret_token": SECRET}
     assert zalo_api.methods().count("setWebhook") == 3
     assert "Zalo setWebhook failed: ZaloError (502)" in caplog.text
