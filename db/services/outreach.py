@@ -27,6 +27,12 @@ class Reach:
         """True when a reading now counts the household as reached."""
         return self.household is not None and self.campaign is not None
 
+    def ids(self) -> dict[str, int | None]:
+        """The household and campaign ids a row of this reach carries (both None unless it counts)."""
+        if not self.counts:
+            return {"household_id": None, "campaign_id": None}
+        return {"household_id": self.household.id, "campaign_id": self.campaign.id}
+
 
 async def reach_of(session: AsyncSession, member: Member, today: date) -> Reach:
     """The household and campaign a reading by `member` counts for today."""
@@ -38,11 +44,12 @@ async def reach_of(session: AsyncSession, member: Member, today: date) -> Reach:
 
 def _per_campaign(model, member: Member, article_id: str, version: str, reach: Reach):
     """The row of this member, article version, household and campaign (NULLs match NULLs)."""
+    ids = reach.ids()
     return (
         model.member_id == member.id, model.article_id == article_id,
         model.article_version == version,
-        model.household_id.is_not_distinct_from(reach.household.id if reach.counts else None),
-        model.campaign_id.is_not_distinct_from(reach.campaign.id if reach.counts else None),
+        model.household_id.is_not_distinct_from(ids["household_id"]),
+        model.campaign_id.is_not_distinct_from(ids["campaign_id"]),
     )
 
 
@@ -56,7 +63,7 @@ async def record_reading(
     if not reach.counts:
         return reach, False
     values = {
-        "member_id": member.id, "household_id": reach.household.id, "campaign_id": reach.campaign.id,
+        "member_id": member.id, **reach.ids(),
         "article_id": article_id, "article_version": version, "read_at": utcnow(),
     }
     return reach, await insert_ignore(session, Reading, values, list(PER_CAMPAIGN))
@@ -88,8 +95,7 @@ async def quiz_attempt(
     # ON CONFLICT settles two presses at once where the key has no NULLs; without a household or
     # campaign the member's own updates are one at a time anyway (the dispatcher's isolation).
     await insert_ignore(session, QuizAttempt, {
-        "member_id": member.id, "household_id": reach.household.id if reach.counts else None,
-        "campaign_id": reach.campaign.id if reach.counts else None, "article_id": article_id,
+        "member_id": member.id, **reach.ids(), "article_id": article_id,
         "article_version": version, "answers": [], "score": 0, "total": total,
         "started_at": utcnow(),
     }, list(PER_CAMPAIGN))
