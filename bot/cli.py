@@ -27,7 +27,14 @@ from db.services.csv_import import ImportFailed, import_areas, import_households
 from db.services.demo import load_demo
 from db.services.areas import require_area
 from db.services.members import grant_role, list_staff
-from db.session import READ_ONLY, DatabaseUnreachable, check_reachable, make_engine, make_sessionmaker
+from db.session import (
+    READ_ONLY,
+    DatabaseUnreachable,
+    check_reachable,
+    make_engine,
+    make_read_sessionmaker,
+    make_sessionmaker,
+)
 from db.text import N_, Problem
 from handlers.labels import render_problem
 
@@ -338,7 +345,7 @@ async def _campaigns_missing_pledge_text(settings: Settings, catalog):
     engine = make_engine(settings.database_url)
     try:
         await migrate.check_migrated(engine)
-        async with make_sessionmaker(engine.execution_options(**READ_ONLY))() as session:
+        async with make_read_sessionmaker(engine)() as session:
             return await campaigns_missing_pledge_text(session, catalog)
     except (NotMigrated, OSError, DBAPIError):
         return None

@@ -34,7 +34,7 @@ from db.services.milestones import (
     reminders_for,
 )
 from db.services.schedule_times import check_send_time
-from db.session import READ_ONLY, make_sessionmaker
+from db.session import make_read_sessionmaker
 from db.text import N_, Problem
 from handlers.labels import render_problem
 from scheduler.clock import SystemClock
@@ -88,7 +88,7 @@ async def close_channels(channels: list[Channel]) -> None:
 
 async def _progress(app: App, broadcast_id: int, total: int, done: asyncio.Event) -> None:
     """A one-line progress bar on stderr until `done`."""
-    reads = make_sessionmaker(app.engine.execution_options(**READ_ONLY))
+    reads = make_read_sessionmaker(app.engine)
     while True:
         async with reads() as session:
             counts = (await counts_by_broadcast(session, [broadcast_id]))[broadcast_id]
@@ -107,16 +107,10 @@ async def _progress(app: App, broadcast_id: int, total: int, done: asyncio.Event
             pass
 
 
-async def _status(app: App, broadcast_id: int) -> str:
-    reads = make_sessionmaker(app.engine.execution_options(**READ_ONLY))
-    async with reads() as session:
-        return await session.scalar(select(Broadcast.status).where(Broadcast.id == broadcast_id))
-
-
 async def _taken_by_another_worker(app: App, channels: list[Channel]) -> bool:
     """Does a running worker (`binhyen run`) send on these channels? Watched for a moment after
     queueing, since an idle worker holds no rows until it finds the new ones."""
-    reads = make_sessionmaker(app.engine.execution_options(**READ_ONLY))
+    reads = make_read_sessionmaker(app.engine)
     names = [channel.name for channel in channels]
     deadline = asyncio.get_running_loop().time() + HANDOFF_SECONDS
     while True:
@@ -130,7 +124,12 @@ async def _taken_by_another_worker(app: App, channels: list[Channel]) -> bool:
 
 async def _follow(app: App, broadcast_id: int, done: asyncio.Event) -> None:
     """Set `done` once another process has finished sending the broadcast."""
-    while await _status(app, broadcast_id) == "sending":
+    reads = make_read_sessionmaker(app.engine)
+    status = select(Broadcast.status).where(Broadcast.id == broadcast_id)
+    while True:
+        async with reads() as session:
+            if await session.scalar(status) != "sending":
+                break
         await asyncio.sleep(0.5)
     done.set()
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from content.catalog import Catalog
 from db.models import Campaign
 from db.services.campaigns import all_campaigns
-from db.session import READ_ONLY, make_sessionmaker
+from db.session import make_read_sessionmaker
 from db.text import N_, Problem
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ async def campaigns_missing_pledge_text(session: AsyncSession, catalog: Catalog)
 async def warn_missing_pledge_texts(engine: AsyncEngine, catalog: Catalog) -> int:
     """Log a warning for each campaign whose pledge text is missing (its /pledge would say
     there is no text); returns how many. The bot still starts: the rest of it works."""
-    async with make_sessionmaker(engine.execution_options(**READ_ONLY))() as session:
+    async with make_read_sessionmaker(engine)() as session:
         missing = await campaigns_missing_pledge_text(session, catalog)
     for item in missing:
         campaign = item.campaign

@@ -138,3 +138,8 @@ READ_ONLY = {"sqlite_begin": "DEFERRED"}
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit (handlers render after it)."""
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for work that only reads (READ_ONLY): progress, checks, a worker's lookups."""
+    return make_sessionmaker(engine.execution_options(**READ_ONLY))

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from db.services import deliveries
 from db.services.deliveries import Claimed
 from db.services.schedule_times import QuietHours
-from db.session import READ_ONLY, make_sessionmaker
+from db.session import make_read_sessionmaker, make_sessionmaker
 from scheduler.clock import Clock, SystemClock
 from scheduler.rate_limit import ChatGate, Pacer
 from scheduler.sender import Channel, Failed, Outcome, RetryAfter, Sent, Unreachable
@@ -74,7 +74,7 @@ class DeliveryWorker:
         concurrency: int = 32,
     ) -> None:
         self.sessions = make_sessionmaker(engine)
-        self.reads = make_sessionmaker(engine.execution_options(**READ_ONLY))
+        self.reads = make_read_sessionmaker(engine)
         self.channels = {channel.name: channel for channel in channels}
         self.clock = clock or SystemClock()
         self.quiet, self.tz = quiet, tz or ZoneInfo("Asia/Ho_Chi_Minh")

@@ -19,7 +19,7 @@ from bot.app import App, build_app
 from bot.i18n import compile_catalogs
 from bot.settings import Settings, load_settings
 from db.migrate import upgrade
-from db.session import READ_ONLY, make_engine, make_sessionmaker
+from db.session import make_engine, make_read_sessionmaker
 from tests.fake_zalo import FakeZalo
 from tests.fakes import ChatDriver
 from tests.services import flushed_redis, postgres_url, unavailable
@@ -139,7 +139,7 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
     It begins its transactions deferred, so checking a result between two messages never
     holds SQLite's write lock while the bot works (tests run one step at a time)."""
-    async with make_sessionmaker(engine.execution_options(**READ_ONLY))() as session:
+    async with make_read_sessionmaker(engine)() as session:
         yield session
 
 
