@@ -22,6 +22,7 @@ from bot.settings import Settings
 from content.catalog import Catalog
 from db.models import AUDIENCES, MILESTONE_KINDS, Area, Campaign, Member, Reminder
 from db.services.audiences import AUDIENCE_LABELS
+from db.services.members import OFFICER_ROLES
 from db.services.milestones import (
     FESTIVAL_DAY,
     KIND_TITLES,
@@ -50,7 +51,6 @@ from handlers.ui import not_a_command, short, today, whole_number
 if TYPE_CHECKING:
     from scheduler.clock import Clock
 
-OFFICERS = ("officer", "admin")
 TIMES = ("07:00", "08:00", "19:00")
 REMINDER_STATUS = {"planned": __("đã hẹn"), "sent": __("đã gửi"), "missed": __("bỏ lỡ")}
 STALE = __("Nút này không còn dùng được. Bạn hãy bắt đầu lại bằng lệnh.")
@@ -449,7 +449,7 @@ async def close(callback: CallbackQuery, state: FSMContext) -> None:
 def router() -> Router:
     """The /campaign router (officers and admins)."""
     router = Router(name="campaign")
-    staff = requires(*OFFICERS)
+    staff = requires(*OFFICER_ROLES)
     form = StateFilter(CampaignForm)
     callbacks = router.callback_query
     # Typed steps read text, never a command: /cancel, /id … keep their meaning.

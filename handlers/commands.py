@@ -6,10 +6,10 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.i18n.lazy_proxy import LazyProxy
 
 from db.models import Member
+from db.services.members import OFFICER_ROLES
 
 ANYONE: frozenset[str] = frozenset()
 STAFF = frozenset({"hamlet_head", "officer", "admin"})
-OFFICERS = frozenset({"officer", "admin"})
 ROLES_FLAG = "roles"
 
 
@@ -51,11 +51,11 @@ COMMANDS = {
         CommandInfo("area", __("Xem địa bàn phụ trách và số hộ"), STAFF),
         CommandInfo("tip", __("Gửi tin báo tội phạm, giữ kín danh tính")),
         CommandInfo("tipstatus", __("Xem trạng thái tin báo bằng mã biên nhận")),
-        CommandInfo("tips", __("Tin báo đang mở trong địa bàn phụ trách"), OFFICERS),
-        CommandInfo("reply", __("Trả lời người báo: /reply MÃ-TIN nội dung"), OFFICERS),
+        CommandInfo("tips", __("Tin báo đang mở trong địa bàn phụ trách"), OFFICER_ROLES),
+        CommandInfo("reply", __("Trả lời người báo: /reply MÃ-TIN nội dung"), OFFICER_ROLES),
         CommandInfo("broadcast", __("Gửi thông báo tới bà con trong địa bàn"), STAFF),
         CommandInfo("broadcasts", __("Xem, hủy các thông báo đã gửi và đã hẹn"), STAFF),
-        CommandInfo("campaign", __("Lịch chiến dịch: các mốc và lời nhắc"), frozenset({"officer", "admin"})),
+        CommandInfo("campaign", __("Lịch chiến dịch: các mốc và lời nhắc"), OFFICER_ROLES),
     )
 }
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.middlewares.transaction import AfterCommit
 from bot.settings import Settings
 from db.models import Member, Tip
+from db.services.members import OFFICER_ROLES
 from db.services.tip_sealing import TipKeys
 from db.services.tips import (
     OFFICER_STATUSES,
@@ -35,7 +36,7 @@ from db.services.tips import (
     tip_for_officer,
 )
 from db.text import Problem
-from handlers.commands import COMMANDS, OFFICERS, requires
+from handlers.commands import COMMANDS, requires
 from handlers.labels import render_problem
 from handlers.tip_labels import STATUS_ACTIONS, kind_label, local_date, status_label
 
@@ -210,7 +211,7 @@ async def list_open(message: Message, session: AsyncSession, member: Member, set
 def router() -> Router:
     """The officers' side of tips."""
     router = Router(name="tip-inbox")
-    router.callback_query.register(triage, Triage.filter(), flags=requires(*OFFICERS))
+    router.callback_query.register(triage, Triage.filter(), flags=requires(*OFFICER_ROLES))
     router.message.register(reply, Command("reply"), flags=COMMANDS["reply"].flags)
     router.message.register(list_open, Command("tips"), F.chat.type == ChatType.PRIVATE,
                             flags=COMMANDS["tips"].flags)

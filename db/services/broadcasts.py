@@ -14,7 +14,7 @@ from db.models import Area, Broadcast, Delivery, Member
 from db.services.audiences import NEEDS_CAMPAIGN, check_audience, count_recipients, recipients_query
 from db.services.campaigns import current_campaign
 from db.services.deliveries import counts_by_broadcast, enqueue_audience, enqueue_one
-from db.services.members import scope_covers
+from db.services.members import OFFICER_ROLES, scope_covers
 from db.services.schedule_times import QuietHours
 from db.text import N_, Problem, Translator
 
@@ -23,7 +23,7 @@ MAX_TEXT = 3000
 # that header, text and article stay within Telegram's 4,096 characters.
 MAX_ARTICLE_TITLE = 200
 MAX_ARTICLE_SUMMARY = 600
-URGENT_ROLES = frozenset({"officer", "admin"})
+URGENT_ROLES = OFFICER_ROLES  # who may send past the quiet hours
 STATUS_LABELS = {
     "scheduled": N_("đã hẹn giờ"),
     "sending": N_("đang gửi"),

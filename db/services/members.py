@@ -14,6 +14,8 @@ ROLE_LEVELS = {
     "admin": set(LEVELS),
 }
 STAFF_ROLES = frozenset({"hamlet_head", "officer", "admin"})
+# The staff who read and answer tips, keep the campaign calendar and may send urgent messages.
+OFFICER_ROLES = frozenset({"officer", "admin"})
 
 
 # Asked on every update: built once, its values passed as parameters.

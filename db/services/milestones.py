@@ -15,7 +15,7 @@ from db.models import AUDIENCES, MILESTONE_KINDS, Area, Campaign, Member, Milest
 from db.services.audiences import check_audience, recipients_query
 from db.services.campaigns import ancestor_ids, create_campaign
 from db.services.deliveries import enqueue_audience
-from db.services.members import scope_covers
+from db.services.members import OFFICER_ROLES, scope_covers
 from db.services.schedule_times import QuietHours, local_moment, parse_hhmm
 from db.text import N_, NP_, Problem, Translator
 
@@ -41,7 +41,6 @@ DEFAULT_AT = time(8, 0)
 MAX_TITLE = 200
 # Days before a milestone an officer may type in chat (the command line allows up to 366).
 MAX_DAYS_BEFORE = 90
-STAFF_ROLES = frozenset({"officer", "admin"})
 
 
 @dataclass(frozen=True)
@@ -250,7 +249,7 @@ def may_remove(member: Member | None, reminder: Reminder) -> bool:
     operator's command line)."""
     if member is None:
         return True
-    return member.role in STAFF_ROLES and scope_covers(member, reminder.area)
+    return member.role in OFFICER_ROLES and scope_covers(member, reminder.area)
 
 
 async def remove_reminder(session: AsyncSession, member: Member | None, reminder_id: int) -> Reminder:

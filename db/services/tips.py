@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import CHANNELS, TIP_KINDS, Area, Member, Tip, TipEntry, TipPhoto, TipRoute, utcnow
 from db.services.areas import require_area
 from db.services.campaigns import ancestor_ids
-from db.services.members import scope_covers
+from db.services.members import OFFICER_ROLES, scope_covers
 from db.services.tip_sealing import (
     TipKeys,
     code_hash,
@@ -36,7 +36,6 @@ MAX_ADDITIONS_PER_DAY = 5
 WHEN_CHOICES = ("now", "today", "yesterday", "days_ago", "long_ago")
 # Statuses officers set; "received" is where every tip starts.
 OFFICER_STATUSES = ("checking", "handled", "closed")
-OFFICER_ROLES = frozenset({"officer", "admin"})
 # Groups of the levels that receive tips: a hamlet's tips go to its commune's group.
 ROUTE_LEVELS = frozenset({"province", "district", "commune"})
 _REFERENCE = re.compile(r"^T-(\d{4})-(\d{1,9})$", re.IGNORECASE)
