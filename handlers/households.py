@@ -19,7 +19,7 @@ from db.services.members import scope_covers
 from db.text import Problem, Translator
 from handlers.commands import COMMANDS, STAFF, requires
 from handlers.labels import render_problem
-from handlers.ui import MAX_PAGE, Clock, echo, keyboard, pager, short, today, whole_number
+from handlers.ui import MAX_PAGE, Clock, echo, fetch_page, keyboard, pager, short, today, whole_number
 
 PAGE = 10
 MAX_HAMLET_BUTTONS = 40
@@ -121,15 +121,12 @@ async def list_page(callback: CallbackQuery, session: AsyncSession, member: Memb
     if hamlet is None or campaign is None:
         await callback.message.answer(_("Ấp này nằm ngoài phạm vi bạn phụ trách."))
         return
-    households, total = await households_missing(session, which, hamlet, campaign, page, PAGE)
+    households, total, page, pages = await fetch_page(
+        lambda number: households_missing(session, which, hamlet, campaign, number, PAGE), page, PAGE)
     title = (_("Hộ chưa ký cam kết") if which == "unpledged" else _("Hộ chưa được tuyên truyền"))
     if not total:
         await callback.message.answer(_("{title}: không còn hộ nào. 👏").format(title=title))
         return
-    pages = -(-total // PAGE)
-    if page >= pages:  # a forged or stale page past the end (the list shrank): the last one
-        page = pages - 1
-        households, total = await households_missing(session, which, hamlet, campaign, page, PAGE)
     lines = [_("<b>{title}</b> — {hamlet} ({total} hộ, trang {page}/{pages}):").format(
         title=title, hamlet=hd.quote(hamlet.name), total=total, page=page + 1, pages=pages)]
     lines += [f"{h.code} — {hd.quote(h.head_name)}" + (f", {hd.quote(h.address)}" if h.address else "")

@@ -27,7 +27,7 @@ from db.text import Problem, Translator
 from handlers.commands import COMMANDS
 from handlers.labels import render_problem
 from handlers.preferences import prefs_key, remembered_locale
-from handlers.ui import MAX_PAGE, Clock, keyboard, pager, short, whole_number
+from handlers.ui import MAX_PAGE, Clock, fetch_page, keyboard, page_count, pager, short, whole_number
 
 PAGE = 8
 # Areas a page of /join shows (a province can have a hundred communes since the 2025 reform).
@@ -127,7 +127,7 @@ async def show_areas(message: Message, session: AsyncSession, parent: Area | Non
     if not areas:
         await message.answer(_("Chưa có địa bàn nào. Bạn liên hệ công an xã hoặc trưởng ấp."))
         return
-    pages = -(-len(areas) // AREA_PAGE)
+    pages = page_count(len(areas), AREA_PAGE)
     page = min(page, pages - 1)
     title = _("Chọn nơi bạn ở:") if parent is None else _("Chọn nơi bạn ở, thuộc {area}:").format(
         area=hd.quote(parent.name))
@@ -225,11 +225,8 @@ async def list_page(callback: CallbackQuery, session: AsyncSession, state: FSMCo
     if hamlet is None or page is None:
         await callback.message.answer(_("Phiên chọn hộ đã hết. Gõ /join để bắt đầu lại."))
         return
-    households, total = await household_page(session, hamlet, page, PAGE)
-    pages = max(1, -(-total // PAGE))
-    if page >= pages:  # a forged or stale page past the end: show the last one
-        page = pages - 1
-        households, total = await household_page(session, hamlet, page, PAGE)
+    households, total, page, pages = await fetch_page(
+        lambda number: household_page(session, hamlet, number, PAGE), page, PAGE)
     text = _("Các hộ của {hamlet} (trang {page}/{pages}):").format(
         hamlet=hd.quote(hamlet.name), page=page + 1, pages=pages)
     await callback.message.answer(text, reply_markup=_household_buttons(

@@ -1,7 +1,8 @@
 """Small building blocks every handler uses: keyboards, dates in local time, short labels."""
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime, timezone
+from typing import TypeVar
 
 from aiogram import F
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -10,6 +11,8 @@ from aiogram.utils.markdown import html_decoration as hd
 
 from bot.settings import Settings
 from scheduler.clock import Clock
+
+T = TypeVar("T")
 
 
 def not_a_command():
@@ -63,6 +66,24 @@ def echo(typed: str, limit: int = 60) -> str:
     """What a user typed, shown back in a message: shortened, and quoted so it is never markup
     (a 100,000-character code must not make a reply Telegram refuses)."""
     return hd.quote(short(" ".join(typed.split()), limit))
+
+
+def page_count(total: int, size: int) -> int:
+    """How many pages of `size` a list of `total` items takes (at least one)."""
+    return max(1, -(-total // size))
+
+
+async def fetch_page(
+    fetch: Callable[[int], Awaitable[tuple[list[T], int]]], page: int, size: int
+) -> tuple[list[T], int, int, int]:
+    """`fetch(page)` → (items, total); a forged or stale page past the end (the list shrank)
+    gives the last page instead. Returns the items, the total, the page and the page count."""
+    items, total = await fetch(page)
+    pages = page_count(total, size)
+    if page >= pages:
+        page = pages - 1
+        items, total = await fetch(page)
+    return items, total, page, pages
 
 
 def pager(prefix: str, page: int, total: int, size: int) -> list[tuple[str, str]]:
