@@ -1,5 +1,6 @@
 """One aiogram Router per feature: thin handlers that parse, call a service and render."""
 
+from bot import aiogram_models  # noqa: F401 - first: aiogram imported with models built on use
 from aiogram import Router
 
 from handlers import (

@@ -9,7 +9,14 @@ from sqlalchemy import inspect
 from bot.app import build_app
 from bot.cli import main
 from bot.settings import load_settings
-from db.migrate import NotMigrated, alembic_config, current_revision, head_revision, upgrade
+from db.migrate import (
+    HEAD_REVISION,
+    NotMigrated,
+    alembic_config,
+    current_revision,
+    head_revision,
+    upgrade,
+)
 from db.models import Base
 from db.session import make_engine
 
@@ -17,6 +24,11 @@ def _downgrade_to_base(connection) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
     command.downgrade(config, "base")
+
+
+def test_the_start_up_check_knows_alembics_head():
+    # A new migration must move HEAD_REVISION (db/migrate.py) too, or every bot refuses to start.
+    assert HEAD_REVISION == head_revision()
 
 
 TABLES = {"areas", "households", "members", "campaigns", "processed_updates", "alembic_version",
