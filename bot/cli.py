@@ -170,9 +170,9 @@ async def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await engine.dispose()
     print(_("Cơ sở dữ liệu: {current}; mã nguồn cần: {head}.").format(
-        current=current or "—", head=migrate.head_revision()
+        current=current or "—", head=migrate.HEAD_REVISION
     ))
-    return 0 if current == migrate.head_revision() else 1
+    return 0 if current == migrate.HEAD_REVISION else 1
 
 
 def _import(kind: str) -> Command:
