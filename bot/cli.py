@@ -86,8 +86,11 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
               file=sys.stderr)
         return 1
     except ZaloError as error:  # the message never holds the token (bot/channels/zalo_client.py)
-        print(_("Zalo Bot API từ chối hoặc không trả lời ({reason}). Hãy kiểm tra "
-                "BINHYEN_ZALO_API_BASE, BINHYEN_ZALO_WEBHOOK_URL và mạng.").format(reason=error),
+        # The parts, not str(error): that is English, for the logs.
+        answer = str(error.code) if error.code else _("không trả lời")
+        print(_("Zalo Bot API từ chối hoặc không trả lời ({method}: {answer}, {description}). "
+                "Hãy kiểm tra BINHYEN_ZALO_API_BASE, BINHYEN_ZALO_WEBHOOK_URL và mạng.").format(
+                    method=error.method, answer=answer, description=error.description),
               file=sys.stderr)
         return 1
     finally:
