@@ -28,7 +28,7 @@ i18n-compile: install
 # Extract new interface text into the catalogs (then translate locales/en), and compile.
 i18n: install
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k __ -k N_ -k NP_:1,2 --no-location --sort-output --no-wrap \
-		--project binhyen -o locales/messages.pot bot handlers db scheduler content
+		--project binhyen -o locales/messages.pot base bot content db delivery handlers scheduler
 	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching \
 		--no-wrap --ignore-obsolete
 	$(MAKE) i18n-compile

@@ -29,14 +29,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
-from bot.i18n import make_i18n, translator
+from base.i18n import make_i18n, translator
 from db.migrate import upgrade
 from db.services.areas import require_area
 from db.services.broadcasts import create_broadcast
 from db.services.deliveries import outstanding
 from db.session import is_sqlite, make_engine, make_sessionmaker
-from tests.arrange import hamlet_of_members
-from tests.fake_telegram import FakeTelegram
+from testkit.arrange import hamlet_of_members
+from testkit.fake_telegram import FakeTelegram
 
 TOKEN = "123456:BENCHtokenBENCHtokenBENCHtoken"
 FIRST_CHAT = 10_000_001
@@ -79,7 +79,7 @@ def start_worker(url: str, api_base: str, rate: float, log: Path) -> subprocess.
            "BINHYEN_TELEGRAM_API_BASE": api_base, "BINHYEN_TELEGRAM_RATE": str(rate),
            "BINHYEN_QUIET_HOURS": "off", "BINHYEN_LOG_LEVEL": "WARNING"}
     env.pop("BINHYEN_WEBHOOK_URL", None)
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--role", "worker"], env=env,
+    return subprocess.Popen([sys.executable, "-m", "bot.cli.main", "run", "--role", "worker"], env=env,
                             stdout=subprocess.DEVNULL, stderr=log.open("a"))
 
 

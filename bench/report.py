@@ -30,17 +30,26 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
-from bot.i18n import make_i18n, use_locale  # noqa: E402
-from bot.reports.build import build_report  # noqa: E402
-from bot.reports.xlsx import write_xlsx  # noqa: E402
+from base.i18n import make_i18n, use_locale  # noqa: E402
+from base.reports.build import build_report  # noqa: E402
+from base.reports.xlsx import write_xlsx  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import (  # noqa: E402
-    TIP_KINDS, Area, Broadcast, Campaign, Delivery, Household, Member, Pledge, QuizAttempt, Reading, Tip,
+    TIP_KINDS,
+    Area,
+    Broadcast,
+    Campaign,
+    Delivery,
+    Household,
+    Member,
+    Pledge,
+    QuizAttempt,
+    Reading,
+    Tip,
 )
 from db.services.demo import load_demo  # noqa: E402
 from db.services.tallies import sync_tallies  # noqa: E402
 from db.session import make_engine, make_sessionmaker  # noqa: E402
-
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -143,7 +152,7 @@ def cold(url: str, *command: str) -> float:
     with no command, of the start alone (importing the CLI: aiogram, pydantic, SQLAlchemy)."""
     with tempfile.TemporaryDirectory() as folder:
         argv = [part.replace("{folder}", folder) for part in command]
-        program = ["-m", "bot.cli", *argv] if argv else ["-c", "import bot.cli"]
+        program = ["-m", "bot.cli.main", *argv] if argv else ["-c", "import bot.cli.main"]
         start = time.perf_counter()
         subprocess.run([sys.executable, *program], cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
                        env={**os.environ, "BINHYEN_DATABASE_URL": url, "BINHYEN_LOG_LEVEL": "WARNING"})
@@ -201,7 +210,7 @@ async def measure(name: str, url: str, households: int, **engine_args) -> None:
         print("  `binhyen` commands in a new process, cold (start, imports and connection included):")
         print(f"    binhyen tallies sync:         {sync_cold:.3f} s  = {sync_cold / base:.1f} × baseline")
         print(f"    binhyen report (commune xlsx): {report_cold:.3f} s  = {report_cold / base:.1f} × baseline")
-        print(f"    of which the start alone (import bot.cli): {start_cold:.3f} s")
+        print(f"    of which the start alone (import bot.cli.main): {start_cold:.3f} s")
     finally:
         await engine.dispose()
 

@@ -31,7 +31,9 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import aiogram_models  # noqa: E402,F401 - first, as the bot starts: aiogram models built on use
+import base  # noqa: E402,F401 - first, as the bot starts: aiogram models built on use
+
+# isort: split
 from aiogram import Bot, Dispatcher  # noqa: E402
 from aiogram.client.default import DefaultBotProperties  # noqa: E402
 from aiogram.client.session.base import BaseSession  # noqa: E402
@@ -41,15 +43,14 @@ from aiogram.types import Chat, Message, Update  # noqa: E402
 from nacl.public import PrivateKey  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 
+from base.settings import load_settings  # noqa: E402
 from bot.app import build_app  # noqa: E402
-from bot.settings import load_settings  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import Area, Household, Member  # noqa: E402
 from db.services.demo import load_demo  # noqa: E402
 from db.services.tip_sealing import key_text  # noqa: E402
 from db.session import make_engine, make_sessionmaker  # noqa: E402
-
-from handlers.tips import TipForm, TipStep  # noqa: E402
+from handlers.tips.submit import TipForm, TipStep  # noqa: E402
 
 TOKEN = "123456:BENCH-token-0123456789abcdefghij"
 CONCURRENCY = 64

@@ -1,5 +1,4 @@
-"""Bình Yên: settings, app assembly, CLI, channels, middlewares and the webhook server."""
+"""Bình Yên's chat bot: app assembly, the command line, the channels, the middlewares, the
+exactly-once machinery and the webhook server."""
 
-from bot.aiogram_models import defer_aiogram_models
-
-defer_aiogram_models()
+import base  # noqa: F401 - first: aiogram imported with its models built on use

@@ -17,26 +17,27 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import handlers
+from base.clock import SystemClock
+from base.i18n import make_i18n, translator
+from base.settings import ServiceUnreachable, Settings
 from bot.channels.text_session import AnsweringMiddleware
 from bot.errors import errors_router
-from bot.event_isolation import RenewedRedisEventIsolation
+from bot.exactly_once.event_isolation import RenewedRedisEventIsolation
+from bot.exactly_once.fsm_storage import CommittedStorage, SealedRedisStorage, state_key
+from bot.exactly_once.kept_replies import replies_key
+from bot.exactly_once.transaction import UpdateTransactionMiddleware
 from bot.filters import inline_sync_filters
-from bot.fsm_storage import CommittedStorage, SealedRedisStorage, state_key
-from bot.i18n import MemberLocaleMiddleware, make_i18n, translator
-from bot.kept_replies import replies_key
+from bot.middlewares.locale import MemberLocaleMiddleware
 from bot.middlewares.member import MemberMiddleware
 from bot.middlewares.roles import RoleMiddleware
 from bot.middlewares.text import CarriableTextMiddleware
 from bot.middlewares.unknown import UnknownUpdateMiddleware
-from bot.middlewares.transaction import UpdateTransactionMiddleware
-from bot.pledge_texts import warn_missing_pledge_texts
-from bot.settings import ServiceUnreachable, Settings
 from content.catalog import Catalog
-from bot.tip_limits import TipLimits
 from db.migrate import check_migrated
+from db.services.pledge_texts import warn_missing_pledge_texts
+from db.services.tip_limits import TipLimits
 from db.services.tip_sealing import TipKeys, public_key_from_text
 from db.session import make_engine, make_sessionmaker
-from scheduler.clock import SystemClock
 
 FSM_PREFIX = "binhyen:fsm"
 REDIS_TIMEOUT = 10  # seconds: connecting to Redis, and waiting for one of its answers

@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from base.clock import Clock, SystemClock
+from base.i18n import translator
 from bot.app import App
-from bot.i18n import translator
 from db.services.broadcasts import finish_broadcasts
-from scheduler.clock import Clock, SystemClock
+from delivery.sender import Channel
+from delivery.worker import AfterRecording, DeliveryWorker
 from scheduler.jobs import JobContext
 from scheduler.planner import Planner
-from scheduler.sender import Channel
-from scheduler.worker import AfterRecording, DeliveryWorker
 
 log = logging.getLogger(__name__)
 

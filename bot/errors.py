@@ -6,8 +6,8 @@ from aiogram import Bot, Router
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
-from bot.event_isolation import LockWaitTimeout
-from bot.middlewares.transaction import Redeliver
+from bot.exactly_once.event_isolation import LockWaitTimeout
+from bot.exactly_once.transaction import Redeliver
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-
 POOL_SIZE = 20
 # PostgreSQL that stops answering (packets dropped, nothing refused) must fail an update within
 # seconds, not hold it and /healthz for asyncpg's default minute to connect, or forever for a

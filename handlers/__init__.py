@@ -1,30 +1,18 @@
-"""One aiogram Router per feature: thin handlers that parse, call a service and render."""
+"""The chat features, one folder each; each module holds one aiogram Router: thin handlers that
+parse, call a service and render."""
 
-from bot import aiogram_models  # noqa: F401 - first: aiogram imported with models built on use
+import base  # noqa: F401 - first: aiogram imported with its models built on use
+
+# isort: split
 from aiogram import Router
 
-from handlers import (
-    area,
-    broadcast,
-    broadcasts,
-    campaign,
-    cancel,
-    fallback,
-    help,
-    households,
-    joining,
-    language,
-    learn,
-    pledge,
-    privacy,
-    quiz,
-    start,
-    stats,
-    tip_inbox,
-    tip_status,
-    tips,
-    whoami,
-)
+from handlers.areas import area, households, stats
+from handlers.broadcasts import compose, listing
+from handlers.campaign import calendar
+from handlers.general import cancel, fallback, help, start, whoami
+from handlers.outreach import learn, quiz
+from handlers.residents import joining, language, pledge, privacy
+from handlers.tips import inbox, status, submit
 
 
 def routers() -> list[Router]:
@@ -35,7 +23,7 @@ def routers() -> list[Router]:
     return [
         joining.router(), start.router(), help.router(), language.router(),
         learn.router(), quiz.router(), pledge.router(), privacy.router(), households.router(),
-        stats.router(), area.router(), tips.router(), tip_status.router(), tip_inbox.router(),
-        broadcasts.router(), broadcast.router(), campaign.router(),
+        stats.router(), area.router(), submit.router(), status.router(), inbox.router(),
+        listing.router(), compose.router(), calendar.router(),
         whoami.router(), cancel.router(), fallback.router(),
     ]

@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from base.clock import Clock
 from db.services import broadcasts, milestones
 from db.services.schedule_times import QuietHours
 from db.services.tallies import campaigns_running, sync_tallies
 from db.services.updates import prune_updates
 from db.text import Translator
-from scheduler.clock import Clock
 
 if TYPE_CHECKING:
     from content.catalog import Catalog

@@ -20,8 +20,8 @@ which plan() rebuilds from the reminders and broadcasts: deleting it loses nothi
 import functools
 import inspect
 import logging
-from pathlib import Path
 from datetime import datetime
+from pathlib import Path
 
 from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -29,7 +29,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-
 from sqlalchemy.engine import make_url
 
 from db.models import SCHEDULER_JOBS_TABLE

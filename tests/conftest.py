@@ -15,14 +15,14 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from base.i18n import compile_catalogs
+from base.settings import Settings, load_settings
 from bot.app import App, build_app
-from bot.i18n import compile_catalogs
-from bot.settings import Settings, load_settings
 from db.migrate import upgrade
 from db.session import make_engine, make_read_sessionmaker
-from tests.fake_zalo import FakeZalo
-from tests.fakes import ChatDriver
-from tests.services import flushed_redis, postgres_url, unavailable
+from testkit.fake_zalo import FakeZalo
+from testkit.fakes import ChatDriver
+from testkit.services import flushed_redis, postgres_url, unavailable
 
 BACKENDS = ["sqlite", "postgres"]
 

@@ -10,10 +10,10 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
 from aiogram.types import User
 
+from base.i18n import use_locale
 from bot.app import App
 from bot.channels.text_session import TextChannelSession
 from bot.errors import apology
-from bot.i18n import use_locale
 
 log = logging.getLogger(__name__)
 

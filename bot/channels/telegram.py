@@ -7,11 +7,11 @@ from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramUnau
 from aiogram.types import BotCommand
 from aiohttp import web
 
+from base.commands import COMMANDS
+from base.i18n import use_locale
+from base.settings import LOCALES, ServiceUnreachable, Settings, TokenRefused
 from bot.app import App, telegram_bot
-from bot.i18n import use_locale
-from bot.settings import LOCALES, ServiceUnreachable, Settings, TokenRefused
 from bot.webhook import serve_forever, web_application
-from handlers.commands import COMMANDS
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from html.parser import HTMLParser
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
@@ -55,6 +54,7 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext
 
+from base.plain_text import plain_text
 from db.text import N_
 
 ACKNOWLEDGED = (DeleteMessage, DeleteWebhook, SendChatAction, SetMyCommands)
@@ -105,43 +105,6 @@ _answering: ContextVar[_Answering | None] = ContextVar("binhyen_text_answering",
 
 class PhotoNotShown(TelegramBadRequest):
     """The channel cannot show this photo (Zalo without a public address to serve it from)."""
-
-
-class _TextOnly(HTMLParser):
-    """Strips Telegram HTML to plain text; a link keeps its address."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._links: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self._links.append(dict(attrs).get("href") or "")
-        elif tag == "br":
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._links:
-            href = self._links.pop()
-            if href and not "".join(self.parts).endswith(href):
-                self.parts.append(f" ({href})")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def plain_text(text: str, parse_mode: str | None) -> str:
-    """The text a user of a text-only channel should read.
-
-    Entities are decoded once, by the parser: a user's own "&amp;" or "&region=" (in a link's
-    query, say) must reach them as they typed it, as on Telegram."""
-    if parse_mode != "HTML":
-        return text
-    parser = _TextOnly()
-    parser.feed(text)
-    parser.close()
-    return "".join(parser.parts)
 
 
 def menu_options(markup: object) -> tuple[list[Option], list[str]] | None:

@@ -59,7 +59,8 @@ from aiohttp import web
 from bot.app import App
 from bot.channels.photo_links import PhotoLinks
 from bot.channels.text_session import Menu, Option, TextChannelSession
-from bot.channels.zalo_client import (
+from bot.webhook import add_zalo_route
+from delivery.zalo_api import (
     POLL_SECONDS,
     ZaloBadRequest,
     ZaloClient,
@@ -69,7 +70,6 @@ from bot.channels.zalo_client import (
     ZaloRateLimited,
     ZaloUnauthorized,
 )
-from bot.webhook import add_zalo_route
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from aiogram.dispatcher.flags import get_flag
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 
-from handlers.commands import ROLES_FLAG
+from base.commands import ROLES_FLAG
 
 
 class RoleMiddleware(BaseMiddleware):

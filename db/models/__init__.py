@@ -10,9 +10,9 @@ from db.models.members import CHANNELS, ROLES, Member
 from db.models.milestones import AUDIENCES, MILESTONE_KINDS, Milestone, Reminder
 from db.models.outreach import QuizAttempt, Reading
 from db.models.pledges import Pledge
+from db.models.scheduler_jobs import SCHEDULER_JOBS_TABLE, scheduler_jobs
 from db.models.tallies import Tally
 from db.models.tips import TIP_ENTRY_KINDS, TIP_KINDS, TIP_STATUSES, Tip, TipEntry, TipPhoto, TipRoute
-from db.models.scheduler_jobs import SCHEDULER_JOBS_TABLE, scheduler_jobs
 from db.models.updates import ProcessedUpdate
 
 __all__ = [

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.models.areas import Area
 from db.models.base import Base, utcnow
-from db.models.utc import UTCDateTime
 from db.models.members import Member
+from db.models.utc import UTCDateTime
 
 BROADCAST_STATUSES = ("scheduled", "sending", "done", "cancelled", "missed")
 

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.models.areas import Area
 from db.models.base import Base, utcnow
-from db.models.utc import UTCDateTime
 from db.models.campaigns import Campaign
+from db.models.utc import UTCDateTime
 
 MILESTONE_KINDS = (
     "registration_deadline", "festival_day", "six_month_review", "year_end_review", "custom",

@@ -8,7 +8,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, utcnow
 
-
 # A reading or a quiz attempt is the member's for one article version, household and campaign:
 # the same article read again next year, or in the household the member moved to, counts again.
 PER_CAMPAIGN = ("member_id", "article_id", "article_version", "campaign_id", "household_id")

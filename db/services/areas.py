@@ -9,7 +9,6 @@ from sqlalchemy.orm import aliased
 from db.models import LEVELS, Area, Household
 from db.text import N_, Problem
 
-
 # Join codes are read off posters and typed on cheap phones: no 0/O or 1/I/L to confuse.
 JOIN_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 JOIN_CODE_LENGTH = 6
