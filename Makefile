@@ -42,7 +42,9 @@ run: install i18n-compile .demo-keys/tip.env
 	$(BIN)/binhyen demo-data --households $(DEMO_HOUSEHOLDS)
 	$(BIN)/binhyen run
 
+# The layer contracts first (pyproject.toml, [tool.importlinter]), then the suite.
 test: install-dev i18n-compile
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 
 clean:

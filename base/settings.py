@@ -12,7 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from db.services.schedule_times import QuietHours
 from db.services.tip_sealing import public_key_from_text
-from delivery.zalo_api import DEFAULT_API_BASE as ZALO_API_BASE
+
+# The Zalo Bot API (bot.zaloplatforms.com/docs).
+ZALO_API_BASE = "https://bot-api.zaloplatforms.com"
+
 
 ENV_PREFIX = "BINHYEN_"
 LOCALES = ("vi", "en")

@@ -46,9 +46,9 @@ from typing import Any
 import aiohttp
 from pydantic import SecretStr
 
+from base.settings import ZALO_API_BASE
 from db.text import split_text as split_by_size
 
-DEFAULT_API_BASE = "https://bot-api.zaloplatforms.com"
 MAX_TEXT = 2000
 POLL_SECONDS = 30
 # Seconds allowed for an ordinary call; a long poll gets its own timeout plus this.
@@ -112,7 +112,7 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
 class ZaloClient:
     """The Zalo Bot API methods the bot uses, over one aiohttp session."""
 
-    def __init__(self, token: SecretStr, api_base: str = DEFAULT_API_BASE,
+    def __init__(self, token: SecretStr, api_base: str = ZALO_API_BASE,
                  session: aiohttp.ClientSession | None = None) -> None:
         self._token = token
         self.api_base = api_base.rstrip("/")
