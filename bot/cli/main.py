@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from base.i18n import make_i18n, use_locale
 from base.labels import render_problem
 from base.settings import ServiceUnreachable, Settings, SettingsError, TokenRefused, load_settings
-
 from bot.app import App, build_app, telegram_bot
 from bot.background import RUN_ROLES, runs_bot, start_background
 from bot.cli import delivery as delivery_commands

@@ -1,15 +1,12 @@
 """One database transaction per update, and each update handled exactly once."""
 
-import asyncio
 import contextlib
-import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from redis.asyncio import Redis

@@ -12,7 +12,6 @@ from base.after_commit import AfterCommit
 from base.clock import Clock
 from base.commands import COMMANDS, STAFF, requires
 from base.formatting import MAX_PAGE, echo, short, today, whole_number
-from base.labels import render_problem
 from base.paging import fetch_page
 from base.settings import Settings
 from db.models import Area, Household, Member
@@ -21,7 +20,7 @@ from db.services.campaigns import current_campaign
 from db.services.households import households_missing
 from db.services.joining import decide_household, pending_households
 from db.services.members import scope_covers
-from db.text import Problem, Translator
+from db.text import Translator
 from handlers.common.keyboards import keyboard, pager
 
 PAGE = 10
@@ -186,12 +185,8 @@ async def decide(callback: CallbackQuery, session: AsyncSession, member: Member,
     approve, household_id = callback.data.startswith("ap:y:"), whole_number(callback.data[5:])
     if household_id is None:
         return
-    try:
-        household, _members = await decide_household(
-            session, member, household_id, approve, translator, clock.now())
-    except Problem as problem:
-        await callback.message.answer(render_problem(problem))
-        return
+    household, _members = await decide_household(
+        session, member, household_id, approve, translator, clock.now())
     text = _("Đã duyệt hộ {head} ({code}).") if approve else _("Đã không duyệt hộ {head} ({code}).")
     after_commit.call(callback.message.answer,
                       text.format(head=hd.quote(household.head_name), code=household.code))

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from base.clock import Clock
 from base.commands import COMMANDS
 from base.formatting import echo, today
-from base.labels import render_problem
 from base.reports.build import build_report
 from base.reports.charts import chart_png
 from base.reports.table import columns as report_columns
@@ -23,7 +22,6 @@ from db.models import Member
 from db.services import tallies as t
 from db.services.areas import children, get_area
 from db.services.members import scope_covers
-from db.text import Problem
 
 
 async def stats(message: Message, command: CommandObject, session: AsyncSession, member: Member,
@@ -42,11 +40,7 @@ async def stats(message: Message, command: CommandObject, session: AsyncSession,
             await message.answer(_("Chưa có địa bàn nào."))
             return
         area = provinces[0]
-    try:
-        report = await build_report(session, area, today(clock, settings), settings.tz)
-    except Problem as problem:
-        await message.answer(render_problem(problem))
-        return
+    report = await build_report(session, area, today(clock, settings), settings.tz)
     root = report.tallies.root
     values = row(report.tallies, root)
     by_key = {column.key: column for column in report_columns()}

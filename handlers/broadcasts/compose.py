@@ -123,11 +123,7 @@ async def _ask_text(message: Message, state: FSMContext, area: Area) -> None:
 
 async def typed_text(message: Message, session: AsyncSession, state: FSMContext) -> None:
     """The message's text; then the audience."""
-    try:
-        text = clean_text(message.text)
-    except Problem as problem:
-        await message.answer(render_problem(problem))
-        return
+    text = clean_text(message.text)
     data = await state.get_data()
     area = await session.get(Area, data["area_id"])
     await state.update_data(text=text, article_id=None)
@@ -289,11 +285,7 @@ async def typed_when(
     after_commit: AfterCommit,
 ) -> None:
     """A typed send time."""
-    try:
-        when = parse_when(message.text or "", clock.now(), settings.tz)
-    except Problem as problem:
-        await message.answer(render_problem(problem))
-        return
+    when = parse_when(message.text or "", clock.now(), settings.tz)
     await _create(message, session, member, state, settings, clock, translator, catalog, when,
                   after_commit)
 
@@ -310,14 +302,10 @@ async def _create(
         return
     area = await session.get(Area, data["area_id"])
     now = clock.now()
-    try:
-        broadcast = await create_broadcast(
-            session, member, area, data["audience"], data["text"], when, data.get("urgent", False),
-            now, settings.tz, settings.quiet, translator, article_id=data.get("article_id"),
-            catalog=catalog)
-    except Problem as problem:
-        await message.answer(render_problem(problem))
-        return
+    broadcast = await create_broadcast(
+        session, member, area, data["audience"], data["text"], when, data.get("urgent", False),
+        now, settings.tz, settings.quiet, translator, article_id=data.get("article_id"),
+        catalog=catalog)
     await state.clear()
     # Said only once the broadcast is stored: a failed commit must not announce it.
     if broadcast.status == "sending":

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from base.after_commit import AfterCommit
 from base.commands import COMMANDS, STAFF, requires
 from base.formatting import short, whole_number
-from base.labels import render_problem
 from base.settings import Settings
 from content.catalog import Catalog
 from db.models import Member
@@ -24,7 +23,6 @@ from db.services.broadcasts import (
     may_cancel,
     recent_broadcasts,
 )
-from db.text import Problem
 
 
 def _when(moment, settings: Settings) -> str:
@@ -101,11 +99,7 @@ async def confirm_cancel(callback: CallbackQuery, session: AsyncSession, member:
     """Cancel it, if it has not started."""
     await callback.answer()
     broadcast_id = _broadcast_id(callback.data, "bc:dropok:") or 0
-    try:
-        broadcast = await cancel_broadcast(session, member, broadcast_id)
-    except Problem as problem:
-        await callback.message.answer(render_problem(problem))
-        return
+    broadcast = await cancel_broadcast(session, member, broadcast_id)
     after_commit.call(callback.message.answer,
                       _("Đã hủy thông báo #{id}; sẽ không gửi.").format(id=broadcast.id))
 

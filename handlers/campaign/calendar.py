@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from base.after_commit import AfterCommit
 from base.commands import COMMANDS, requires
 from base.formatting import short, today, whole_number
-from base.labels import render_problem
 from base.settings import Settings
 from content.catalog import Catalog
 from db.models import AUDIENCES, MILESTONE_KINDS, Area, Campaign, Member, Reminder
@@ -44,7 +43,6 @@ from db.services.milestones import (
 )
 from db.services.pledge_texts import newest_pledge_version
 from db.services.schedule_times import parse_day, parse_hhmm
-from db.text import Problem
 from handlers.areas.area import area_in_scope
 from handlers.common.keyboards import button, not_a_command
 
@@ -235,11 +233,7 @@ async def festival_day(
 async def typed_day(message: Message, session: AsyncSession, member: Member, state: FSMContext,
                     settings: Settings, catalog: Catalog, after_commit: AfterCommit) -> None:
     """The milestone's date."""
-    try:
-        day = parse_day(message.text or "")
-    except Problem as problem:
-        await message.answer(render_problem(problem))
-        return
+    day = parse_day(message.text or "")
     await _add_milestone(message, session, member, state, settings, catalog, day, after_commit)
 
 
@@ -254,13 +248,9 @@ async def _add_milestone(
         await state.clear()
         await message.answer(str(STALE))
         return
-    try:
-        milestone, new, created = await add_milestone_in_year(
-            session, area, year, data["kind"], day, data.get("title"), settings.tz, settings.quiet,
-            newest_pledge_version(catalog), member)
-    except Problem as problem:
-        await message.answer(render_problem(problem))
-        return
+    milestone, new, created = await add_milestone_in_year(
+        session, area, year, data["kind"], day, data.get("title"), settings.tz, settings.quiet,
+        newest_pledge_version(catalog), member)
     await state.set_state(CampaignForm.menu)
     await state.update_data(campaign_id=milestone.campaign_id)
     text = _("Đã thêm mốc {title} ngày {day}.") if new else _("Đã dời mốc {title} sang ngày {day}; "
@@ -315,11 +305,7 @@ async def choose_milestone(callback: CallbackQuery, session: AsyncSession, state
 
 async def typed_offset(message: Message, state: FSMContext) -> None:
     """Days before, typed (0 to 90); then the time of day."""
-    try:
-        days = parse_days_before(message.text or "")
-    except Problem as problem:
-        await message.answer(render_problem(problem))
-        return
+    days = parse_days_before(message.text or "")
     await _ask_time(message, state, days)
 
 
@@ -366,12 +352,8 @@ async def choose_audience(
     await callback.answer()
     milestone = await get_milestone(session, data["milestone_id"])
     spec = ReminderSpec(data["days"], parse_hhmm(data["at"]), audience)
-    try:
-        reminder = await add_reminder(session, milestone, area, spec, None, member, clock.now(),
-                                      settings.tz, settings.quiet)
-    except Problem as problem:
-        await callback.message.answer(render_problem(problem))
-        return
+    reminder = await add_reminder(session, milestone, area, spec, None, member, clock.now(),
+                                  settings.tz, settings.quiet)
     await state.set_state(CampaignForm.menu)
     after_commit.call(
         callback.message.answer,
@@ -428,12 +410,8 @@ async def remove(
 ) -> None:
     """Remove the reminder; the scheduler drops its job when it next plans."""
     await callback.answer()
-    try:
-        reminder = await remove_reminder(
-            session, member, whole_number(callback.data.removeprefix("cp:rmok:")) or 0)
-    except Problem as problem:
-        await callback.message.answer(render_problem(problem))
-        return
+    reminder = await remove_reminder(
+        session, member, whole_number(callback.data.removeprefix("cp:rmok:")) or 0)
     after_commit.call(callback.message.answer,
                       _("Đã xóa lời nhắc #{id}; sẽ không gửi.").format(id=reminder.id),
                       reply_markup=_menu_keyboard())

@@ -15,7 +15,6 @@ from base.after_commit import AfterCommit
 from base.clock import Clock
 from base.commands import COMMANDS
 from base.formatting import MAX_PAGE, short, whole_number
-from base.labels import render_problem
 from base.paging import fetch_page, page_count
 from base.preferences import prefs_key, remembered_locale
 from db.models import Area, Household, Member
@@ -29,7 +28,7 @@ from db.services.joining import (
     register_household,
     search_households,
 )
-from db.text import Problem, Translator
+from db.text import Translator
 from handlers.common.keyboards import keyboard, pager
 
 PAGE = 8
@@ -248,11 +247,7 @@ async def pick_household(
     if hamlet is None or member is None or household is None or household.hamlet_id != hamlet.id:
         await callback.message.answer(_("Phiên chọn hộ đã hết. Gõ /join để bắt đầu lại."))
         return
-    try:
-        household = await join_household(session, member, household.id)
-    except Problem as problem:
-        await callback.message.answer(render_problem(problem))
-        return
+    household = await join_household(session, member, household.id)
     await state.clear()
     after_commit.call(callback.message.answer, _(
         "✅ Bạn đã vào hộ <b>{head}</b> ({code}), {hamlet}.\n"
@@ -323,13 +318,9 @@ async def confirm_new(
     if hamlet is None or member is None or "size" not in data:
         await callback.message.answer(_("Phiên chọn hộ đã hết. Gõ /join để bắt đầu lại."))
         return
-    try:
-        household = await register_household(
-            session, member, hamlet, data["head_name"], data["address"], data["size"],
-            translator, clock.now())
-    except Problem as problem:
-        await callback.message.answer(render_problem(problem))
-        return
+    household = await register_household(
+        session, member, hamlet, data["head_name"], data["address"], data["size"],
+        translator, clock.now())
     after_commit.call(callback.message.answer, _(
         "Đã gửi đăng ký hộ <b>{head}</b> (mã {code}). Trưởng ấp sẽ duyệt; khi được duyệt, "
         "bạn xác nhận cam kết bằng /pledge."

@@ -14,12 +14,11 @@ from base.after_commit import AfterCommit
 from base.clock import Clock
 from base.commands import COMMANDS
 from base.formatting import local_date, today
-from base.labels import ROLE_LABELS, render_problem
+from base.labels import ROLE_LABELS
 from base.settings import Settings
 from content.catalog import Catalog
 from db.models import Member, Pledge
 from db.services.pledges import confirm_pledge, pledge_context, pledge_place, withdraw_pledge
-from db.text import Problem
 from handlers.common.keyboards import keyboard
 
 
@@ -48,11 +47,7 @@ async def show_pledge(
 ) -> None:
     """/pledge: the pledge text, the household's status and the button that fits it."""
     await state.clear()
-    try:
-        context = await pledge_context(session, member, today(clock, settings))
-    except Problem as problem:
-        await message.answer(render_problem(problem))
-        return
+    context = await pledge_context(session, member, today(clock, settings))
     text = catalog.pledge(context.campaign.pledge_version, i18n.current_locale)
     if text is None:
         await message.answer(_("Chưa có văn bản cam kết cho đợt thi đua này. Bạn báo trưởng ấp giúp."))
@@ -75,17 +70,13 @@ async def confirm(
 ) -> None:
     """The household confirms; a second member learns it was already done."""
     await callback.answer()
-    try:
-        place = await pledge_place(session, member, today(clock, settings))
-        if catalog.pledge(place.campaign.pledge_version, i18n.current_locale) is None:
-            # An old or forged button: nobody confirms a text they could not read.
-            await callback.message.answer(_(
-                "Chưa có văn bản cam kết cho đợt thi đua này. Bạn báo trưởng ấp giúp."))
-            return
-        context, created = await confirm_pledge(session, member, place, i18n.current_locale)
-    except Problem as problem:
-        await callback.message.answer(render_problem(problem))
+    place = await pledge_place(session, member, today(clock, settings))
+    if catalog.pledge(place.campaign.pledge_version, i18n.current_locale) is None:
+        # An old or forged button: nobody confirms a text they could not read.
+        await callback.message.answer(_(
+            "Chưa có văn bản cam kết cho đợt thi đua này. Bạn báo trưởng ấp giúp."))
         return
+    context, created = await confirm_pledge(session, member, place, i18n.current_locale)
     head = context.household.head_name
     if created:
         after_commit.call(callback.message.answer, _(
@@ -103,11 +94,7 @@ async def ask_reason(
 ) -> None:
     """Rút cam kết: ask why."""
     await callback.answer()
-    try:
-        context = await pledge_context(session, member, today(clock, settings))
-    except Problem as problem:
-        await callback.message.answer(render_problem(problem))
-        return
+    context = await pledge_context(session, member, today(clock, settings))
     if context.pledge is None or context.pledge.status != "confirmed":
         await callback.message.answer(_("Hộ của bạn chưa xác nhận cam kết nên không có gì để rút."))
         return
@@ -120,11 +107,7 @@ async def withdraw(
     settings: Settings, state: FSMContext, after_commit: AfterCommit,
 ) -> None:
     """The reason typed: withdraw."""
-    try:
-        pledge = await withdraw_pledge(session, member, today(clock, settings), message.text or "")
-    except Problem as problem:
-        await message.answer(render_problem(problem))
-        return
+    pledge = await withdraw_pledge(session, member, today(clock, settings), message.text or "")
     await state.clear()
     after_commit.call(message.answer, _(
         "Đã rút cam kết của hộ. Lý do: {reason}\nBạn có thể xác nhận lại bất cứ lúc nào bằng /pledge."

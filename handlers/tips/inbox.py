@@ -179,12 +179,8 @@ async def reply(
         await message.answer(_("Cách dùng: /reply T-2026-000123 nội dung trả lời."))
         return
     reference, text = parts
-    try:
-        tip = await tip_for_officer(session, member, reference, settings.tz)
-        await add_reply(session, tip_keys, member, tip, text)
-    except Problem as problem:
-        await message.answer(render_problem(problem))
-        return
+    tip = await tip_for_officer(session, member, reference, settings.tz)
+    await add_reply(session, tip_keys, member, tip, text)
     after_commit.call(message.answer, _("Đã lưu trả lời cho {reference}. Người báo sẽ đọc được khi kiểm tra bằng "
                            "mã biên nhận; Bình Yên không tự nhắn cho họ.").format(
         reference=tip.reference_in(settings.tz)))

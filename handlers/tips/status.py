@@ -178,11 +178,7 @@ async def give_addition(
     text = await typed_text(message, state, MAX_TEXT)
     if text is None:
         return
-    try:
-        await add_addition(session, tip_keys, tip, text)
-    except Problem as problem:
-        await message.answer(render_problem(problem))
-        return
+    await add_addition(session, tip_keys, tip, text)
     after_commit.call(message.answer, _("Đã thêm thông tin vào tin báo. Công an phụ trách sẽ đọc "
                                         "được. Cảm ơn bạn."))
     after_commit.call(state.clear)

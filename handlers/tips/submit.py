@@ -118,11 +118,7 @@ async def start_tip(
     if tip_keys is None:
         await message.answer(_not_configured())
         return
-    try:
-        await tip_limits.check_tip(await tip_limits.sender(channel, channel_user_id))
-    except Problem as problem:
-        await message.answer(render_problem(problem))
-        return
+    await tip_limits.check_tip(await tip_limits.sender(channel, channel_user_id))
     await begin(state, TipForm.kind, photos=[])
     await message.answer(_(
         "🚨 Nếu đang có nguy hiểm hoặc cần giúp ngay, hãy gọi <b>113</b>: tin báo qua Bình Yên "
