@@ -2,10 +2,11 @@
 message, picks the audience, sees a preview with the recipient count, then sends now or later."""
 
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from base.after_commit import AfterCommit
 from base.commands import COMMANDS, STAFF, requires
-from base.formatting import short, whole_number
+from base.formatting import short
 from base.labels import render_problem
 from base.settings import Settings
 from content.catalog import Catalog
@@ -28,6 +29,7 @@ from db.services.members import scope_covers
 from db.services.schedule_times import local_moment, parse_when
 from db.text import Problem, Translator
 from handlers.areas.area import area_in_scope
+from handlers.common.callbacks import Id, Slug
 from handlers.common.keyboards import button, not_a_command
 from handlers.outreach.learn import ordered_topics
 
@@ -35,10 +37,41 @@ if TYPE_CHECKING:
     from base.clock import Clock
 
 MAX_AREA_BUTTONS = 12
-ARTICLE_PREFIX = "bc:art:"
-# Telegram carries at most 64 bytes of callback data.
-MAX_CALLBACK = 64
 EVENING, MORNING = time(19, 0), time(7, 0)
+
+
+class Step(CallbackData, prefix="bc"):
+    """A button without a value: cancel, pick an article, mark urgent, send now."""
+
+    action: Literal["cancel", "art", "urgent", "now"]
+
+
+class AreaChoice(CallbackData, prefix="bc"):
+    """The area to send to."""
+
+    action: Literal["area"] = "area"
+    area: Id
+
+
+class ArticleChoice(CallbackData, prefix="bc"):
+    """An outreach article to send instead of typed text."""
+
+    action: Literal["art"] = "art"
+    article: Slug
+
+
+class AudienceChoice(CallbackData, prefix="bc"):
+    """Who in the area receives it."""
+
+    action: Literal["aud"] = "aud"
+    audience: Literal[AUDIENCES]
+
+
+class TimeChoice(CallbackData, prefix="bc"):
+    """A preset send time, or "other" to type one."""
+
+    action: Literal["at"] = "at"
+    choice: Literal["evening", "morning", "other"]
 
 
 class BroadcastForm(StatesGroup):
@@ -52,7 +85,7 @@ class BroadcastForm(StatesGroup):
 
 
 def _cancel_row() -> list[InlineKeyboardButton]:
-    return [button(_("Hủy"), "bc:cancel")]
+    return [button(_("Hủy"), Step(action="cancel"))]
 
 
 def when_text(moment: datetime, settings: Settings) -> str:
@@ -81,9 +114,9 @@ async def start(
         return
     below = await children(session, member.area)
     await state.set_state(BroadcastForm.area)
-    rows = [[button(_("Cả {area}").format(area=member.area.name), f"bc:area:{member.area.id}")]]
+    rows = [[button(_("Cả {area}").format(area=member.area.name), AreaChoice(area=member.area.id))]]
     if len(below) <= MAX_AREA_BUTTONS:
-        rows += [[button(area.name, f"bc:area:{area.id}")] for area in below]
+        rows += [[button(area.name, AreaChoice(area=area.id))] for area in below]
         prompt = _("Gửi thông báo tới đâu?")
     else:
         prompt = _("Gửi thông báo tới đâu? Chọn cả địa bàn, hoặc gõ mã một địa bàn bên dưới.")
@@ -91,11 +124,10 @@ async def start(
 
 
 async def choose_area(
-    callback: CallbackQuery, session: AsyncSession, member: Member, state: FSMContext
+    callback: CallbackQuery, callback_data: AreaChoice, session: AsyncSession, member: Member, state: FSMContext
 ) -> None:
     """An area button: it must still lie within the member's scope."""
-    area_id = whole_number(callback.data.removeprefix("bc:area:"))
-    area = await session.get(Area, area_id) if area_id else None
+    area = await session.get(Area, callback_data.area)
     if area is None or not scope_covers(member, area):
         await callback.answer(_("Địa bàn này nằm ngoài phạm vi bạn phụ trách."), show_alert=True)
         return
@@ -118,7 +150,7 @@ async def _ask_text(message: Message, state: FSMContext, area: Area) -> None:
         _("Gõ nội dung thông báo gửi tới <b>{area}</b> (tối đa 3.000 ký tự), hoặc chọn một bài "
           "tuyên truyền để gửi.").format(area=hd.quote(area.name)),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=[
-            [button(_("📖 Chọn bài tuyên truyền"), "bc:art")], _cancel_row()]))
+            [button(_("📖 Chọn bài tuyên truyền"), Step(action="art"))], _cancel_row()]))
 
 
 async def typed_text(message: Message, session: AsyncSession, state: FSMContext) -> None:
@@ -137,8 +169,7 @@ async def ask_article(callback: CallbackQuery, catalog: Catalog, i18n: I18n) -> 
     await callback.answer()
     articles = [article for topic in ordered_topics(catalog)
                 for article in catalog.in_topic(topic, i18n.current_locale)]
-    rows = [[button(short(article.title), f"{ARTICLE_PREFIX}{article.id}")] for article in articles
-            if len(f"{ARTICLE_PREFIX}{article.id}".encode()) <= MAX_CALLBACK]
+    rows = [[button(short(article.title), ArticleChoice(article=article.id))] for article in articles]
     await callback.message.answer(
         _("Chọn bài tuyên truyền để gửi (người nhận đọc tiêu đề, tóm tắt và cách mở cả bài, "
           "bằng ngôn ngữ của họ):"),
@@ -146,10 +177,11 @@ async def ask_article(callback: CallbackQuery, catalog: Catalog, i18n: I18n) -> 
 
 
 async def choose_article(
-    callback: CallbackQuery, session: AsyncSession, state: FSMContext, catalog: Catalog, i18n: I18n
+    callback: CallbackQuery, callback_data: ArticleChoice, session: AsyncSession, state: FSMContext,
+    catalog: Catalog, i18n: I18n,
 ) -> None:
     """An article button: it is the broadcast; then the audience."""
-    article = catalog.article(callback.data.removeprefix(ARTICLE_PREFIX), i18n.current_locale)
+    article = catalog.article(callback_data.article, i18n.current_locale)
     data = await state.get_data()
     if article is None or "area_id" not in data:
         await callback.answer(_("Nút này không còn dùng được. Bạn hãy bắt đầu lại bằng lệnh."),
@@ -167,22 +199,17 @@ async def choose_article(
 
 def _audience_keyboard(area: Area) -> InlineKeyboardMarkup:
     audiences = [a for a in AUDIENCES if a != "heads" or area.level != "hamlet"]
-    rows = [[button(_(AUDIENCE_LABELS[a]), f"bc:aud:{a}")] for a in audiences]
+    rows = [[button(_(AUDIENCE_LABELS[a]), AudienceChoice(audience=a))] for a in audiences]
     return InlineKeyboardMarkup(inline_keyboard=rows + [_cancel_row()])
 
 
 async def choose_audience(
-    callback: CallbackQuery, session: AsyncSession, member: Member, state: FSMContext,
-    settings: Settings, clock: "Clock", translator: Translator, i18n: I18n, catalog: Catalog,
+    callback: CallbackQuery, callback_data: AudienceChoice, session: AsyncSession, member: Member,
+    state: FSMContext, settings: Settings, clock: "Clock", translator: Translator, i18n: I18n, catalog: Catalog,
 ) -> None:
     """The audience; then the preview with the count."""
-    audience = callback.data.removeprefix("bc:aud:")
-    if audience not in AUDIENCES:
-        await callback.answer(_("Nút này không còn dùng được. Bạn hãy bắt đầu lại bằng lệnh."),
-                              show_alert=True)
-        return
     await callback.answer()
-    await state.update_data(audience=audience, urgent=False)
+    await state.update_data(audience=callback_data.audience, urgent=False)
     await _preview(callback.message, session, member, state, settings, clock, translator, i18n,
                    catalog)
 
@@ -212,14 +239,14 @@ async def _preview(
              ngettext("Gửi tới {count} người ({audience}).", "Gửi tới {count} người ({audience}).",
                       count).format(count=count, audience=_(audience).lower())]
     local_now = clock.now().astimezone(settings.tz)
-    rows = [[button(_("Gửi ngay"), "bc:now")]]
+    rows = [[button(_("Gửi ngay"), Step(action="now"))]]
     if local_now.time() < EVENING:
-        rows.append([button(_("Tối nay 19:00"), "bc:at:evening")])
-    rows.append([button(_("Sáng mai 07:00"), "bc:at:morning")])
-    rows.append([button(_("Chọn giờ khác"), "bc:at:other")])
+        rows.append([button(_("Tối nay 19:00"), TimeChoice(choice="evening"))])
+    rows.append([button(_("Sáng mai 07:00"), TimeChoice(choice="morning"))])
+    rows.append([button(_("Chọn giờ khác"), TimeChoice(choice="other"))])
     if member.role in URGENT_ROLES:
         label = _("Bỏ đánh dấu khẩn") if data["urgent"] else _("Đánh dấu khẩn")
-        rows.append([button(label, "bc:urgent")])
+        rows.append([button(label, Step(action="urgent"))])
     rows.append(_cancel_row())
     await message.answer("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
@@ -251,13 +278,13 @@ async def send_now(
 
 
 async def send_at(
-    callback: CallbackQuery, session: AsyncSession, member: Member, state: FSMContext,
-    settings: Settings, clock: "Clock", translator: Translator, catalog: Catalog,
+    callback: CallbackQuery, callback_data: TimeChoice, session: AsyncSession, member: Member,
+    state: FSMContext, settings: Settings, clock: "Clock", translator: Translator, catalog: Catalog,
     after_commit: AfterCommit,
 ) -> None:
     """A preset time ("Tối nay 19:00", "Sáng mai 07:00"), or ask for a typed one."""
     await callback.answer()
-    choice = callback.data.removeprefix("bc:at:")
+    choice = callback_data.choice
     today = clock.now().astimezone(settings.tz).date()
     if choice == "other":
         await state.set_state(BroadcastForm.when)
@@ -268,10 +295,8 @@ async def send_at(
         return
     if choice == "evening":
         when = local_moment(today, EVENING, settings.tz)
-    elif choice == "morning":
-        when = local_moment(today + timedelta(days=1), MORNING, settings.tz)
     else:
-        return
+        when = local_moment(today + timedelta(days=1), MORNING, settings.tz)
     if when <= clock.now():
         await callback.message.answer(_("Giờ này đã qua. Hãy chọn giờ khác."))
         return
@@ -344,22 +369,18 @@ def router() -> Router:
     router = Router(name="broadcast")
     staff = requires(*STAFF)
     form = StateFilter(BroadcastForm)
+    callbacks = router.callback_query
     router.message.register(start, Command("broadcast"), flags=COMMANDS["broadcast"].flags)
-    router.callback_query.register(cancel, form, F.data == "bc:cancel", flags=staff)
-    router.callback_query.register(choose_area, BroadcastForm.area, F.data.startswith("bc:area:"),
-                                   flags=staff)
+    callbacks.register(cancel, form, Step.filter(F.action == "cancel"), flags=staff)
+    callbacks.register(choose_area, BroadcastForm.area, AreaChoice.filter(), flags=staff)
     # Typed steps read text, never a command: /cancel, /id … keep their meaning.
     router.message.register(typed_area, BroadcastForm.area, not_a_command(), flags=staff)
     router.message.register(typed_text, BroadcastForm.text, not_a_command(), flags=staff)
-    router.callback_query.register(ask_article, BroadcastForm.text, F.data == "bc:art", flags=staff)
-    router.callback_query.register(choose_article, BroadcastForm.text,
-                                   F.data.startswith(ARTICLE_PREFIX), flags=staff)
-    router.callback_query.register(choose_audience, BroadcastForm.audience,
-                                   F.data.startswith("bc:aud:"), flags=staff)
-    router.callback_query.register(toggle_urgent, BroadcastForm.confirm, F.data == "bc:urgent",
-                                   flags=staff)
-    router.callback_query.register(send_now, BroadcastForm.confirm, F.data == "bc:now", flags=staff)
-    router.callback_query.register(send_at, BroadcastForm.confirm, F.data.startswith("bc:at:"),
-                                   flags=staff)
+    callbacks.register(ask_article, BroadcastForm.text, Step.filter(F.action == "art"), flags=staff)
+    callbacks.register(choose_article, BroadcastForm.text, ArticleChoice.filter(), flags=staff)
+    callbacks.register(choose_audience, BroadcastForm.audience, AudienceChoice.filter(), flags=staff)
+    callbacks.register(toggle_urgent, BroadcastForm.confirm, Step.filter(F.action == "urgent"), flags=staff)
+    callbacks.register(send_now, BroadcastForm.confirm, Step.filter(F.action == "now"), flags=staff)
+    callbacks.register(send_at, BroadcastForm.confirm, TimeChoice.filter(), flags=staff)
     router.message.register(typed_when, BroadcastForm.when, not_a_command(), flags=staff)
     return router

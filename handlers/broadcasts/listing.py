@@ -1,8 +1,11 @@
 """/broadcasts: recent broadcasts with their progress and counts; cancel a scheduled one."""
 
+from typing import Literal
+
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.markdown import html_decoration as hd
@@ -10,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from base.after_commit import AfterCommit
 from base.commands import COMMANDS, STAFF, requires
-from base.formatting import short, whole_number
+from base.formatting import short
 from base.settings import Settings
 from content.catalog import Catalog
 from db.models import Member
@@ -23,6 +26,8 @@ from db.services.broadcasts import (
     may_cancel,
     recent_broadcasts,
 )
+from handlers.common.callbacks import Id
+from handlers.common.keyboards import keyboard
 
 
 def _when(moment, settings: Settings) -> str:
@@ -63,43 +68,49 @@ async def list_broadcasts(
     text = [_("<b>Thông báo gần đây</b>")] + [
         _line(line, settings, catalog, i18n.current_locale) for line in lines]
     buttons = [
-        [InlineKeyboardButton(text=_("Hủy #{id}").format(id=line.broadcast.id),
-                              callback_data=f"bc:drop:{line.broadcast.id}")]
+        [(_("Hủy #{id}").format(id=line.broadcast.id), Drop(action="drop", broadcast=line.broadcast.id))]
         for line in lines
         if line.broadcast.status == "scheduled" and may_cancel(member, line.broadcast)
     ]
     await message.answer("\n".join(text),
-                         reply_markup=InlineKeyboardMarkup(inline_keyboard=buttons) if buttons else None)
+                         reply_markup=keyboard(*buttons) if buttons else None)
 
 
-def _broadcast_id(data: str, prefix: str) -> int | None:
-    return whole_number(data.removeprefix(prefix))
+class Drop(CallbackData, prefix="bc"):
+    """Cancel a broadcast: ask (`drop`), then confirm (`dropok`)."""
+
+    action: Literal["drop", "dropok"]
+    broadcast: Id
 
 
-async def ask_cancel(callback: CallbackQuery, session: AsyncSession, member: Member, settings: Settings) -> None:
+class Keep(CallbackData, prefix="bc"):
+    """Leave a broadcast scheduled."""
+
+    action: Literal["keep"] = "keep"
+
+
+async def ask_cancel(
+    callback: CallbackQuery, callback_data: Drop, session: AsyncSession, member: Member, settings: Settings
+) -> None:
     """Confirm before cancelling."""
-    broadcast_id = _broadcast_id(callback.data, "bc:drop:")
-    broadcast = await get_broadcast(session, broadcast_id) if broadcast_id else None
+    broadcast = await get_broadcast(session, callback_data.broadcast)
     if broadcast is None or not may_cancel(member, broadcast):
         await callback.answer(_("Không có thông báo #{id} mà bạn được phép hủy.").format(
-            id=broadcast_id or "?"), show_alert=True)
+            id=callback_data.broadcast), show_alert=True)
         return
     await callback.answer()
-    keyboard = InlineKeyboardMarkup(inline_keyboard=[
-        [InlineKeyboardButton(text=_("Hủy thông báo"), callback_data=f"bc:dropok:{broadcast.id}")],
-        [InlineKeyboardButton(text=_("Không hủy"), callback_data="bc:keep")],
-    ])
+    markup = keyboard([(_("Hủy thông báo"), Drop(action="dropok", broadcast=broadcast.id))],
+                      [(_("Không hủy"), Keep())])
     await callback.message.answer(_("Hủy thông báo #{id} gửi {area} lúc {when}?").format(
         id=broadcast.id, area=hd.quote(broadcast.area.name), when=_when(broadcast.send_at, settings)),
-        reply_markup=keyboard)
+        reply_markup=markup)
 
 
-async def confirm_cancel(callback: CallbackQuery, session: AsyncSession, member: Member,
+async def confirm_cancel(callback: CallbackQuery, callback_data: Drop, session: AsyncSession, member: Member,
                          after_commit: AfterCommit) -> None:
     """Cancel it, if it has not started."""
     await callback.answer()
-    broadcast_id = _broadcast_id(callback.data, "bc:dropok:") or 0
-    broadcast = await cancel_broadcast(session, member, broadcast_id)
+    broadcast = await cancel_broadcast(session, member, callback_data.broadcast)
     after_commit.call(callback.message.answer,
                       _("Đã hủy thông báo #{id}; sẽ không gửi.").format(id=broadcast.id))
 
@@ -115,7 +126,7 @@ def router() -> Router:
     router = Router(name="broadcasts")
     staff = requires(*STAFF)
     router.message.register(list_broadcasts, Command("broadcasts"), flags=COMMANDS["broadcasts"].flags)
-    router.callback_query.register(ask_cancel, F.data.startswith("bc:drop:"), flags=staff)
-    router.callback_query.register(confirm_cancel, F.data.startswith("bc:dropok:"), flags=staff)
-    router.callback_query.register(keep, F.data == "bc:keep", flags=staff)
+    router.callback_query.register(ask_cancel, Drop.filter(F.action == "drop"), flags=staff)
+    router.callback_query.register(confirm_cancel, Drop.filter(F.action == "dropok"), flags=staff)
+    router.callback_query.register(keep, Keep.filter(), flags=staff)
     return router
