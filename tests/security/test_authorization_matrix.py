@@ -221,7 +221,7 @@ MATRIX = [
          state=CampaignForm.milestone, data=campaign_data),
     Case("a reminder's days typed", ("campaign.typed_offset",), send("5"), OFFICER_STEP,
          state=CampaignForm.offset, data=lambda t: campaign_data(t, milestone_id=t["milestone_id"])),
-    Case("cp:at (a time)", ("campaign.choose_time",), press("cp:at:08:00"), OFFICER_STEP,
+    Case("cp:at (a time)", ("campaign.choose_time",), press("cp:at:0800"), OFFICER_STEP,
          state=CampaignForm.at, data=lambda t: campaign_data(t, milestone_id=t["milestone_id"], days=1)),
     Case("a reminder's time typed", ("campaign.typed_time",), send("08:00"), OFFICER_STEP,
          state=CampaignForm.at, data=lambda t: campaign_data(t, milestone_id=t["milestone_id"], days=1)),
