@@ -1,7 +1,7 @@
 """The one set of keyboard helpers: inline keyboards (numbered options on text-only channels),
 pagers, and the filter that keeps commands out of typed steps."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from aiogram import F
 from aiogram.filters.callback_data import CallbackData
@@ -27,11 +27,13 @@ def keyboard(*rows: Iterable[tuple[str, Data]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[button(label, data) for label, data in row] for row in rows if row])
 
 
-def pager(prefix: str, page: int, total: int, size: int) -> list[tuple[str, str]]:
-    """◀ / ▶ buttons for a paginated list (callback data `prefix:<page>`)."""
+def pager(data: str | Callable[[int], Data], page: int, total: int, size: int) -> list[tuple[str, Data]]:
+    """◀ / ▶ buttons for a paginated list: `data(page)` gives a page's button data (or, for a
+    string prefix, `prefix:<page>`)."""
+    page_data = data if callable(data) else lambda number: f"{data}:{number}"
     row = []
     if page > 0:
-        row.append((_("◀ Trước"), f"{prefix}:{page - 1}"))
+        row.append((_("◀ Trước"), page_data(page - 1)))
     if (page + 1) * size < total:
-        row.append((_("Sau ▶"), f"{prefix}:{page + 1}"))
+        row.append((_("Sau ▶"), page_data(page + 1)))
     return row
