@@ -66,7 +66,7 @@ class App:
 def _fsm(redis: Redis | None, sealing: bytes | None) -> tuple[CommittedStorage, BaseEventIsolation]:
     """Redis when several instances share the work (sealed under `sealing` when tips are on),
     else memory in this process; either way written only when the update commits
-    (bot/fsm_storage.py)."""
+    (bot/exactly_once/fsm_storage.py)."""
     if redis is None:
         return CommittedStorage(MemoryStorage()), SimpleEventIsolation()
     keys = DefaultKeyBuilder(prefix=FSM_PREFIX, with_bot_id=True, with_destiny=True)

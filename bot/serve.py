@@ -21,7 +21,7 @@ from bot.webhook import serve_forever, web_application
 
 log = logging.getLogger(__name__)
 
-# How often kept replies still waiting are sent again (bot/middlewares/transaction.py).
+# How often kept replies still waiting are sent again (bot/exactly_once/transaction.py).
 SWEEP_SECONDS = 60
 
 

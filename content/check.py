@@ -108,8 +108,8 @@ def _read(path: Path, parse):
 
 
 def longest_button_data(article) -> str:
-    """The longest callback data the article's buttons carry (handlers/learn.py and
-    handlers/quiz.py build them this way): "Đã đọc", and the last option of the last question."""
+    """The longest callback data the article's buttons carry (handlers/outreach/learn.py and
+    handlers/outreach/quiz.py build them this way): "Đã đọc", and the last option of the last question."""
     data = [f"learn:r:{article.id}:{article.version}", f"learn:a:{article.id}", f"quiz:s:{article.id}"]
     for number, question in enumerate(article.quiz):
         data.append(f"quiz:a:{article.id}:{number}:{max(len(question.options) - 1, 0)}")

@@ -86,7 +86,7 @@ class World:
 
 
 async def build_world(session: AsyncSession, keys: TipKeys) -> World:
-    """The tree of tests/arrange.py with the cast, a pledge withdrawn for a private reason, a
+    """The tree of testkit/arrange.py with the cast, a pledge withdrawn for a private reason, a
     household waiting for approval, tips with a reply, officers' groups, scheduled broadcasts and
     a commune's own milestone; committed."""
     t = await tree(session, year=2026)

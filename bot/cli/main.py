@@ -85,7 +85,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(_("Zalo không nhận BINHYEN_ZALO_TOKEN: hãy kiểm tra lại mã của bot."),
               file=sys.stderr)
         return 1
-    except ZaloError as error:  # the message never holds the token (bot/channels/zalo_client.py)
+    except ZaloError as error:  # the message never holds the token (delivery/zalo_api.py)
         # The parts, not str(error): that is English, for the logs.
         answer = str(error.code) if error.code else _("không trả lời")
         print(_("Zalo Bot API từ chối hoặc không trả lời ({method}: {answer}, {description}). "

@@ -63,7 +63,7 @@ class UpdateTransactionMiddleware(BaseMiddleware):
     before the commit leaves neither, and a redelivered update that was committed is skipped
     (its kept replies, if a crash or a failed send stopped them, are sent then). The
     conversation state the handler wrote is applied only after the commit
-    (bot/fsm_storage.py), so an update that failed leaves the conversation where it was.
+    (bot/exactly_once/fsm_storage.py), so an update that failed leaves the conversation where it was.
     With Redis, a short "busy" key keeps two instances from working on one update at once
     and a "done" key answers redeliveries without touching the database.
     """

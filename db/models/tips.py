@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from db.models.areas import Area
 from db.models.base import Base, utcnow
 
-# Stable codes; the chat shows them through gettext (handlers/tip_labels.py).
+# Stable codes; the chat shows them through gettext (base/tip_labels.py).
 TIP_KINDS = (
     "drugs", "gambling", "theft", "online_fraud", "child_abuse", "domestic_violence",
     "trafficking", "public_disorder", "other",

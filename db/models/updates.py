@@ -18,5 +18,5 @@ class ProcessedUpdate(Base):
     update_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # Replies that must survive a crash between the commit and the send (a tip's receipt),
-    # sealed; cleared once sent (bot/kept_replies.py).
+    # sealed; cleared once sent (bot/exactly_once/kept_replies.py).
     replies: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)

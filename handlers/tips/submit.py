@@ -439,7 +439,7 @@ async def send_tip(
     except BaseException:
         await tip_limits.give_back(sender)
         raise
-    # Cleared with the commit (bot/fsm_storage.py), before the receipt goes out: a "Gửi"
+    # Cleared with the commit (bot/exactly_once/fsm_storage.py), before the receipt goes out: a "Gửi"
     # pressed again while the receipt is on its way finds no draft to send twice.
     await state.clear()
     trail = await place_trail(session, tip.area)

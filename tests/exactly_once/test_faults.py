@@ -3,7 +3,7 @@ and mid-tip. Nothing confirmed to a user is lost, nothing is done twice, and the
 by itself. PostgreSQL only (the outage is a TCP proxy in front of it); the processes are real
 `binhyen run` children talking to a fake Bot API on 127.0.0.1.
 
-    BINHYEN_TEST_POSTGRES_URL=… BINHYEN_TEST_REDIS_URL=… .venv/bin/python -m pytest -q tests/test_faults.py
+    BINHYEN_TEST_POSTGRES_URL=… BINHYEN_TEST_REDIS_URL=… .venv/bin/python -m pytest -q tests/exactly_once/test_faults.py
 """
 
 import asyncio

@@ -5,7 +5,7 @@ alternating between them, and a broadcast written on one and delivered by the ot
 effect happens once, in the database and in what the fake Bot API received, and each step of a
 conversation is answered as the next step wherever it lands.
 
-    BINHYEN_TEST_POSTGRES_URL=… BINHYEN_TEST_REDIS_URL=… .venv/bin/python -m pytest -q tests/test_several_instances.py
+    BINHYEN_TEST_POSTGRES_URL=… BINHYEN_TEST_REDIS_URL=… .venv/bin/python -m pytest -q tests/exactly_once/test_several_instances.py
 """
 
 import asyncio

@@ -1,6 +1,6 @@
 """Every staff command and button tried by every role, in and out of its scope (issue 8, point 4).
 
-MATRIX is the table: a case per command of handlers/commands.py and per staff handler (a
+MATRIX is the table: a case per command of base/commands.py and per staff handler (a
 handler registered with role flags), with the outcome each role gets on a target within its
 scope ("in") and outside it ("out"): ALLOWED, ROLE (refused for the role) or SCOPE (refused
 for the area). A refused case must change nothing; an allowed case that writes must write.

@@ -9,7 +9,7 @@ fields missing. After every example:
 - every reply is Telegram HTML that parses, within Telegram's lengths, user text quoted;
 - no reply tells the user a secret of someone else (tip texts, receipt codes, another
   household's private data, staff-only lists of another area, other users' ids);
-- every row written is one the user's role and scope allow (tests/hostile.py).
+- every row written is one the user's role and scope allow (testkit/hostile.py).
 """
 
 import logging
