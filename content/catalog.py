@@ -6,6 +6,7 @@ with YAML front matter. See content/check.py for the rules a catalog must follow
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import yaml
 
 from content.markdown import ARTICLE_LINK, links, to_html
+from content.sources import Source, parse_reviewed, parse_sources
 
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
@@ -41,6 +43,11 @@ class Article:
     body: str
     quiz: tuple[Question, ...] = ()
     path: Path | None = None
+    sources: tuple[Source, ...] = ()
+    # When a reviewer last checked the text against its sources.
+    reviewed: date | None = None
+    # Passages about the time before the 2025 reform, copied from the text (content/place_words.py).
+    historical: tuple[str, ...] = ()
 
     @property
     def html(self) -> str:
@@ -109,6 +116,10 @@ def parse_article(path: Path) -> Article:
         body=body,
         quiz=quiz,
         path=path,
+        sources=parse_sources(meta.get("sources")),
+        reviewed=parse_reviewed(meta.get("reviewed")),
+        historical=tuple(str(item) for item in meta.get("historical") or ()
+                         if isinstance(item, str)) if isinstance(meta.get("historical"), list) else (),
     )
 
 

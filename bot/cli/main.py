@@ -306,10 +306,14 @@ async def cmd_content_check(args: argparse.Namespace, settings: Settings) -> int
     """Validate the outreach catalog, and that every campaign in the database has its pledge
     text in every language."""
     from content.catalog import default_root
-    from content.check import check_catalog
+    from content.check import examine
 
     root = Path(args.root) if args.root else default_root()
-    problems = check_catalog(root)
+    findings = examine(root, args.today or local_today(settings))
+    problems = findings.problems
+    for name, message, params in findings.warnings:
+        print(_("{file}: cảnh báo: {warning}").format(file=name, warning=_(message).format(**params)),
+              file=sys.stderr)
     if not problems:
         catalog = Catalog.load(root)
         missing = await _campaigns_missing_pledge_text(settings, catalog)
@@ -501,6 +505,8 @@ def parser() -> argparse.ArgumentParser:
         dest="content_command", required=True, metavar="ACTION")
     check = content.add_parser("check", help="validate articles, quizzes and pledge texts")
     check.add_argument("--root", help="a catalog folder (default: the one shipped)")
+    check.add_argument("--today", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                       help="judge review dates as on this day (default: today where the bot runs)")
     check.set_defaults(handler=cmd_content_check)
 
     report = commands.add_parser("report", help="a report of an area against the campaign targets")

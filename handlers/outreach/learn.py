@@ -1,5 +1,7 @@
 """/learn: browse outreach topics, read an article, mark it read ("Đã đọc") to count the reach."""
 
+from dataclasses import dataclass
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
@@ -15,11 +17,14 @@ from base.commands import COMMANDS
 from base.formatting import echo, short, today
 from base.settings import Settings
 from content.catalog import Article, Catalog
+from content.placeholders import TARGETS
 from db.models import Member
+from db.services.campaigns import campaign_of_member
 from db.services.joining import has_consented
 from db.services.outreach import record_reading
 from db.text import split_text
 from handlers.common.keyboards import keyboard
+from handlers.outreach.article_view import fill, sources_html
 
 # Telegram allows 4,096 characters a message; keep room for the title line.
 MESSAGE_LIMIT = 3900
@@ -52,6 +57,23 @@ def ordered_topics(catalog: Catalog) -> list[str]:
     return topics + [topic for topic in catalog.topics() if topic not in TOPIC_LABELS]
 
 
+@dataclass(frozen=True)
+class Reader:
+    """Who opens an article, to fill its placeholders: the campaign is looked up only for an
+    article that shows it (content/placeholders.py)."""
+
+    session: AsyncSession
+    member: Member | None
+    clock: Clock
+    settings: Settings
+
+    async def body(self, article: Article) -> str:
+        """The article's body as this reader sees it."""
+        if TARGETS not in article.body:
+            return article.html
+        return fill(article, await campaign_of_member(self.session, self.member, today(self.clock, self.settings)))
+
+
 async def show_topics(target: Message, catalog: Catalog) -> None:
     """The topics as buttons, in the order of TOPIC_LABELS."""
     topics = ordered_topics(catalog)
@@ -60,20 +82,22 @@ async def show_topics(target: Message, catalog: Catalog) -> None:
     ))
 
 
-async def learn(message: Message, command: CommandObject, catalog: Catalog, i18n: I18n) -> None:
+async def learn(message: Message, command: CommandObject, catalog: Catalog, i18n: I18n, session: AsyncSession,
+                member: Member | None, clock: Clock, settings: Settings) -> None:
     """/learn: the topics; /learn ID opens that article (a broadcast of an article says so)."""
     article_id = (command.args or "").strip().lower()
     if article_id:
         article = catalog.article(article_id, i18n.current_locale)
         if article is not None:
-            await send_article(message, article, catalog, i18n)
+            await send_article(message, article, catalog, i18n, Reader(session, member, clock, settings))
             return
         await message.answer(_("Không có bài “{id}”. Chọn một chủ đề bên dưới.").format(
             id=echo(article_id)))
     await show_topics(message, catalog)
 
 
-async def open_topic(callback: CallbackQuery, catalog: Catalog, i18n: I18n) -> None:
+async def open_topic(callback: CallbackQuery, catalog: Catalog, i18n: I18n, session: AsyncSession,
+                     member: Member | None, clock: Clock, settings: Settings) -> None:
     """A topic button: its articles, or the article itself when there is one."""
     await callback.answer()
     topic = callback.data.removeprefix("learn:t:")
@@ -81,26 +105,30 @@ async def open_topic(callback: CallbackQuery, catalog: Catalog, i18n: I18n) -> N
     if not articles:
         await show_topics(callback.message, catalog)
     elif len(articles) == 1:
-        await send_article(callback.message, articles[0], catalog, i18n)
+        await send_article(callback.message, articles[0], catalog, i18n, Reader(session, member, clock, settings))
     else:
         await callback.message.answer(topic_label(topic), reply_markup=keyboard(
             *[[(short(article.title), f"learn:a:{article.id}")] for article in articles]
         ))
 
 
-async def open_article(callback: CallbackQuery, catalog: Catalog, i18n: I18n) -> None:
+async def open_article(callback: CallbackQuery, catalog: Catalog, i18n: I18n, session: AsyncSession,
+                       member: Member | None, clock: Clock, settings: Settings) -> None:
     """An article button."""
     await callback.answer()
     article = catalog.article(callback.data.removeprefix("learn:a:"), i18n.current_locale)
     if article is None:
         await callback.message.answer(_("Bài này không còn nữa. Gõ /learn để chọn bài khác."))
         return
-    await send_article(callback.message, article, catalog, i18n)
+    await send_article(callback.message, article, catalog, i18n, Reader(session, member, clock, settings))
 
 
-async def send_article(target: Message, article: Article, catalog: Catalog, i18n: I18n) -> None:
-    """The article in as many messages as it needs; the buttons go under the last one."""
-    text = f"<b>{hd.quote(article.title)}</b>\n\n{article.html}"
+async def send_article(target: Message, article: Article, catalog: Catalog, i18n: I18n, reader: Reader) -> None:
+    """The article in as many messages as it needs, its sources at the end; the buttons go under
+    the last one."""
+    text = f"<b>{hd.quote(article.title)}</b>\n\n{await reader.body(article)}"
+    if article.sources:
+        text += "\n\n" + sources_html(article)
     pieces = split_text(text, MESSAGE_LIMIT)
     rows = [[(_("✅ Đã đọc"), f"learn:r:{article.id}:{article.version}")]]
     if article.quiz:
