@@ -1,9 +1,11 @@
 """/learn: browse outreach topics, read an article, mark it read ("Đã đọc") to count the reach."""
 
 from dataclasses import dataclass
+from typing import Literal
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -23,8 +25,54 @@ from db.services.campaigns import campaign_of_member
 from db.services.joining import has_consented
 from db.services.outreach import record_reading
 from db.text import split_text
+from handlers.common.callbacks import Slug, Small, Version
 from handlers.common.keyboards import keyboard
 from handlers.outreach.article_view import fill, sources_html
+
+
+class TopicChoice(CallbackData, prefix="learn"):
+    """A topic's articles."""
+
+    action: Literal["t"] = "t"
+    topic: Slug
+
+
+class ArticleChoice(CallbackData, prefix="learn"):
+    """An article to read."""
+
+    action: Literal["a"] = "a"
+    article: Slug
+
+
+class Topics(CallbackData, prefix="learn"):
+    """Back to the topics."""
+
+    action: Literal["topics"] = "topics"
+
+
+class MarkRead(CallbackData, prefix="learn"):
+    """Đã đọc: this version of the article was read."""
+
+    action: Literal["r"] = "r"
+    article: Slug
+    version: Version
+
+
+class StartQuiz(CallbackData, prefix="quiz"):
+    """Begin (or resume) an article's quiz."""
+
+    action: Literal["s"] = "s"
+    article: Slug
+
+
+class QuizAnswer(CallbackData, prefix="quiz"):
+    """An answer to question `number` of an article's quiz."""
+
+    action: Literal["a"] = "a"
+    article: Slug
+    number: Small
+    choice: Small
+
 
 # Telegram allows 4,096 characters a message; keep room for the title line.
 MESSAGE_LIMIT = 3900
@@ -78,7 +126,7 @@ async def show_topics(target: Message, catalog: Catalog) -> None:
     """The topics as buttons, in the order of TOPIC_LABELS."""
     topics = ordered_topics(catalog)
     await target.answer(_("<b>Tin tuyên truyền</b> — chọn một chủ đề:"), reply_markup=keyboard(
-        *[[(topic_label(topic), f"learn:t:{topic}")] for topic in topics]
+        *[[(topic_label(topic), TopicChoice(topic=topic))] for topic in topics]
     ))
 
 
@@ -96,11 +144,11 @@ async def learn(message: Message, command: CommandObject, catalog: Catalog, i18n
     await show_topics(message, catalog)
 
 
-async def open_topic(callback: CallbackQuery, catalog: Catalog, i18n: I18n, session: AsyncSession,
+async def open_topic(callback: CallbackQuery, callback_data: TopicChoice, catalog: Catalog, i18n: I18n, session: AsyncSession,
                      member: Member | None, clock: Clock, settings: Settings) -> None:
     """A topic button: its articles, or the article itself when there is one."""
     await callback.answer()
-    topic = callback.data.removeprefix("learn:t:")
+    topic = callback_data.topic
     articles = catalog.in_topic(topic, i18n.current_locale)
     if not articles:
         await show_topics(callback.message, catalog)
@@ -108,15 +156,15 @@ async def open_topic(callback: CallbackQuery, catalog: Catalog, i18n: I18n, sess
         await send_article(callback.message, articles[0], catalog, i18n, Reader(session, member, clock, settings))
     else:
         await callback.message.answer(topic_label(topic), reply_markup=keyboard(
-            *[[(short(article.title), f"learn:a:{article.id}")] for article in articles]
+            *[[(short(article.title), ArticleChoice(article=article.id))] for article in articles]
         ))
 
 
-async def open_article(callback: CallbackQuery, catalog: Catalog, i18n: I18n, session: AsyncSession,
+async def open_article(callback: CallbackQuery, callback_data: ArticleChoice, catalog: Catalog, i18n: I18n, session: AsyncSession,
                        member: Member | None, clock: Clock, settings: Settings) -> None:
     """An article button."""
     await callback.answer()
-    article = catalog.article(callback.data.removeprefix("learn:a:"), i18n.current_locale)
+    article = catalog.article(callback_data.article, i18n.current_locale)
     if article is None:
         await callback.message.answer(_("Bài này không còn nữa. Gõ /learn để chọn bài khác."))
         return
@@ -130,15 +178,15 @@ async def send_article(target: Message, article: Article, catalog: Catalog, i18n
     if article.sources:
         text += "\n\n" + sources_html(article)
     pieces = split_text(text, MESSAGE_LIMIT)
-    rows = [[(_("✅ Đã đọc"), f"learn:r:{article.id}:{article.version}")]]
+    rows = [[(_("✅ Đã đọc"), MarkRead(article=article.id, version=article.version))]]
     if article.quiz:
         rows.append([(_("📝 Trả lời {count} câu hỏi").format(count=len(article.quiz)),
-                      f"quiz:s:{article.id}")])
+                      StartQuiz(article=article.id))])
     for related_id in article.related[:3]:
         related = catalog.article(related_id, i18n.current_locale)
         if related is not None:
-            rows.append([(short("📖 " + related.title), f"learn:a:{related.id}")])
-    rows.append([(_("⬅ Các chủ đề"), "learn:topics")])
+            rows.append([(short("📖 " + related.title), ArticleChoice(article=related.id))])
+    rows.append([(_("⬅ Các chủ đề"), Topics())])
     for piece in pieces[:-1]:
         await target.answer(piece)
     await target.answer(pieces[-1], reply_markup=keyboard(*rows))
@@ -151,12 +199,12 @@ async def back_to_topics(callback: CallbackQuery, catalog: Catalog) -> None:
 
 
 async def mark_read(
-    callback: CallbackQuery, session: AsyncSession, member: Member | None, catalog: Catalog,
-    clock: Clock, settings: Settings, after_commit: AfterCommit,
+    callback: CallbackQuery, callback_data: MarkRead, session: AsyncSession, member: Member | None,
+    catalog: Catalog, clock: Clock, settings: Settings, after_commit: AfterCommit,
 ) -> None:
     """Đã đọc: count the household as reached (once per article version)."""
     await callback.answer()
-    article_id, _sep, version = callback.data.removeprefix("learn:r:").rpartition(":")
+    article_id, version = callback_data.article, callback_data.version
     article = catalog.article(article_id, "vi")
     if article is None or article.version != version:
         # A button under an old version of the article, or one nobody offered.
@@ -175,9 +223,9 @@ async def mark_read(
         text = _("✅ Đã ghi nhận: hộ {head} đã được tuyên truyền bài này. Cảm ơn bạn!").format(
             head=hd.quote(reach.household.head_name))
     # What to do next, as buttons: on text-only channels a message without them would end the menu.
-    rows = [[(_("✅ Đã đọc"), f"learn:r:{article.id}:{article.version}")] if not reach.counts else [],
-            [(_("📝 Trả lời {count} câu hỏi").format(count=len(article.quiz)), f"quiz:s:{article.id}")]
-            if article.quiz else [], [(_("⬅ Các chủ đề"), "learn:topics")]]
+    rows = [[(_("✅ Đã đọc"), MarkRead(article=article.id, version=article.version))] if not reach.counts else [],
+            [(_("📝 Trả lời {count} câu hỏi").format(count=len(article.quiz)), StartQuiz(article=article.id))]
+            if article.quiz else [], [(_("⬅ Các chủ đề"), Topics())]]
     after_commit.call(callback.message.answer, text, reply_markup=keyboard(*rows))
 
 
@@ -197,8 +245,8 @@ def router() -> Router:
     """The /learn router."""
     router = Router(name="learn")
     router.message.register(learn, Command("learn"), flags=COMMANDS["learn"].flags)
-    router.callback_query.register(open_topic, F.data.startswith("learn:t:"))
-    router.callback_query.register(open_article, F.data.startswith("learn:a:"))
-    router.callback_query.register(back_to_topics, F.data == "learn:topics")
-    router.callback_query.register(mark_read, F.data.startswith("learn:r:"))
+    router.callback_query.register(open_topic, TopicChoice.filter())
+    router.callback_query.register(open_article, ArticleChoice.filter())
+    router.callback_query.register(back_to_topics, Topics.filter())
+    router.callback_query.register(mark_read, MarkRead.filter())
     return router
