@@ -27,10 +27,8 @@ def keyboard(*rows: Iterable[tuple[str, Data]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[button(label, data) for label, data in row] for row in rows if row])
 
 
-def pager(data: str | Callable[[int], Data], page: int, total: int, size: int) -> list[tuple[str, Data]]:
-    """◀ / ▶ buttons for a paginated list: `data(page)` gives a page's button data (or, for a
-    string prefix, `prefix:<page>`)."""
-    page_data = data if callable(data) else lambda number: f"{data}:{number}"
+def pager(page_data: Callable[[int], Data], page: int, total: int, size: int) -> list[tuple[str, Data]]:
+    """◀ / ▶ buttons for a paginated list; `page_data(page)` is a page's button data."""
     row = []
     if page > 0:
         row.append((_("◀ Trước"), page_data(page - 1)))
