@@ -26,6 +26,8 @@ from db.services.tip_limits import TipLimits
 from db.services.tip_sealing import TipKeys, normalise_code
 from db.services.tips import MAX_TEXT, add_addition, check_addition_room, find_by_code, tipster_history
 from db.text import Problem
+from handlers.common.callbacks import Word
+from handlers.common.keyboards import button
 from handlers.tips.drafting import answer_long, begin, cancel, live_draft, private_only, step, typed_text
 from handlers.tips.inbox import send_to_officers
 
@@ -45,11 +47,11 @@ class TipStatusForm(StatesGroup):
 class StatusAction(CallbackData, prefix="tips"):
     """Ask for a code, start an addition, or stop."""
 
-    action: str
+    action: Word
 
 
 def _button(text: str, action: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=StatusAction(action=action).pack())
+    return button(text, StatusAction(action=action))
 
 
 async def ask_status(
