@@ -24,7 +24,7 @@ from db.services.tip_sealing import (
     seal,
     unseal,
 )
-from db.text import N_, Problem
+from db.text import N_, Problem, visible_text
 
 MAX_TEXT = 4000
 MAX_PLACE = 300
@@ -44,10 +44,6 @@ _CHAT_ID = re.compile(r"^-?[A-Za-z0-9_]{1,64}$")
 # character (and the replacement character) means binary garbage or a broken encoding.
 _ALLOWED_CONTROLS = frozenset("\n\t")
 _GARBAGE_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn"})
-# Bidi embeddings, overrides and isolates make a text read otherwise than it is stored (an
-# officer would see another number or address): refused. Other format characters (zero-width
-# spaces, soft hyphens, BOMs) are invisible and dropped.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 @dataclass
@@ -87,10 +83,8 @@ class OpenedTip:
 def clean_text(text: str | None, limit: int) -> str:
     """Typed text in NFC without invisible characters, or a Problem when it is empty (no
     letter or digit), longer than `limit` or garbage."""
-    text = unicodedata.normalize("NFC", (text or "").replace("\r\n", "\n").replace("\r", "\n"))
-    if _BIDI_CONTROLS & set(text):
-        raise Problem(N_("Nội dung có ký tự lạ, không đọc được. Bạn hãy gõ lại bằng chữ thường."))
-    text = "".join(char for char in text if unicodedata.category(char) != "Cf").strip()
+    # Bidi controls are refused and other format characters dropped (db.text.visible_text).
+    text = visible_text((text or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
     if not any(char.isalnum() for char in text):
         raise Problem(N_("Nội dung trống. Bạn hãy gõ vài dòng mô tả."))
     if any(
