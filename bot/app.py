@@ -27,6 +27,7 @@ from bot.exactly_once.fsm_storage import CommittedStorage, SealedRedisStorage, s
 from bot.exactly_once.kept_replies import replies_key
 from bot.exactly_once.transaction import UpdateTransactionMiddleware
 from bot.filters import inline_sync_filters
+from bot.middlewares.inline_buttons import ButtonWithoutChatMiddleware
 from bot.middlewares.locale import MemberLocaleMiddleware
 from bot.middlewares.member import MemberMiddleware
 from bot.middlewares.roles import RoleMiddleware
@@ -120,6 +121,8 @@ def build_dispatcher(
     dispatcher["ledger"] = ledger  # its sweep sends kept replies still waiting (bot/serve.py)
     dispatcher.update.outer_middleware(MemberMiddleware())
     MemberLocaleMiddleware(i18n).setup(dispatcher)
+    # After the locale (the notice is in the user's language), before any callback handler.
+    dispatcher.callback_query.outer_middleware(ButtonWithoutChatMiddleware())
     dispatcher.message.middleware(RoleMiddleware())
     dispatcher.callback_query.middleware(RoleMiddleware())
     dispatcher.include_router(errors_router())
