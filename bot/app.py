@@ -26,6 +26,7 @@ from bot.exactly_once.event_isolation import RenewedRedisEventIsolation
 from bot.exactly_once.fsm_storage import CommittedStorage, SealedRedisStorage, state_key
 from bot.exactly_once.kept_replies import replies_key
 from bot.exactly_once.transaction import UpdateTransactionMiddleware
+from bot import update_log
 from bot.filters import inline_sync_filters
 from bot.middlewares.inline_buttons import ButtonWithoutChatMiddleware
 from bot.middlewares.locale import MemberLocaleMiddleware
@@ -91,6 +92,7 @@ def build_dispatcher(
     catalog: Catalog | None = None,
 ) -> Dispatcher:
     """A dispatcher with the middlewares in their required order and every feature router."""
+    update_log.install()  # no durations in the per-update log lines
     keys = tip_keys(settings)
     secret = keys.lookup_secret if keys else None
     storage, isolation = _fsm(redis, state_key(secret))

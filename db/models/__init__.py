@@ -13,7 +13,7 @@ from db.models.pledges import Pledge
 from db.models.scheduler_jobs import SCHEDULER_JOBS_TABLE, scheduler_jobs
 from db.models.tallies import Tally
 from db.models.tips import TIP_ENTRY_KINDS, TIP_KINDS, TIP_STATUSES, Tip, TipEntry, TipPhoto, TipRoute
-from db.models.updates import ProcessedUpdate
+from db.models.updates import KeptReply, ProcessedUpdate
 
 __all__ = [
     "AUDIENCES",
@@ -38,6 +38,7 @@ __all__ = [
     "Base",
     "Campaign",
     "Household",
+    "KeptReply",
     "Member",
     "Pledge",
     "ProcessedUpdate",

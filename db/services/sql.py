@@ -44,3 +44,13 @@ async def insert_returning(
     insert_ignore."""
     result = await session.scalars(_statement(session, model, conflict, True), [values])
     return result.first()
+
+
+async def upsert(
+    session: AsyncSession, model: type, values: dict[str, Any], conflict: list[str], changed: list[str]
+) -> None:
+    """INSERT … ON CONFLICT DO UPDATE the `changed` columns."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(model.__table__).values(**values)
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=conflict, set_={name: statement.excluded[name] for name in changed}))
