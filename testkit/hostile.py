@@ -15,7 +15,7 @@ from base.settings import Settings, load_settings
 from db.models import Base, Broadcast, Household, Member, Pledge, utcnow
 from db.services.members import grant_role
 from db.services.milestones import add_milestone
-from db.services.tip_sealing import TipKeys, key_text
+from db.services.tip_sealing import TipKeys, grouped, key_text
 from db.services.tips import TipDraft, add_reply, set_route, submit_tip
 from testkit.arrange import tree
 from testkit.delivery_fakes import TZ, local
@@ -125,7 +125,7 @@ async def build_world(session: AsyncSession, keys: TipKeys) -> World:
         # Nobody may read these from chat: tip texts and places, receipt codes; an officer's reply
         # only the holder of its tip's receipt code.
         "Kq7T1": nobody, "Kq7T2": nobody, "Kq7L2": nobody, code1: nobody, code2: nobody,
-        "Kq7R2": (nobody, (code2, " ".join((code2[:4], code2[4:8], code2[8:])))),
+        "Kq7R2": (nobody, (code2, grouped(code2))),
         "Kq7W": frozenset({RESIDENT_B}),
         "Kq7P": frozenset({RESIDENT_C} | STAFF_OF["H21"]),
         "Kq7A": frozenset({RESIDENT_C} | STAFF_OF["H21"]),

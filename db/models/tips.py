@@ -42,10 +42,12 @@ class Tip(Base):
     kind: Mapped[str] = mapped_column(String(24))
     status: Mapped[str] = mapped_column(String(16), default="received")
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    # HMAC of the receipt code under the server's secret: finds the tip, cannot be reversed.
+    # What the receipt code derives with argon2id under a salt of the server's secret (for a
+    # 12-digit code of before 0009: its HMAC under the secret, stretched with argon2id): finds
+    # the tip, and costs a guess some 70 ms and 64 MiB (db/services/tip_sealing.py).
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # Salt and public half of the key pair derived from the receipt code (argon2id):
-    # replies are sealed to it, so only someone holding the code can read them.
+    # Salt and public half of the key pair derived from the receipt code: replies are sealed
+    # to it, so only someone holding the code can read them.
     code_salt: Mapped[bytes] = mapped_column(LargeBinary(16))
     reply_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     # Rounded down to the hour, so the time cannot be matched against other records.

@@ -16,9 +16,10 @@ from db.services.areas import require_area
 from db.services.campaigns import ancestor_ids
 from db.services.members import OFFICER_ROLES, scope_covers
 from db.services.tip_sealing import (
+    CodeLookup,
     TipKeys,
-    code_hash,
-    derive_code_key,
+    derive_lookup,
+    derive_reply_key,
     new_receipt,
     same_hash,
     seal,
@@ -126,14 +127,14 @@ async def submit_tip(
     area = await session.get(Area, draft.area_id)
     if area is None:
         raise Problem(N_("Địa bàn đã chọn không còn trong hệ thống. Bạn hãy chọn lại."))
-    receipt = await new_receipt()
+    receipt = await new_receipt(keys)
     tip = Tip(
         area_id=area.id,
         area=area,
         kind=draft.kind,
         status="received",
         sealed=seal(keys.officers, _payload(draft)),
-        code_hash=code_hash(keys, receipt.code),
+        code_hash=receipt.lookup,
         code_salt=receipt.salt,
         reply_key=bytes(receipt.key.public_key),
         created_at=_hour(utcnow()),
@@ -145,13 +146,22 @@ async def submit_tip(
     return tip, receipt.code
 
 
-async def find_by_code(session: AsyncSession, keys: TipKeys, code: str) -> Tip | None:
-    """The tip this receipt code belongs to, or None."""
-    wanted = code_hash(keys, code)
-    tip = await session.scalar(select(Tip).where(Tip.code_hash == wanted))
-    if tip is None or not same_hash(tip.code_hash, wanted):
+@dataclass(frozen=True)
+class FoundTip:
+    """A tip found by its receipt code, with what the code derived (its reply key comes from it)."""
+
+    tip: Tip
+    lookup: CodeLookup
+
+
+async def find_by_code(session: AsyncSession, keys: TipKeys, code: str) -> FoundTip | None:
+    """The tip this receipt code (normalised) belongs to, or None. Each call costs one
+    argon2id derivation (in the derivations' thread), right code or wrong."""
+    found = await derive_lookup(keys, code)
+    tip = await session.scalar(select(Tip).where(Tip.code_hash == found.value))
+    if tip is None or not same_hash(tip.code_hash, found.value):
         return None
-    return tip
+    return FoundTip(tip, found)
 
 
 async def _entries(session: AsyncSession, tip_ids: list[int]) -> list[TipEntry]:
@@ -159,11 +169,11 @@ async def _entries(session: AsyncSession, tip_ids: list[int]) -> list[TipEntry]:
     return list(await session.scalars(query))
 
 
-async def tipster_history(session: AsyncSession, tip: Tip, code: str) -> list[HistoryItem]:
+async def tipster_history(session: AsyncSession, found: FoundTip) -> list[HistoryItem]:
     """The tip's history as its tipster may read it: replies opened with the code's key."""
-    key = await derive_code_key(code, tip.code_salt)
+    key = await derive_reply_key(found.lookup, found.tip.code_salt)
     items = []
-    for entry in await _entries(session, [tip.id]):
+    for entry in await _entries(session, [found.tip.id]):
         text = None
         if entry.sealed_for_tipster is not None:
             text = unseal(key, entry.sealed_for_tipster).decode("utf-8")

@@ -290,7 +290,7 @@ async def test_the_database_away_for_ten_seconds(pg_url, proxy, direct, redis, t
         assert any(head in text for uid, text in traffic.replies
                    if uid == user_id and text.startswith("✅"))
     # Every receipt opens a stored tip, and every tipster got one.
-    receipts = {user_id: re.search(r"(\d{4} \d{4} \d{4})", text).group(1).replace(" ", "")
+    receipts = {user_id: re.search(r"(\d{4} \d{4} \d{4} \d{4})", text).group(1).replace(" ", "")
                 for user_id, text in traffic.replies if "Mã biên nhận" in text}
     assert sorted(receipts) == TIPSTERS
     lookup = app.dispatcher["tip_keys"]
@@ -446,7 +446,7 @@ async def test_a_bot_killed_while_sending_a_tip_stores_it_once_with_a_receipt(
         await telegram.stop()
     assert await scalar(direct, select(func.count()).select_from(Tip)) == 1
     receipts = [text for text in telegram.texts(TIPSTER) if "Mã biên nhận" in text]
-    codes = {re.search(r"(\d{4} \d{4} \d{4})", text).group(1).replace(" ", "") for text in receipts}
+    codes = {re.search(r"(\d{4} \d{4} \d{4} \d{4})", text).group(1).replace(" ", "") for text in receipts}
     assert len(codes) == 1  # one code, whether the held receipt got through or not
     await direct.rollback()
     assert await find_by_code(direct, TipKeys(keys.public_key, TIP_SECRET.encode()), codes.pop())
