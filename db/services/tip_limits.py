@@ -1,9 +1,11 @@
 """Abuse limits for tips, counted without knowing who sends them.
 
-A sender is counted by an HMAC of their channel and id under a random key of the day.
-The day key and the counters live in Redis when BINHYEN_REDIS_URL is set (shared by every
-instance), else in this process, and expire soon after their day: once yesterday's key is
-gone, nobody can tell whose counts yesterday's were. Nothing of this is stored with a tip.
+A sender is counted by an HMAC of their channel and id under a key of the day: a random
+value of the day, itself keyed with BINHYEN_TIP_SECRET. The random value and the counters live
+in Redis when BINHYEN_REDIS_URL is set (shared by every instance), else in this process, and
+expire soon after their day: once yesterday's value is gone, nobody can tell whose counts
+yesterday's were; and a Redis dump alone (the value beside the counters) does not let anyone
+compute a given user's tag without the secret. Nothing of this is stored with a tip.
 """
 
 import hashlib
@@ -117,6 +119,7 @@ class TipLimits:
         wrong_codes_per_hour: int = WRONG_CODES_PER_HOUR,
         clock: Callable[[], datetime] = utcnow,
         lookups_per_hour: int = LOOKUPS_PER_HOUR,
+        secret: bytes | None = None,
     ) -> None:
         self.per_sender_day = per_sender_day
         self.per_hour = per_hour
@@ -125,6 +128,8 @@ class TipLimits:
         self.tz = tz
         self.clock = clock
         self.store = _MemoryStore(clock) if redis is None else _RedisStore(redis, clock)
+        self._tag_key = None if secret is None else hmac.new(
+            secret, b"binhyen sender tags", hashlib.sha256).digest()
 
     def _day(self) -> tuple[str, datetime]:
         local = self.clock().astimezone(self.tz)
@@ -140,6 +145,8 @@ class TipLimits:
         """The sender's tag for today: an HMAC of who they are under today's random key."""
         day, until = self._day()
         key = await self.store.day_key(f"{PREFIX}:daykey:{day}", until)
+        if self._tag_key is not None:  # the stored value alone does not make the tags
+            key = hmac.new(self._tag_key, key, hashlib.sha256).digest()
         return hmac.new(key, f"{channel}:{user_id}".encode(), hashlib.sha256).hexdigest()[:32]
 
     async def check_tip(self, sender: str) -> None:

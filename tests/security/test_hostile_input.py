@@ -360,7 +360,7 @@ def inline_press(chat, data: str, user: int) -> Update:
 async def reset(app, chat, session, world: World) -> None:
     """Each example starts alike: no conversation under way, no menus, fresh tip limits, the cast
     as arranged."""
-    app.dispatcher.storage.inner.storage.clear()
+    app.dispatcher.storage.inner.clear()
     chat.session.menus.clear()
     settings_ = app.settings
     app.dispatcher["tip_limits"] = TipLimits(None, settings_.tip_limit_per_sender_day,

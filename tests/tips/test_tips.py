@@ -369,7 +369,8 @@ class TestHourlyLimit:
 
     async def test_the_limit_holds_and_a_confirmed_draft_waits_for_the_next_hour(
             self, app, chat, session, tree):
-        clock = FakeClock(datetime.now(timezone.utc))
+        # Half past: the next hour begins half an hour on, within the draft's hour.
+        clock = FakeClock(datetime.now(timezone.utc).replace(minute=30, second=0, microsecond=0))
         app.dispatcher["clock"] = clock
         late = TIPSTER + 3
         send = TipStep(action="send").pack()
@@ -393,7 +394,7 @@ class TestHourlyLimit:
         assert "vẫn được giữ" in refusal
         assert await count(session, Tip) == 2
 
-        clock.advance(3600)  # the next hour
+        clock.advance(1800)  # the next hour
         [receipt, _copy] = await chat.press(send, late)
         assert "Mã biên nhận" in receipt
         assert await count(session, Tip) == 3
@@ -704,7 +705,7 @@ async def redis_values(client) -> str:
 
 async def test_redis_holds_no_readable_draft_nor_the_tip_a_status_check_opened(database_url, officers_key, tree):
     """Conversation state is sealed in Redis: a dump shows no tip text, place, kind or tip id."""
-    from handlers.tips.status import VIEWING_SECONDS
+    from base.state_expiry import STATE_SECONDS
     from testkit.fakes import ChatDriver
 
     async with bot_with_redis(database_url, officers_key) as (app, client):
@@ -729,8 +730,8 @@ async def test_redis_holds_no_readable_draft_nor_the_tip_a_status_check_opened(d
         after = await redis_values(client)
         for readable in (TEXT, PLACE, code, "tip_id", "TipStatusForm", reference_of(chat)):
             assert readable not in after, readable
-        for key in await client.keys("binhyen:fsm:*"):  # the link to the tip lives minutes only
-            assert 0 < await client.ttl(key) <= VIEWING_SECONDS
+        for key in await client.keys("binhyen:fsm:*"):  # gone within the hour, like any state
+            assert 0 < await client.ttl(key) <= STATE_SECONDS
         # The sealed state still works: the addition reaches the tip.
         await chat.press(StatusAction(action="add").pack(), TIPSTER)
         [thanks, _copy] = await chat.send("Bổ sung: người bán đi xe màu đỏ.", user_id=TIPSTER)
