@@ -122,6 +122,7 @@ def build_dispatcher(
         tip_limits=TipLimits(
             redis, settings.tip_limit_per_sender_day, settings.tip_limit_per_hour, settings.tz,
             clock=lambda: dispatcher["clock"].now(), secret=secret,
+            wrong_codes_ceiling=settings.tip_wrong_codes_per_hour,
         ),
         translator=translator(i18n),
     )

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.models.areas import Area
 from db.models.base import Base, utcnow
+from db.models.utc import UTCDateTime
 
 # Stable codes; the chat shows them through gettext (handlers/tip_labels.py).
 TIP_KINDS = (
@@ -118,3 +119,15 @@ class TipRoute(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     area: Mapped[Area] = relationship(lazy="joined", innerjoin=True)
+
+
+class WrongCodeMinute(Base):
+    """How many wrong receipt codes the whole bot was given in a minute (no sender, no code):
+    the bot-wide ceiling's count, kept in the database when there is no Redis, so that a
+    restart does not reset it; rows older than the hour-long window are deleted
+    (db/services/tip_limits.py)."""
+
+    __tablename__ = "wrong_code_minutes"
+
+    minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)

@@ -94,7 +94,7 @@ async def _show(
 ) -> None:
     sender = await tip_limits.sender(channel, channel_user_id)
     try:
-        await tip_limits.check_code_attempts(sender)
+        await tip_limits.check_code_attempts(sender, session)
     except Problem as problem:
         await state.clear()
         await message.answer(render_problem(problem))
@@ -112,7 +112,7 @@ async def _show(
         return
     found = await find_by_code(session, tip_keys, code)
     if found is None:
-        await tip_limits.wrong_code(sender)
+        await tip_limits.wrong_code(sender, session)
         await state.clear()
         await message.answer(_("Không có tin báo nào với mã này. Bạn hãy kiểm tra lại từng chữ số."))
         return
