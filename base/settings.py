@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     tip_private_key_file: Path | None = None
     tip_limit_per_sender_day: int = Field(5, ge=1)
     tip_limit_per_hour: int = Field(1000, ge=1)
+    tip_wrong_codes_per_hour: int = Field(100, ge=1)
     telegram_rate: float = 25.0
     zalo_rate: float = 10.0
     quiet_hours: str = "21:00-06:00"

@@ -12,8 +12,17 @@ from db.models.outreach import QuizAttempt, Reading
 from db.models.pledges import Pledge
 from db.models.scheduler_jobs import SCHEDULER_JOBS_TABLE, scheduler_jobs
 from db.models.tallies import Tally
-from db.models.tips import TIP_ENTRY_KINDS, TIP_KINDS, TIP_STATUSES, Tip, TipEntry, TipPhoto, TipRoute
-from db.models.updates import ProcessedUpdate
+from db.models.tips import (
+    TIP_ENTRY_KINDS,
+    TIP_KINDS,
+    TIP_STATUSES,
+    Tip,
+    TipEntry,
+    TipPhoto,
+    TipRoute,
+    WrongCodeMinute,
+)
+from db.models.updates import KeptReply, ProcessedUpdate
 
 __all__ = [
     "AUDIENCES",
@@ -38,6 +47,7 @@ __all__ = [
     "Base",
     "Campaign",
     "Household",
+    "KeptReply",
     "Member",
     "Pledge",
     "ProcessedUpdate",
@@ -48,5 +58,6 @@ __all__ = [
     "TipEntry",
     "TipPhoto",
     "TipRoute",
+    "WrongCodeMinute",
     "utcnow",
 ]

@@ -16,15 +16,16 @@ from db.services.areas import require_area
 from db.services.campaigns import ancestor_ids
 from db.services.members import OFFICER_ROLES, scope_covers
 from db.services.tip_sealing import (
+    CodeLookup,
     TipKeys,
-    code_hash,
-    derive_code_key,
+    derive_lookup,
+    derive_reply_key,
     new_receipt,
     same_hash,
     seal,
     unseal,
 )
-from db.text import N_, Problem
+from db.text import N_, Problem, visible_text
 
 MAX_TEXT = 4000
 MAX_PLACE = 300
@@ -44,10 +45,6 @@ _CHAT_ID = re.compile(r"^-?[A-Za-z0-9_]{1,64}$")
 # character (and the replacement character) means binary garbage or a broken encoding.
 _ALLOWED_CONTROLS = frozenset("\n\t")
 _GARBAGE_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn"})
-# Bidi embeddings, overrides and isolates make a text read otherwise than it is stored (an
-# officer would see another number or address): refused. Other format characters (zero-width
-# spaces, soft hyphens, BOMs) are invisible and dropped.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 @dataclass
@@ -87,10 +84,8 @@ class OpenedTip:
 def clean_text(text: str | None, limit: int) -> str:
     """Typed text in NFC without invisible characters, or a Problem when it is empty (no
     letter or digit), longer than `limit` or garbage."""
-    text = unicodedata.normalize("NFC", (text or "").replace("\r\n", "\n").replace("\r", "\n"))
-    if _BIDI_CONTROLS & set(text):
-        raise Problem(N_("Nội dung có ký tự lạ, không đọc được. Bạn hãy gõ lại bằng chữ thường."))
-    text = "".join(char for char in text if unicodedata.category(char) != "Cf").strip()
+    # Bidi controls are refused and other format characters dropped (db.text.visible_text).
+    text = visible_text((text or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
     if not any(char.isalnum() for char in text):
         raise Problem(N_("Nội dung trống. Bạn hãy gõ vài dòng mô tả."))
     if any(
@@ -132,14 +127,14 @@ async def submit_tip(
     area = await session.get(Area, draft.area_id)
     if area is None:
         raise Problem(N_("Địa bàn đã chọn không còn trong hệ thống. Bạn hãy chọn lại."))
-    receipt = await new_receipt()
+    receipt = await new_receipt(keys)
     tip = Tip(
         area_id=area.id,
         area=area,
         kind=draft.kind,
         status="received",
         sealed=seal(keys.officers, _payload(draft)),
-        code_hash=code_hash(keys, receipt.code),
+        code_hash=receipt.lookup,
         code_salt=receipt.salt,
         reply_key=bytes(receipt.key.public_key),
         created_at=_hour(utcnow()),
@@ -151,13 +146,22 @@ async def submit_tip(
     return tip, receipt.code
 
 
-async def find_by_code(session: AsyncSession, keys: TipKeys, code: str) -> Tip | None:
-    """The tip this receipt code belongs to, or None."""
-    wanted = code_hash(keys, code)
-    tip = await session.scalar(select(Tip).where(Tip.code_hash == wanted))
-    if tip is None or not same_hash(tip.code_hash, wanted):
+@dataclass(frozen=True)
+class FoundTip:
+    """A tip found by its receipt code, with what the code derived (its reply key comes from it)."""
+
+    tip: Tip
+    lookup: CodeLookup
+
+
+async def find_by_code(session: AsyncSession, keys: TipKeys, code: str) -> FoundTip | None:
+    """The tip this receipt code (normalised) belongs to, or None. Each call costs one
+    argon2id derivation (in the derivations' thread), right code or wrong."""
+    found = await derive_lookup(keys, code)
+    tip = await session.scalar(select(Tip).where(Tip.code_hash == found.value))
+    if tip is None or not same_hash(tip.code_hash, found.value):
         return None
-    return tip
+    return FoundTip(tip, found)
 
 
 async def _entries(session: AsyncSession, tip_ids: list[int]) -> list[TipEntry]:
@@ -165,11 +169,11 @@ async def _entries(session: AsyncSession, tip_ids: list[int]) -> list[TipEntry]:
     return list(await session.scalars(query))
 
 
-async def tipster_history(session: AsyncSession, tip: Tip, code: str) -> list[HistoryItem]:
+async def tipster_history(session: AsyncSession, found: FoundTip) -> list[HistoryItem]:
     """The tip's history as its tipster may read it: replies opened with the code's key."""
-    key = await derive_code_key(code, tip.code_salt)
+    key = await derive_reply_key(found.lookup, found.tip.code_salt)
     items = []
-    for entry in await _entries(session, [tip.id]):
+    for entry in await _entries(session, [found.tip.id]):
         text = None
         if entry.sealed_for_tipster is not None:
             text = unseal(key, entry.sealed_for_tipster).decode("utf-8")

@@ -24,6 +24,8 @@ from base.preferences import prefs_key, remembered_locale
 from db.models import Area, Household, Member
 from db.services.areas import children
 from db.services.joining import (
+    clean_address,
+    clean_head_name,
     give_consent,
     hamlet_by_join_code,
     has_consented,
@@ -311,7 +313,7 @@ async def new_household(callback: CallbackQuery, session: AsyncSession, state: F
 
 async def new_name(message: Message, state: FSMContext) -> None:
     """The head's name of the new household."""
-    name = " ".join((message.text or "").split())
+    name = clean_head_name(message.text or "")  # a Problem (bidi controls …) is the reply: bot/middlewares/problems.py
     if not 2 <= len(name) <= 200:
         await message.answer(_("Bạn gõ họ tên chủ hộ (từ 2 đến 200 ký tự)."))
         return
@@ -322,7 +324,7 @@ async def new_name(message: Message, state: FSMContext) -> None:
 
 async def new_address(message: Message, state: FSMContext) -> None:
     """The new household's address."""
-    address = " ".join((message.text or "").split())
+    address = clean_address(message.text or "")  # a Problem (bidi controls …) is the reply: bot/middlewares/problems.py
     if not 2 <= len(address) <= 300:
         await message.answer(_("Bạn gõ địa chỉ của hộ (từ 2 đến 300 ký tự)."))
         return

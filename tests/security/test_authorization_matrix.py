@@ -344,7 +344,7 @@ class Tried:
 
 async def attempt(case: Case, user: int, scope: str, app, chat, session, arranged, caplog) -> Tried:
     """Try a case as `user` on a target in or out of their scope."""
-    app.dispatcher.storage.inner.storage.clear()
+    app.dispatcher.storage.inner.clear()
     chat.session.menus.clear()
     aimed = await target(session, arranged, scope, case.fresh_tip)
     if case.state is not None:
