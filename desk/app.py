@@ -136,9 +136,10 @@ async def session_middleware(request: web.Request, handler) -> web.StreamRespons
                 if writing:
                     await session.commit()
             except Problem as problem:
-                await session.rollback()
+                # Rendered before the rollback, which would expire the member the page shows.
                 response = render(request, "problem.html", {"message": render_problem(problem, markup=False)},
                                   status=400)
+                await session.rollback()
             except NotSignedIn:
                 await session.rollback()
                 response = web.HTTPSeeOther(url(request, "/"))
@@ -146,13 +147,13 @@ async def session_middleware(request: web.Request, handler) -> web.StreamRespons
                     clear_cookie(response, request)
                 raise response from None
             except NotAllowed:
-                await session.rollback()
                 response = render(request, "problem.html", {"message": gettext(
                     "Trang này dành cho vai trò khác. Tài khoản của bạn chưa có quyền này.")}, status=403)
-            except OutOfScope:
                 await session.rollback()
+            except OutOfScope:
                 response = render(request, "problem.html", {"message": gettext(
                     "Không có mục này trong phạm vi bạn phụ trách.")}, status=404)
+                await session.rollback()
             except web.HTTPException as answer:
                 # A redirect after a POST is its success: what it did is kept.
                 if writing and answer.status < 400:

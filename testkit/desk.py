@@ -4,8 +4,8 @@ mounts it, a client with its cookie jar, and logging in through a one-time link.
 import re
 from dataclasses import dataclass
 
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp import ClientSession, CookieJar, web
+from aiohttp.test_utils import TestServer
 
 from bot.app import App
 from bot.web_desk import login_link, mount_desk
@@ -19,20 +19,29 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 @dataclass
 class Desk:
-    """A client of the desk served on 127.0.0.1."""
+    """A browser of the desk served on 127.0.0.1: its own cookie jar."""
 
-    client: TestClient
+    server: TestServer
     app: App
+    http: ClientSession
 
     @property
     def origin(self) -> str:
-        return f"http://{self.client.host}:{self.client.port}"
+        return f"http://{self.server.host}:{self.server.port}"
 
     def path(self, path: str) -> str:
         return self.app.settings.web_path + path
 
+    def browser(self) -> "Desk":
+        """Another browser of the same desk (no cookies)."""
+        return Desk(self.server, self.app, ClientSession(cookie_jar=CookieJar(unsafe=True)))
+
+    async def close(self) -> None:
+        await self.http.close()
+
     async def get(self, path: str, **kwargs) -> web.Response:
-        return await self.client.get(self.path(path), allow_redirects=kwargs.pop("allow_redirects", False), **kwargs)
+        return await self.http.get(self.origin + self.path(path),
+                                   allow_redirects=kwargs.pop("allow_redirects", False), **kwargs)
 
     async def post(self, path: str, data: dict | None = None, origin: str | None = "same",
                    csrf: str | None = "page", **kwargs):
@@ -45,7 +54,8 @@ class Desk:
             csrf = await self.csrf()
         if csrf is not None:
             data.setdefault("csrf", csrf)
-        return await self.client.post(self.path(path), data=data, headers=headers, allow_redirects=False, **kwargs)
+        return await self.http.post(self.origin + self.path(path), data=data, headers=headers,
+                                    allow_redirects=False, **kwargs)
 
     async def csrf(self) -> str | None:
         """The session's CSRF token, as the pages carry it."""
@@ -78,9 +88,9 @@ async def start_desk(app: App) -> Desk:
     """The desk mounted on the bot's web application, served on a free port."""
     server = web_application(app)
     mount_desk(server, app)
-    client = TestClient(TestServer(server, host="127.0.0.1"))
-    await client.start_server()
-    return Desk(client, app)
+    test_server = TestServer(server, host="127.0.0.1")
+    await test_server.start_server()
+    return Desk(test_server, app, ClientSession(cookie_jar=CookieJar(unsafe=True)))
 
 
 async def member(app: App, channel: str, user_id: str) -> Member:

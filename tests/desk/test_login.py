@@ -29,7 +29,8 @@ async def world(session, app):
 async def desk(app, world):
     desk = await start_desk(app)
     yield desk
-    await desk.client.close()
+    await desk.close()
+    await desk.server.close()
 
 
 async def test_without_a_session_the_home_page_explains_how_to_get_a_link_and_shows_no_data(desk):
@@ -59,7 +60,7 @@ async def test_dashboard_in_a_private_chat_sends_a_link_that_logs_in_once(desk, 
     assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/desk/"
     home = await desk.get("/", allow_redirects=True)
     assert "Xã Tân Hòa" in await home.text()
-    desk.client.session.cookie_jar.clear()
+    desk.http.cookie_jar.clear()
     refused = await desk.open_link(path)
     assert refused.status == 410
 
