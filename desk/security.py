@@ -39,8 +39,14 @@ def expected_origin(request: web.Request, base_url: str | None) -> str:
 
 
 def same_origin(request: web.Request, base_url: str | None) -> bool:
-    """Whether the POST's Origin header names our origin (a missing one is refused)."""
+    """Whether the POST comes from our own pages: its Origin header names our origin.
+
+    Under Referrer-Policy: no-referrer a browser sends a form's Origin as "null" (Fetch,
+    "serialize a request origin"); it is then taken only with Sec-Fetch-Site: same-origin,
+    which the browser sets itself and no page can forge. A missing Origin is refused."""
     origin = request.headers.get("Origin")
+    if origin == "null":
+        return request.headers.get("Sec-Fetch-Site") == "same-origin"
     return origin is not None and hmac.compare_digest(origin, expected_origin(request, base_url))
 
 

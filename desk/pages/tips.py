@@ -20,7 +20,7 @@ from db.services.tips import (
     tips_in_scope,
 )
 from db.text import N_, Problem
-from desk.access import db, officers
+from desk.access import OutOfScope, db, officers
 from desk.app import context_of, render, url
 from desk.keys import MEMBER
 
@@ -36,8 +36,13 @@ def _age(tip: Tip, now: datetime) -> str:
 
 
 async def _tip(request: web.Request) -> Tip:
+    """The tip of the path, if the officer's scope covers it; OutOfScope (404) otherwise, the
+    same for a tip elsewhere as for one that does not exist."""
     text = request.match_info["id"]
-    return await tip_by_id_for_officer(db(request), request[MEMBER], int(text) if len(text) < 10 else 0)
+    try:
+        return await tip_by_id_for_officer(db(request), request[MEMBER], int(text) if len(text) < 10 else 0)
+    except Problem:
+        raise OutOfScope() from None
 
 
 @officers

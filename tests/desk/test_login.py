@@ -102,9 +102,13 @@ async def test_security_headers_on_every_page(desk):
 async def test_a_post_from_another_origin_or_without_the_token_changes_nothing(desk, session):
     await desk.login("telegram", OFFICER)
     before = await session.scalar(select(func.count(DeskSession.id)))
-    for origin, csrf in (("https://evil.example", "page"), (None, "page"), ("same", "wrong"), ("same", None)):
+    for origin, csrf in (("https://evil.example", "page"), (None, "page"), ("null", "page"), ("same", "wrong"),
+                         ("same", None)):
         answer = await desk.post("/logout", origin=origin, csrf=csrf)
         assert answer.status == 403
+    # "null" (a form under no-referrer) only with the browser's own Sec-Fetch-Site: cross-site is refused.
+    answer = await desk.post("/logout", origin="null", headers={"Sec-Fetch-Site": "cross-site"})
+    assert answer.status == 403
     await session.rollback()
     assert await session.scalar(select(func.count(DeskSession.id))) == before
     answer = await desk.post("/logout")
