@@ -40,9 +40,15 @@ def _year(request: web.Request) -> int | None:
 
 
 async def report_of(request: web.Request, area) -> Report:
-    """The report of the area for the year asked (default the running campaign)."""
-    settings = context_of(request).settings
-    return await build_report(db(request), area, today(request), settings.tz, _year(request))
+    """The report of the area for the year asked (default the running campaign), at most
+    ReportCache.SECONDS old (the member's scope is checked before, on every request)."""
+    context = context_of(request)
+    key, now = (area.id, _year(request), today(request)), context.clock.monotonic()
+    report = context.reports.get(key, now)
+    if report is None:
+        report = await build_report(db(request), area, today(request), context.settings.tz, _year(request))
+        context.reports.put(key, report, now)
+    return report
 
 
 def targets(report: Report) -> list[dict]:
