@@ -56,6 +56,7 @@ COMMANDS = {
         CommandInfo("broadcast", __("Gửi thông báo tới bà con trong địa bàn"), STAFF),
         CommandInfo("broadcasts", __("Xem, hủy các thông báo đã gửi và đã hẹn"), STAFF),
         CommandInfo("campaign", __("Lịch chiến dịch: các mốc và lời nhắc"), OFFICER_ROLES),
+        CommandInfo("dashboard", __("Nhận đường dẫn đăng nhập bàn làm việc trên web"), STAFF),
     )
 }
 

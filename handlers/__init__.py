@@ -9,7 +9,7 @@ from aiogram import Router
 from handlers.areas import area, households, stats
 from handlers.broadcasts import compose, listing
 from handlers.campaign import calendar
-from handlers.general import cancel, fallback, help, start, whoami
+from handlers.general import cancel, dashboard, fallback, help, start, whoami
 from handlers.outreach import learn, quiz
 from handlers.residents import joining, language, pledge, privacy
 from handlers.tips import inbox, status, submit
@@ -25,5 +25,5 @@ def routers() -> list[Router]:
         learn.router(), quiz.router(), pledge.router(), privacy.router(), households.router(),
         stats.router(), area.router(), submit.router(), status.router(), inbox.router(),
         listing.router(), compose.router(), calendar.router(),
-        whoami.router(), cancel.router(), fallback.router(),
+        whoami.router(), dashboard.router(), cancel.router(), fallback.router(),
     ]

@@ -16,9 +16,11 @@ from base.labels import render_problem
 from base.settings import ServiceUnreachable, Settings, SettingsError, TokenRefused, load_settings
 from bot.app import App, build_app, telegram_bot
 from bot.background import RUN_ROLES, runs_bot, start_background
+from bot.web_desk import runs_desk
 from bot.cli import delivery as delivery_commands
 from bot.cli.delivery import channels_for, close_channels
 from bot.cli.tips import add_tips_commands
+from bot.cli.web import add_web_commands
 from content.catalog import Catalog
 from db import migrate
 from db.migrate import NotMigrated
@@ -71,16 +73,18 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.serve import serve
     from delivery.zalo_api import ZaloError, ZaloUnauthorized
 
-    channels = [] if role == "bot" else channels_for(settings)
+    channels = [] if role in ("bot", "web") else channels_for(settings)
     background = await start_background(app, role, channels)
     bot = telegram_bot(settings) if runs_bot(role) and settings.telegram_token else None
     zalo = zalo_channel(app) if runs_bot(role) and settings.zalo_token else None
     try:
-        if bot is None and zalo is None:
+        if bot is None and zalo is None and not runs_desk(role):
             print(_("Bình Yên đang chạy vai trò {role}. Nhấn Ctrl-C để dừng.").format(role=role))
             await asyncio.Event().wait()
         else:
-            await serve(app, bot, zalo)
+            if runs_desk(role):
+                print(_("Bàn làm việc: {url}").format(url=settings.web_base_url))
+            await serve(app, bot, zalo, desk=runs_desk(role))
     except ZaloUnauthorized:
         print(_("Zalo không nhận BINHYEN_ZALO_TOKEN: hãy kiểm tra lại mã của bot."),
               file=sys.stderr)
@@ -119,6 +123,7 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings, role: str = "bo
     app: App = await build_app(settings)
     # `binhyen run` without a token also runs the scheduler and delivers console messages here.
     background = await start_background(app, role, channels_for(settings, console_only=True))
+    desk = await _console_desk(app) if runs_desk(role) else None
     try:
         chat = ConsoleChat(app, args.user)
         if script is not None:
@@ -127,9 +132,34 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings, role: str = "bo
             print(_("Bình Yên — kênh thử trên máy. Gõ /start để bắt đầu, /quit để thoát.\n"))
             await chat.interact()
     finally:
+        if desk is not None:
+            await desk.cleanup()
         await background.stop()
         await app.close()
     return 0
+
+
+async def _console_desk(app: App):
+    """The desk beside the console chat (`make run`), on BINHYEN_WEB_LISTEN; its runner."""
+    from aiohttp import web
+
+    from bot.web_desk import mount_desk
+    from bot.webhook import web_application
+
+    server = web_application(app)
+    mount_desk(server, app)
+    runner = web.AppRunner(server)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, *app.settings.web_host_port).start()
+    except OSError as error:  # the port is taken: the chat still works
+        print(_("Không mở được bàn làm việc trên {listen}: {error}").format(
+            listen=app.settings.web_listen, error=error.strerror or error), file=sys.stderr)
+        await runner.cleanup()
+        return None
+    print(_("Bàn làm việc: {url} (gõ /dashboard để nhận đường dẫn đăng nhập)").format(
+        url=app.settings.web_base_url))
+    return runner
 
 
 def read_text_file(name: str) -> str | None:
@@ -457,7 +487,7 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="start the bot (Telegram and/or Zalo; the console without a token)")
     run.add_argument("--user", type=int, default=1, help="console user id when no token is set")
     run.add_argument("--role", choices=RUN_ROLES, default="all",
-                     help="all (one instance), bot, scheduler (exactly one) or worker")
+                     help="all (one instance), bot, scheduler (exactly one), worker or web (the desk)")
     run.set_defaults(handler=cmd_run)
 
     chat = commands.add_parser("chat", help="chat with the bot on the console")
@@ -522,6 +552,7 @@ def parser() -> argparse.ArgumentParser:
     tallies.add_parser("sync", help="store today's snapshot of every running campaign").set_defaults(
         handler=cmd_tallies_sync)
     add_tips_commands(commands)
+    add_web_commands(commands)
     delivery_commands.add_commands(commands)
     return top
 

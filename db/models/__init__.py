@@ -4,6 +4,7 @@ from db.models.areas import LEVELS, Area
 from db.models.base import Base, utcnow
 from db.models.broadcasts import BROADCAST_STATUSES, Broadcast
 from db.models.campaigns import SEED_TARGETS, Campaign
+from db.models.desk import AuditEntry, DeskLink, DeskSession
 from db.models.deliveries import DELIVERY_STATUSES, FINAL_STATUSES, Delivery
 from db.models.households import Household
 from db.models.members import CHANNELS, ROLES, Member
@@ -31,7 +32,10 @@ __all__ = [
     "FINAL_STATUSES",
     "MILESTONE_KINDS",
     "SCHEDULER_JOBS_TABLE",
+    "AuditEntry",
     "Broadcast",
+    "DeskLink",
+    "DeskSession",
     "Delivery",
     "Milestone",
     "Reminder",

@@ -85,3 +85,9 @@ async def create_campaign(
 async def all_campaigns(session: AsyncSession) -> list[Campaign]:
     """Every campaign, oldest year first (to check their pledge texts exist)."""
     return list(await session.scalars(select(Campaign).order_by(Campaign.year, Campaign.id)))
+
+
+async def campaign_years(session: AsyncSession, area: Area) -> list[int]:
+    """The years of the campaigns that cover `area` (set at it or above it), newest first."""
+    query = select(Campaign.year).where(Campaign.area_id.in_(ancestor_ids(area))).distinct()
+    return sorted(await session.scalars(query), reverse=True)

@@ -7,6 +7,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Area, Household, Member, utcnow
+from db.services.audit import record
 from db.services.deliveries import enqueue_one
 from db.services.members import ensure_member, scope_covers
 from db.text import N_, Problem, Translator, fold, nfc, visible_text
@@ -176,6 +177,8 @@ async def decide_household(
             member.household_id = None
             member.household = None
     await session.flush()
+    await record(session, staff, "household_decision", household.hamlet, subject=f"household:{household.id}",
+                 detail="approved" if approve else "rejected", at=now)
     message = (N_("✅ Trưởng ấp đã duyệt hộ {head} ({code}). Gõ /pledge để xác nhận cam kết của hộ.")
                if approve else
                N_("Đăng ký hộ {head} chưa được trưởng ấp duyệt. Bạn gõ /join để chọn lại hộ, "

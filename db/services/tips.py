@@ -11,8 +11,9 @@ from nacl.public import PrivateKey, PublicKey
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import CHANNELS, TIP_KINDS, Area, Member, Tip, TipEntry, TipPhoto, TipRoute, utcnow
+from db.models import CHANNELS, TIP_KINDS, TIP_STATUSES, Area, Member, Tip, TipEntry, TipPhoto, TipRoute, utcnow
 from db.services.areas import require_area
+from db.services.audit import record
 from db.services.campaigns import ancestor_ids
 from db.services.members import OFFICER_ROLES, scope_covers
 from db.services.tip_sealing import (
@@ -247,7 +248,7 @@ async def change_status(session: AsyncSession, member: Member, tip: Tip, status:
         raise Problem(N_("Trạng thái không hợp lệ."))
     tip.status = status
     session.add(TipEntry(tip_id=tip.id, kind="status", status=status, officer_id=member.id))
-    await session.flush()
+    await record(session, member, "tip_status", tip.area, subject=f"tip:{tip.id}", detail=status)
 
 
 async def add_reply(session: AsyncSession, keys: TipKeys, member: Member, tip: Tip, text: str) -> None:
@@ -261,7 +262,7 @@ async def add_reply(session: AsyncSession, keys: TipKeys, member: Member, tip: T
         sealed_for_officers=seal(keys.officers, data),
         sealed_for_tipster=seal(PublicKey(tip.reply_key), data),
     ))
-    await session.flush()
+    await record(session, member, "tip_reply", tip.area, subject=f"tip:{tip.id}")
 
 
 def _in_scope(member: Member):
@@ -279,6 +280,33 @@ async def open_tips(session: AsyncSession, member: Member, limit: int) -> tuple[
     total = await session.scalar(select(func.count(Tip.id)).where(*where))
     tips = await session.scalars(select(Tip).where(*where).order_by(Tip.id.desc()).limit(limit))
     return list(tips), total or 0
+
+
+async def tips_in_scope(
+    session: AsyncSession, member: Member, status: str | None = None, kind: str | None = None,
+    area: Area | None = None, limit: int = 200,
+) -> tuple[list[Tip], int]:
+    """The newest tips within an officer's scope (of `area` when given), filtered by status and
+    kind (at most `limit`), and how many match."""
+    if member.role not in OFFICER_ROLES:
+        return [], 0
+    where = [_in_scope(member)]
+    if status in TIP_STATUSES:
+        where.append(Tip.status == status)
+    if kind in TIP_KINDS:
+        where.append(Tip.kind == kind)
+    if area is not None:
+        where.append(Tip.area_id.in_(select(Area.id).where(Area.path.startswith(area.path, autoescape=True))))
+    total = await session.scalar(select(func.count(Tip.id)).where(*where))
+    tips = await session.scalars(select(Tip).where(*where).order_by(Tip.id.desc()).limit(limit))
+    return list(tips), total or 0
+
+
+async def sealed_parts(session: AsyncSession, tip: Tip) -> tuple[list[bytes], list[TipEntry]]:
+    """A tip's photos and history as stored (sealed): what the desk hands to the officer's
+    browser, which opens them with the private key."""
+    photos = await session.scalars(select(TipPhoto.sealed).where(TipPhoto.tip_id == tip.id).order_by(TipPhoto.id))
+    return list(photos), await _entries(session, [tip.id])
 
 
 async def set_route(session: AsyncSession, area_code: str, channel: str, chat_id: str) -> TipRoute:

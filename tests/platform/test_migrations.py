@@ -35,7 +35,8 @@ def test_the_start_up_check_knows_alembics_head():
 TABLES = {"areas", "households", "members", "campaigns", "processed_updates", "alembic_version",
           "readings", "quiz_attempts", "pledges", "tallies",
           "tips", "tip_photos", "tip_entries", "tip_routes",
-          "milestones", "reminders", "broadcasts", "deliveries", "apscheduler_jobs"}
+          "milestones", "reminders", "broadcasts", "deliveries", "apscheduler_jobs",
+          "desk_links", "desk_sessions", "audit_log"}
 
 
 async def test_upgrade_creates_the_tables_and_matches_the_models(empty_database_url):

@@ -153,6 +153,7 @@ MATRIX = [
     Case("/reply REF", ("tip-inbox.reply",), send("/reply {reference} Cảm ơn, công an đã nhận tin."), OFFICERS,
          wrote=inserted("tip_entries", kind="reply", tip_id=lambda t: t["tip_id"]), fresh_tip=True),
     Case("/campaign CODE", ("campaign.show",), send("/campaign {hamlet}"), OFFICERS),
+    Case("/dashboard", ("dashboard.dashboard",), send("/dashboard"), STAFF_STEP, wrote=inserted("desk_links")),
     # Staff buttons: the households lists and approvals.
     Case("hl:h (a hamlet's lists)", ("households.pick_hamlet",), press("hl:h:{area_id}"), STAFF),
     Case("hl:unpledged (a list)", ("households.list_page",), press("hl:unpledged:{area_id}:0"), STAFF),
