@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from base.after_commit import AfterCommit
 from base.clock import Clock
 from base.commands import COMMANDS, STAFF, requires
-from base.formatting import MAX_PAGE, echo, short, today, whole_number
+from base.formatting import MAX_PAGE, echo, local_date, short, today, whole_number
 from base.labels import render_problem
 from base.paging import fetch_page
 from base.settings import Settings
@@ -20,6 +20,7 @@ from db.services.areas import get_area, subtree
 from db.services.campaigns import current_campaign
 from db.services.households import households_missing
 from db.services.joining import decide_household, pending_households
+from db.services.pledges import recent_withdrawals
 from db.services.members import scope_covers
 from db.text import Problem, Translator
 from handlers.common.keyboards import keyboard, pager
@@ -93,6 +94,12 @@ async def summary(target: Message, session: AsyncSession, hamlet: Area, clock: C
     ]
     if pending:
         lines.append(_("Có {count} hộ mới chờ duyệt: /approve {code}").format(count=pending, code=hamlet.code))
+    withdrawals = await recent_withdrawals(session, hamlet.id, campaign)
+    if withdrawals:  # who withdrew, by member number (never a name)
+        lines.append(_("Rút cam kết gần đây:"))
+        lines += [_("• {code}, ngày {date}: thành viên số {member}").format(
+            code=household.code, date=local_date(event.created_at, settings),
+            member=event.member_id or _("(không rõ)")) for household, event in withdrawals]
     await target.answer("\n".join(lines), reply_markup=keyboard(
         [(_("Chưa ký cam kết ({count})").format(count=unpledged), f"hl:unpledged:{hamlet.id}:0")],
         [(_("Chưa được tuyên truyền ({count})").format(count=unreached), f"hl:unreached:{hamlet.id}:0")],

@@ -19,7 +19,7 @@ from base.settings import Settings
 from content.catalog import Catalog
 from db.models import Member, Pledge
 from db.services.pledges import confirm_pledge, pledge_context, pledge_place, withdraw_pledge
-from db.text import Problem
+from db.text import Problem, Translator
 from handlers.common.keyboards import keyboard
 
 
@@ -117,11 +117,12 @@ async def ask_reason(
 
 async def withdraw(
     message: Message, session: AsyncSession, member: Member | None, clock: Clock,
-    settings: Settings, state: FSMContext, after_commit: AfterCommit,
+    settings: Settings, state: FSMContext, after_commit: AfterCommit, translator: Translator,
 ) -> None:
-    """The reason typed: withdraw."""
+    """The reason typed: withdraw (the other members and the hamlet head are told)."""
     try:
-        pledge = await withdraw_pledge(session, member, today(clock, settings), message.text or "")
+        pledge = await withdraw_pledge(session, member, today(clock, settings), message.text or "",
+                                       translator, clock.now())
     except Problem as problem:
         await message.answer(render_problem(problem))
         return
