@@ -22,6 +22,7 @@ from base.clock import SystemClock
 from base.i18n import make_i18n, translator
 from base.settings import ServiceUnreachable, Settings
 from base.state_expiry import STATE_SECONDS
+from bot import update_log
 from bot.channels.text_session import AnsweringMiddleware
 from bot.errors import errors_router
 from bot.exactly_once.event_isolation import RenewedRedisEventIsolation
@@ -34,7 +35,6 @@ from bot.exactly_once.expiring_storage import (
 from bot.exactly_once.fsm_storage import CommittedStorage, SealedRedisStorage, state_key
 from bot.exactly_once.kept_replies import replies_key
 from bot.exactly_once.transaction import UpdateTransactionMiddleware
-from bot import update_log
 from bot.filters import inline_sync_filters
 from bot.middlewares.inline_buttons import ButtonWithoutChatMiddleware
 from bot.middlewares.locale import MemberLocaleMiddleware

@@ -20,8 +20,8 @@ from db.services.areas import get_area, subtree
 from db.services.campaigns import current_campaign
 from db.services.households import households_missing
 from db.services.joining import decide_household, pending_households
-from db.services.pledges import recent_withdrawals
 from db.services.members import scope_covers
+from db.services.pledges import recent_withdrawals
 from db.text import Problem, Translator
 from handlers.common.keyboards import keyboard, pager
 

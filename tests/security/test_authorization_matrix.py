@@ -25,7 +25,15 @@ from sqlalchemy import delete, select
 
 import handlers
 from base.commands import COMMANDS, ROLES_FLAG
-from db.models import Area, Broadcast, Campaign, Household, JoinRequest, Member, Milestone
+from db.models import (
+    Area,
+    Broadcast,
+    Campaign,
+    Household,
+    JoinRequest,
+    Member,
+    Milestone,
+)
 from db.services.members import grant_role
 from db.services.milestones import ReminderSpec, add_milestone, add_reminder
 from db.services.tip_sealing import TipKeys
