@@ -38,6 +38,7 @@ COMMANDS = {
         CommandInfo("start", __("Bắt đầu và giới thiệu Bình Yên")),
         CommandInfo("help", __("Những việc bạn làm được với Bình Yên")),
         CommandInfo("join", __("Tham gia ấp, khóm và chọn hộ gia đình của bạn")),
+        CommandInfo("requests", __("Xác nhận người xin vào hộ của bạn")),
         CommandInfo("learn", __("Đọc tin tuyên truyền phòng, chống tội phạm")),
         CommandInfo("pledge", __("Xác nhận cam kết “An toàn về an ninh, trật tự” của hộ")),
         CommandInfo("privacy", __("Xem Bình Yên lưu gì về bạn")),

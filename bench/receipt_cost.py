@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from db.services.tip_sealing import (  # noqa: E402
+from db.services.tip_sealing import (
     CODE_DIGITS,
     LEGACY_CODE_DIGITS,
     TipKeys,

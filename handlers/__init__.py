@@ -11,7 +11,7 @@ from handlers.broadcasts import compose, listing
 from handlers.campaign import calendar
 from handlers.general import cancel, dashboard, fallback, help, start, whoami
 from handlers.outreach import learn, quiz
-from handlers.residents import joining, language, pledge, privacy
+from handlers.residents import join_requests, joining, language, pledge, privacy
 from handlers.tips import inbox, status, submit
 
 
@@ -21,7 +21,7 @@ def routers() -> list[Router]:
     general /cancel after the conversations that cancel in their own words, the fallback
     last."""
     return [
-        joining.router(), start.router(), help.router(), language.router(),
+        joining.router(), join_requests.router(), start.router(), help.router(), language.router(),
         learn.router(), quiz.router(), pledge.router(), privacy.router(), households.router(),
         stats.router(), area.router(), submit.router(), status.router(), inbox.router(),
         listing.router(), compose.router(), calendar.router(),

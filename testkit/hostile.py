@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from base.settings import Settings, load_settings
-from db.models import Base, Broadcast, Household, Member, Pledge, WrongCodeMinute, utcnow
+from db.models import Base, Broadcast, Household, JoinRequest, Member, Pledge, WrongCodeMinute, utcnow
 from db.services.members import grant_role
 from db.services.milestones import add_milestone
 from db.services.tip_sealing import TipKeys, grouped, key_text
@@ -38,6 +38,8 @@ HEAD_H11, HEAD_H21 = 900201, 900202
 OFFICER_C1, OFFICER_C2 = 900301, 900302
 ADMIN_P, ADMIN_ALL = 900401, 900402
 GROUP_C1, GROUP_C2 = -100111, -100222
+# What RESIDENT_C wrote asking to join RESIDENT_B's household.
+JOIN_NOTE = "Xin vào hộ Kq7J"
 CAST = {
     UNREGISTERED: ("unregistered", None),
     RESIDENT_A: ("resident", None),
@@ -81,6 +83,7 @@ class World:
     homes: dict[int, int]
     join_codes: dict[str, str]
     codes: dict[str, str]
+    join_request_id: int
     # Each secret: who may read it, and what typed text unlocks it (a receipt code opens its tip).
     secrets: dict[str, tuple[frozenset[int], tuple[str, ...]]] = field(default_factory=dict)
 
@@ -119,6 +122,9 @@ async def build_world(session: AsyncSession, keys: TipKeys) -> World:
         broadcasts[code] = broadcast.id
     milestone, _new = await add_milestone(session, t.campaign, t.c2, "custom", local(2026, 9, 1, 0, 0).date(),
                                           "Mốc Kq7M2", TZ, None)
+    join_request = JoinRequest(household_id=b_household.id, member_id=members[str(RESIDENT_C)].id,
+                               note=JOIN_NOTE, status="pending")
+    session.add(join_request)
     await session.commit()
     nobody = frozenset()
     readers = {
@@ -132,6 +138,8 @@ async def build_world(session: AsyncSession, keys: TipKeys) -> World:
         "Kq7B11": frozenset(STAFF_OF["H11"]),
         "Kq7B2": frozenset(STAFF_OF["C2"]),
         "Kq7M2": frozenset(STAFF_OF["C2"]),
+        # Who asks to join RESIDENT_B's household: its member, its hamlet's staff, the asker.
+        "Kq7J": frozenset({RESIDENT_B, RESIDENT_C} | STAFF_OF["H21"]),
         **{str(user): frozenset({user}) for user in CAST},
     }
     secrets = {secret: value if isinstance(value, tuple) else (value, ()) for secret, value in readers.items()}
@@ -144,16 +152,19 @@ async def build_world(session: AsyncSession, keys: TipKeys) -> World:
         pending_household_id=pending.id,
         join_codes={code: area.join_code for code, area in areas.items() if area.join_code},
         codes={"C1": code1, "C2": code2},
+        join_request_id=join_request.id,
         secrets=secrets,
     )
 
 
 async def restore_cast(session: AsyncSession, homes: dict[int, int], pending_id: int,
-                       broadcast_ids: list[int]) -> None:
+                       broadcast_ids: list[int], join_request_id: int | None = None) -> None:
     """Put the cast back as arranged: every member in their household (an example may have made
     one forget themselves or join another), the pending household pending again, the scheduled
-    broadcasts scheduled again, no wrong receipt code counted; not committed."""
+    broadcasts scheduled again, no wrong receipt code counted, the one request to join a
+    household waiting again (and no other); not committed."""
     await session.execute(delete(WrongCodeMinute))
+    await session.execute(delete(JoinRequest))
     await session.execute(update(Household).where(Household.id == pending_id).values(status="pending"))
     if broadcast_ids:
         await session.execute(update(Broadcast).where(Broadcast.id.in_(broadcast_ids)).values(
@@ -169,6 +180,11 @@ async def restore_cast(session: AsyncSession, homes: dict[int, int], pending_id:
         member.consent_at, member.consent_version = utcnow(), "2026.1"
         member.locale = None
     await session.flush()
+    if join_request_id is not None:
+        asker = await session.scalar(select(Member.id).where(Member.user_id == str(RESIDENT_C)))
+        session.add(JoinRequest(id=join_request_id, household_id=homes[RESIDENT_B], member_id=asker,
+                                note=JOIN_NOTE, status="pending"))
+        await session.flush()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -390,11 +406,25 @@ def scope_violations(found: list[Change], actor: Actor, before: Rows) -> list[st
             **{c.row["id"]: c.row for c in found if c.table == "tips"}}
     touched = {(c.table, c.row["id"]) for c in found if "id" in c.row}
     forgot = actor.member is not None and actor.after is None
+    after_pledges = {**{key[0]: row for key, row in before["pledges"].items()},
+                     **{c.row["id"]: c.row for c in found if c.table == "pledges"}}
     officers = {"officer", "admin"}
     bad = []
 
     def household_area(household_id: int) -> int:
         return next(c.row["hamlet_id"] for c in found if c.table == "households" and c.row["id"] == household_id)
+
+    def hamlet_of(household_id: int) -> int:
+        return before["households"][(household_id,)]["hamlet_id"]
+
+    def may_decide(request: dict[str, Any]) -> bool:
+        """The actor was of the household (before) or covers its hamlet, and is not the asker."""
+        return request["member_id"] not in actor.ids and (
+            request["household_id"] in actor.households or actor.covers(hamlet_of(request["household_id"])))
+
+    decided = [c.after for c in found if c.table == "join_requests" and c.before is not None
+               and c.after is not None and c.before["status"] == "pending" and c.after["status"] != "pending"
+               and c.after["decided_by_id"] in actor.ids and may_decide(c.after)]
 
     for change in found:
         row, table, columns = change.row, change.table, change.changed()
@@ -407,7 +437,24 @@ def scope_violations(found: list[Change], actor: Actor, before: Rows) -> list[st
             ok = row["user_id"] == str(actor.user_id) or (
                 columns == {"household_id"} and change.after["household_id"] is None
                 and ("households", change.before["household_id"]) in touched
-                and actor.covers(household_area(change.before["household_id"])))
+                and actor.covers(household_area(change.before["household_id"]))) or (
+                # a newcomer the actor confirmed joins the household they asked for
+                change.after is not None and columns == {"household_id"} and any(
+                    request["member_id"] == row["id"] and request["status"] == "approved"
+                    and request["household_id"] == row["household_id"] for request in decided))
+        elif table == "join_requests":
+            if change.before is None:  # one's own request
+                ok = row["member_id"] in actor.ids and row["status"] == "pending"
+            elif change.after is None:  # one's own: replaced by a new one, or forgotten with oneself
+                ok = row["member_id"] in actor.ids and (row["status"] == "pending" or forgot)
+            elif change.before["status"] == "pending" and row["status"] == "pending":  # one's own, renewed
+                ok = row["member_id"] in actor.ids and columns <= {"household_id", "note", "created_at"}
+            else:
+                ok = row in decided
+        elif table == "pledge_events":
+            pledge = after_pledges.get(row["pledge_id"])
+            ok = (change.before is None and row["member_id"] in actor.ids and pledge is not None
+                  and pledge["household_id"] in actor.households)
         elif table == "households":
             if change.before is None:
                 ok = row["status"] == "pending" and row["id"] in actor.households
@@ -446,8 +493,17 @@ def scope_violations(found: list[Change], actor: Actor, before: Rows) -> list[st
             forgotten = (forgot and change.before is not None and change.after is not None
                          and change.before["member_id"] in actor.ids
                          and row["chat_id"] == f"forgotten:{row['id']}" and row["text"] == "")
-            ok = forgotten or change.before is None and kind in ("broadcast", "household") and (
-                (kind + "s", int(rest.split(":")[0])) in touched)
+            parts = rest.split(":")
+            ok = forgotten or change.before is None and (
+                (kind in ("broadcast", "household") and (kind + "s", int(parts[0])) in touched)
+                # a request to join a household, or its answer
+                or (kind == "household" and len(parts) >= 3 and parts[1] == "join"
+                    and ("join_requests", int(parts[2])) in touched)
+                # a withdrawal told to the household and its hamlet head
+                or (kind == "pledge" and len(parts) == 3 and ("pledge_events", int(parts[2])) in touched))
+        elif table == "audit_log":  # the desk's record of a staff action the actor was allowed
+            ok = change.before is None and row["member_id"] in actor.ids and (
+                row["area_id"] is None or actor.covers(row["area_id"]))
         elif table == "wrong_code_minutes":  # anyone's wrong receipt code counts: no sender, no code
             ok = True
         elif table == "campaigns":  # next year's, created with its first milestone

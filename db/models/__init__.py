@@ -7,10 +7,11 @@ from db.models.campaigns import SEED_TARGETS, Campaign
 from db.models.desk import AuditEntry, DeskLink, DeskSession
 from db.models.deliveries import DELIVERY_STATUSES, FINAL_STATUSES, Delivery
 from db.models.households import Household
+from db.models.join_requests import JOIN_REQUEST_STATUSES, JoinRequest
 from db.models.members import CHANNELS, ROLES, Member
 from db.models.milestones import AUDIENCES, MILESTONE_KINDS, Milestone, Reminder
 from db.models.outreach import QuizAttempt, Reading
-from db.models.pledges import Pledge
+from db.models.pledges import Pledge, PledgeEvent
 from db.models.scheduler_jobs import SCHEDULER_JOBS_TABLE, scheduler_jobs
 from db.models.tallies import Tally
 from db.models.tips import (
@@ -51,9 +52,12 @@ __all__ = [
     "Base",
     "Campaign",
     "Household",
+    "JOIN_REQUEST_STATUSES",
+    "JoinRequest",
     "KeptReply",
     "Member",
     "Pledge",
+    "PledgeEvent",
     "ProcessedUpdate",
     "QuizAttempt",
     "Reading",

@@ -36,3 +36,18 @@ class Pledge(Base):
     confirmed_at: Mapped[datetime] = mapped_column(default=utcnow)
     withdrawn_at: Mapped[datetime | None]
     withdraw_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class PledgeEvent(Base):
+    """The history of a household's pledge: each confirmation and withdrawal, with the member
+    who made it (their id and role, never a name; the id goes if they ask to be forgotten)."""
+
+    __tablename__ = "pledge_events"
+    __table_args__ = (CheckConstraint("kind IN ('confirmed', 'withdrawn')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import String, cast, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Delivery, Member, Pledge, QuizAttempt, Reading
+from db.models import Delivery, JoinRequest, Member, Pledge, PledgeEvent, QuizAttempt, Reading
 
 # What a forgotten member's pending messages say about why they were never sent.
 FORGOTTEN = "the recipient asked to be forgotten"
@@ -54,8 +54,11 @@ async def forget_member(session: AsyncSession, member: Member) -> None:
         update(Delivery).where(mine)
         .values(chat_id=literal("forgotten:") + cast(Delivery.id, String), text="")
         .execution_options(synchronize_session=False))
+    # Their requests to join a household go; their decisions and pledge changes stay, unsigned.
+    await session.execute(delete(JoinRequest).where(JoinRequest.member_id == member_id))
     for model, column in ((Reading, Reading.member_id), (QuizAttempt, QuizAttempt.member_id),
-                          (Pledge, Pledge.confirmed_by_id)):
+                          (Pledge, Pledge.confirmed_by_id), (PledgeEvent, PledgeEvent.member_id),
+                          (JoinRequest, JoinRequest.decided_by_id)):
         await session.execute(
             model.__table__.update().where(column == member_id).values({column.key: None})
         )

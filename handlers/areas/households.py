@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from base.after_commit import AfterCommit
 from base.clock import Clock
 from base.commands import COMMANDS, STAFF, requires
-from base.formatting import echo, short, today
+from base.formatting import echo, local_date, short, today
 from base.paging import fetch_page
 from base.settings import Settings
 from db.models import Area, Household, Member
@@ -23,6 +23,7 @@ from db.services.campaigns import current_campaign
 from db.services.households import households_missing
 from db.services.joining import decide_household, pending_households
 from db.services.members import scope_covers
+from db.services.pledges import recent_withdrawals
 from db.text import Translator
 from handlers.common.callbacks import Id, Page
 from handlers.common.keyboards import keyboard, pager
@@ -124,9 +125,17 @@ async def summary(target: Message, session: AsyncSession, hamlet: Area, clock: C
     ]
     if pending:
         lines.append(_("Có {count} hộ mới chờ duyệt: /approve {code}").format(count=pending, code=hamlet.code))
+    withdrawals = await recent_withdrawals(session, hamlet.id, campaign)
+    if withdrawals:  # who withdrew, by member number (never a name)
+        lines.append(_("Rút cam kết gần đây:"))
+        lines += [_("• {code}, ngày {date}: thành viên số {member}").format(
+            code=household.code, date=local_date(event.created_at, settings),
+            member=event.member_id or _("(không rõ)")) for household, event in withdrawals]
+    unpledged_list = ListPage(which="unpledged", hamlet=hamlet.id, page=0)
+    unreached_list = ListPage(which="unreached", hamlet=hamlet.id, page=0)
     await target.answer("\n".join(lines), reply_markup=keyboard(
-        [(_("Chưa ký cam kết ({count})").format(count=unpledged), ListPage(which="unpledged", hamlet=hamlet.id, page=0))],
-        [(_("Chưa được tuyên truyền ({count})").format(count=unreached), ListPage(which="unreached", hamlet=hamlet.id, page=0))],
+        [(_("Chưa ký cam kết ({count})").format(count=unpledged), unpledged_list)],
+        [(_("Chưa được tuyên truyền ({count})").format(count=unreached), unreached_list)],
     ))
 
 

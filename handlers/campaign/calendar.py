@@ -434,7 +434,8 @@ async def ask_removal(
         await callback.message.answer(_("Không có lời nhắc nào chưa gửi để xóa."),
                                       reply_markup=_menu_keyboard())
         return
-    rows = [[button(short(_reminder_label(r, settings), 60), Removal(action="rm", reminder=r.id))] for r in removable[:10]]
+    rows = [[button(short(_reminder_label(r, settings), 60), Removal(action="rm", reminder=r.id))]
+            for r in removable[:10]]
     await callback.message.answer(_("Xóa lời nhắc nào?"), reply_markup=_keyboard(*rows))
 
 

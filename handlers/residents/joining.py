@@ -23,6 +23,7 @@ from base.paging import fetch_page, page_count
 from base.preferences import prefs_key, remembered_locale
 from db.models import Area, Household, Member
 from db.services.areas import children
+from db.services.join_requests import other_members, request_to_join
 from db.services.joining import (
     clean_address,
     clean_head_name,
@@ -91,6 +92,8 @@ class Joining(StatesGroup):
     new_address = State()
     new_size = State()
     new_confirm = State()
+    # The household has members: the newcomer says who they are, for them to confirm.
+    request_note = State()
 
 
 def privacy_notice() -> str:
@@ -283,7 +286,8 @@ async def list_page(
 
 
 async def pick_household(
-    callback: CallbackQuery, callback_data: HouseholdPick, session: AsyncSession, member: Member | None, state: FSMContext,
+    callback: CallbackQuery, callback_data: HouseholdPick, session: AsyncSession, member: Member | None,
+    state: FSMContext,
     after_commit: AfterCommit,
 ) -> None:
     """The member chose their household."""
@@ -293,12 +297,40 @@ async def pick_household(
     if hamlet is None or member is None or household is None or household.hamlet_id != hamlet.id:
         await callback.message.answer(_("Phiên chọn hộ đã hết. Gõ /join để bắt đầu lại."))
         return
+    if household.id != member.household_id and await other_members(session, household.id, member):
+        # Somebody lives there already: one of them (or the hamlet head) confirms the newcomer.
+        await state.update_data(household_id=household.id)
+        await state.set_state(Joining.request_note)
+        await callback.message.answer(_(
+            "Hộ <b>{head}</b> ({code}) đã có người tham gia Bình Yên. Để một người trong hộ (hoặc "
+            "trưởng ấp) xác nhận bạn, bạn gõ vài chữ giới thiệu mình, ví dụ “con trai ông An, "
+            "tên Bình”. Gõ /cancel để thôi."
+        ).format(head=hd.quote(household.head_name), code=household.code))
+        return
     household = await join_household(session, member, household.id)
     await state.clear()
     after_commit.call(callback.message.answer, _(
         "✅ Bạn đã vào hộ <b>{head}</b> ({code}), {hamlet}.\n"
         "Gõ /pledge để xác nhận cam kết của hộ, /learn để đọc tin tuyên truyền."
     ).format(head=hd.quote(household.head_name), code=household.code, hamlet=hd.quote(hamlet.name)))
+
+
+async def request_note(
+    message: Message, session: AsyncSession, member: Member | None, state: FSMContext,
+    after_commit: AfterCommit, translator: Translator, clock: Clock,
+) -> None:
+    """What the newcomer wrote: the request goes to the household's members and the hamlet head."""
+    household_id = (await state.get_data()).get("household_id")
+    if member is None or not household_id:
+        await state.clear()
+        await message.answer(_("Phiên chọn hộ đã hết. Gõ /join để bắt đầu lại."))
+        return
+    request = await request_to_join(session, member, household_id, message.text or "", translator, clock.now())
+    await state.clear()
+    after_commit.call(message.answer, _(
+        "Đã gửi yêu cầu vào hộ <b>{head}</b> ({code}). Khi một người trong hộ hoặc trưởng ấp "
+        "đồng ý, Bình Yên sẽ nhắn bạn."
+    ).format(head=hd.quote(request.household.head_name), code=request.household.code))
 
 
 async def new_household(callback: CallbackQuery, session: AsyncSession, state: FSMContext) -> None:
@@ -393,4 +425,5 @@ def router() -> Router:
     router.message.register(new_name, Joining.new_name, F.text, ~F.text.startswith("/"))
     router.message.register(new_address, Joining.new_address, F.text, ~F.text.startswith("/"))
     router.message.register(new_size, Joining.new_size, F.text, ~F.text.startswith("/"))
+    router.message.register(request_note, Joining.request_note, F.text, ~F.text.startswith("/"))
     return router

@@ -22,6 +22,7 @@ from base.settings import Settings
 from content.catalog import Catalog
 from db.models import Member, Pledge
 from db.services.pledges import confirm_pledge, pledge_context, pledge_place, withdraw_pledge
+from db.text import Translator
 from handlers.common.keyboards import keyboard
 
 
@@ -113,10 +114,11 @@ async def ask_reason(
 
 async def withdraw(
     message: Message, session: AsyncSession, member: Member | None, clock: Clock,
-    settings: Settings, state: FSMContext, after_commit: AfterCommit,
+    settings: Settings, state: FSMContext, after_commit: AfterCommit, translator: Translator,
 ) -> None:
-    """The reason typed: withdraw."""
-    pledge = await withdraw_pledge(session, member, today(clock, settings), message.text or "")
+    """The reason typed: withdraw (the other members and the hamlet head are told)."""
+    pledge = await withdraw_pledge(session, member, today(clock, settings), message.text or "",
+                                   translator, clock.now())
     await state.clear()
     after_commit.call(message.answer, _(
         "Đã rút cam kết của hộ. Lý do: {reason}\nBạn có thể xác nhận lại bất cứ lúc nào bằng /pledge."

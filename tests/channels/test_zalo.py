@@ -236,8 +236,15 @@ async def test_a_zalo_and_a_telegram_user_with_the_same_id_are_two_members(app, 
     await say(zalo, zalo_api, f"/join {places.h11.join_code}", user="1001")
     await say(zalo, zalo_api, "1", user="1001")
     await say(zalo, zalo_api, "nguyen van an", user="1001")
-    [joined] = await say(zalo, zalo_api, "1", user="1001")
-    assert "Bạn đã vào hộ Nguyễn Văn An (H001)" in joined
+    # The household has a member now (the same person on Telegram, another member here): the
+    # Zalo member asks, and the Telegram one confirms.
+    [asked] = await say(zalo, zalo_api, "1", user="1001")
+    assert "đã có người tham gia" in asked
+    [sent] = await say(zalo, zalo_api, "Tôi trên Zalo", user="1001")
+    assert "Đã gửi yêu cầu vào hộ Nguyễn Văn An (H001)" in sent
+    await chat.send("/requests", user_id=1001)
+    [confirmed] = await chat.send("1", user_id=1001)  # ✅ Đúng người trong hộ
+    assert "Đã xác nhận người mới" in confirmed
     await say(zalo, zalo_api, "/language", user="1001")
     [switched] = await say(zalo, zalo_api, "2", user="1001")
     assert switched == "Switched to English."

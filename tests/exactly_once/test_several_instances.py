@@ -15,12 +15,13 @@ from dataclasses import dataclass
 
 import pytest
 import pytest_asyncio
-from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
+from aiogram.fsm.storage.base import StorageKey
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import FSM_PREFIX
+from bot.exactly_once.expiring_storage import HashedKeyBuilder, key_name_key
 from db.models import Broadcast, Delivery, Member, Pledge, ProcessedUpdate, Tip
 from db.services.joining import give_consent, join_household
 from db.services.members import grant_role
@@ -66,7 +67,8 @@ class Deployment:
         return self.telegram.texts(user_id)[before:]
 
     def key(self, user_id: int, part: str) -> str:
-        keys = DefaultKeyBuilder(prefix=FSM_PREFIX, with_bot_id=True, with_destiny=True)
+        # With tips on, the key names carry an HMAC of the ids (bot/exactly_once/expiring_storage.py).
+        keys = HashedKeyBuilder(FSM_PREFIX, key_name_key(TIP_SECRET.encode()))
         return keys.build(StorageKey(bot_id=BOT_ID, chat_id=user_id, user_id=user_id), part)
 
 

@@ -247,7 +247,8 @@ async def test_a_pledge_confirmation_reads_no_table_whole(chat, session, app, ba
         event.remove(app.engine.sync_engine, "before_cursor_execute", seen)
     assert "Cảm ơn bạn" in reply
     queries = [(sql, params) for sql, params in statements if sql.lstrip().upper().startswith(("SELECT", "INSERT"))]
-    assert len(queries) == 4, [sql[:60] for sql, _ in queries]  # ledger, member, campaign, pledge
+    # the ledger, the member, the campaign, the pledge and its history's line
+    assert len(queries) == 5, [sql[:60] for sql, _ in queries]
     connection = await session.connection()
     for sql, params in queries:
         plan = [row[-1] for row in (await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)).all()]

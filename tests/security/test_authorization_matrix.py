@@ -25,7 +25,15 @@ from sqlalchemy import delete, select
 
 import handlers
 from base.commands import COMMANDS, ROLES_FLAG
-from db.models import Area, Broadcast, Campaign, Household, Member, Milestone
+from db.models import (
+    Area,
+    Broadcast,
+    Campaign,
+    Household,
+    JoinRequest,
+    Member,
+    Milestone,
+)
 from db.services.members import grant_role
 from db.services.milestones import ReminderSpec, add_milestone, add_reminder
 from db.services.tip_sealing import TipKeys
@@ -55,6 +63,9 @@ EVERYONE = {user: (ALLOWED, ALLOWED) for user in ROLES}
 STAFF = {UNREGISTERED: (ROLE, ROLE), RESIDENT: (ROLE, ROLE), HEAD: (ALLOWED, SCOPE),
          OFFICER: (ALLOWED, SCOPE), ADMIN: (ALLOWED, SCOPE)}
 OFFICERS = {**STAFF, HEAD: (ROLE, ROLE)}
+# A household's own business: its members ("in" is the resident's household) and the staff
+# whose scope covers its hamlet.
+HOUSEHOLD = {**STAFF, UNREGISTERED: (SCOPE, SCOPE), RESIDENT: (ALLOWED, SCOPE)}
 # Steps of a conversation whose area was chosen (within scope) when it began.
 STAFF_STEP = {**STAFF, **{user: (ALLOWED, ALLOWED) for user in (HEAD, OFFICER, ADMIN)}}
 OFFICER_STEP = {**STAFF_STEP, HEAD: (ROLE, ROLE)}
@@ -140,6 +151,13 @@ MATRIX = [
       for name in ("start", "help", "learn", "pledge", "privacy", "forget", "language", "cancel", "tip",
                    "tipstatus", "id")],
     Case("/join CODE", (), send("/join {join_code}"), EVERYONE),
+    # A household's members (and the staff above it) decide who joins it.
+    Case("/requests", ("join-requests.list_requests",), send("/requests"), HOUSEHOLD,
+         hides=lambda text, t: t["join_note"] not in text),
+    Case("jr:y (confirm a newcomer)", ("join-requests.decide",), press("jr:y:{join_request_id}"), HOUSEHOLD,
+         wrote=updated("join_requests", "join_request_id", "status", "approved")),
+    Case("jr:n (refuse a newcomer)", ("join-requests.decide",), press("jr:n:{join_request_id}"), HOUSEHOLD,
+         wrote=updated("join_requests", "join_request_id", "status", "refused")),
     # Staff commands.
     Case("/households CODE", ("households.households_command",), send("/households {hamlet}"), STAFF),
     Case("/approve CODE", ("households.approve_command",), send("/approve {hamlet}"), STAFF),
@@ -244,6 +262,7 @@ class Arranged:
     """The tree and the cast, and a fresh target of each kind per try."""
 
     hamlets: dict[str, dict[str, Any]]
+    homes: dict[str, int]
     campaign_id: int
     keys: TipKeys
     made: list = field(default_factory=list)
@@ -265,7 +284,8 @@ async def arranged(app, session) -> Arranged:
     keys = TipKeys(OFFICERS_KEY.public_key, TIP_SECRET.encode())
     hamlets = {scope: {"hamlet": h.code, "area_id": h.id, "join_code": h.join_code, "commune_id": c.id}
                for scope, h, c in (("in", world.h11, world.c1), ("out", world.h21, world.c2))}
-    return Arranged(hamlets, world.campaign.id, keys)
+    homes = {"in": world.households["H11"][0].id, "out": world.households["H21"][0].id}
+    return Arranged(hamlets, homes, world.campaign.id, keys)
 
 
 async def target(session, arranged: Arranged, scope: str, fresh_tip: bool) -> Target:
@@ -293,9 +313,16 @@ async def target(session, arranged: Arranged, scope: str, fresh_tip: bool) -> Ta
     hamlet_area = await session.get(Area, hamlet["area_id"])
     reminder = await add_reminder(session, milestone, hamlet_area, ReminderSpec.parse("1d"), None, None,
                                   local(2026, 8, 10, 9, 0), TZ, None)
+    newcomer = Member(channel="telegram", user_id=str(710000 + number), role="resident")
+    session.add(newcomer)
+    await session.flush()
+    join_request = JoinRequest(household_id=arranged.homes[scope], member_id=newcomer.id,
+                               note=f"Người mới Kq{number}", status="pending")
+    session.add(join_request)
     await session.commit()
     arranged.made.append(household.id)
     return Target({
+        "join_request_id": join_request.id, "join_note": f"Người mới Kq{number}",
         **hamlet, "household_id": household.id, "broadcast_id": broadcast.id, "tip_id": tip_id,
         "reference": reference, "triage": Triage(tip=tip_id, status="checking").pack(),
         "milestone_id": milestone.id, "campaign_id": arranged.campaign_id, "reminder_id": reminder.id,

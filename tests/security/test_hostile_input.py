@@ -71,7 +71,7 @@ texts = st.one_of(
     st.builds(lambda a, b: a + b, st.sampled_from(HOSTILE), st.text(max_size=10)),
 )
 # Placeholders for ids only the world knows; resolved before an action is sent.
-IDS = ["#A.P", "#A.C1", "#A.C2", "#A.H11", "#A.H12", "#A.H21", "#HH.H11", "#HH.H21", "#HH.PENDING",
+IDS = ["#A.P", "#A.C1", "#A.C2", "#A.H11", "#A.H12", "#A.H21", "#HH.H11", "#HH.H21", "#HH.PENDING", "#HH.H11A", "#JR",
        "#T.C1", "#T.C2", "#B.H11", "#B.C2", "#M"]
 SUFFIXES = ["", "0", "1", "-1", str(2**31), str(2**63), "9" * 30, "²", "٣", "１", "yes", "no", "abc",
             "checking", "closed", "all", "heads", "custom", "now", "other", "send", "cancel", "%", "'--",
@@ -85,6 +85,7 @@ PREFIXES = [
     "bc:cancel", "bc:area:", "bc:aud:", "bc:urgent", "bc:now", "bc:at:", "bc:drop:", "bc:dropok:",
     "bc:keep", "bc:art", "bc:art:", "cp:close", "cp:add", "cp:remind", "cp:kind:", "cp:festival",
     "cp:ms:", "cp:at:", "cp:aud:", "cp:year:", "cp:rm", "cp:rm:", "cp:rmok:", "tipk:", "tipa:open:", "tipa:pick:", "tipw:", "tipx:", "tipo:", "tips:",
+    "jr:y:", "jr:n:",
 ]
 suffixes = st.one_of(
     st.sampled_from(SUFFIXES),
@@ -110,6 +111,10 @@ SCENARIOS = {
              ("press", "hh:list:0"), ("press", "hh:pick:#HH.H11"), ("send", "/join #J.H21"),
              ("press", "hh:new"), ("send", "?", ["Trần Văn Mới"]), ("send", "?", ["Số 3, tổ 2"]),
              ("send", "?", ["4", "99"]), ("press", "hh:register")],
+    # A household with a member: the newcomer asks, with a few words of their own.
+    "join_asking": [("send", "/join #J.H11"), ("press", "consent:yes"), ("press", "hh:pick:#HH.H11A"),
+                    ("send", "?", ["Con trai chủ hộ"]), ("send", "/requests")],
+    "requests": [("send", "/requests"), ("press", "jr:y:#JR"), ("press", "jr:n:#JR"), ("send", "/requests")],
     "tip": [("send", "/tip"), ("press", "tipk:drugs"), ("press", "tipa:open:#A.C1:0"),
             ("press", "tipa:pick:#A.H11:0"), ("send", "?", ["Quán nước đầu hẻm"]),
             ("send", "?", ["Tối qua, khoảng 22 giờ"]), ("send", "?", ["Có người bán ma túy ở quán."]),
@@ -156,6 +161,7 @@ ROLES = {"unregistered", "resident", "hamlet_head", "officer", "admin"}
 # Who a path is for, mostly (anyone else tries it too).
 SUITED = {
     "join": {"unregistered", "resident"}, "pledge": {"resident"}, "learn": {"unregistered", "resident"},
+    "join_asking": {"unregistered", "resident"}, "requests": {"resident", "hamlet_head", "officer", "admin"},
     "broadcast": {"hamlet_head", "officer", "admin"}, "broadcasts": {"hamlet_head", "officer", "admin"},
     "campaign": {"officer", "admin"}, "approve": {"hamlet_head", "officer", "admin"},
     "households": {"hamlet_head", "officer", "admin"}, "reply": {"officer", "admin"},
@@ -263,7 +269,8 @@ def resolve(value: str, world: World) -> str:
     ids = {
         **{f"#A.{code}": str(area_id) for code, area_id in world.areas.items()},
         "#HH.H11": str(world.households["H11"][1]), "#HH.H21": str(world.households["H21"][1]),
-        "#HH.PENDING": str(world.pending_household_id),
+        "#HH.PENDING": str(world.pending_household_id), "#HH.H11A": str(world.households["H11"][0]),
+        "#JR": str(world.join_request_id),
         "#T.C1": str(world.tip_ids["C1"]), "#T.C2": str(world.tip_ids["C2"]),
         "#R.C1": f"T-2026-{world.tip_ids['C1']:06d}", "#R.C2": f"T-2026-{world.tip_ids['C2']:06d}",
         "#B.H11": str(world.broadcast_ids["H11"]), "#B.C2": str(world.broadcast_ids["C2"]),
@@ -366,7 +373,8 @@ async def reset(app, chat, session, world: World) -> None:
     app.dispatcher["tip_limits"] = TipLimits(None, settings_.tip_limit_per_sender_day,
                                              settings_.tip_limit_per_hour, settings_.tz)
     await session.rollback()
-    await restore_cast(session, world.homes, world.pending_household_id, list(world.broadcast_ids.values()))
+    await restore_cast(session, world.homes, world.pending_household_id, list(world.broadcast_ids.values()),
+                       world.join_request_id)
     await session.commit()
 
 

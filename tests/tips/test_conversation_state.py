@@ -3,7 +3,7 @@ key names, expiry times and values with it. Every state expires alike, in memory
 key names and expiry times say neither who is in a conversation nor which one."""
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from redis.asyncio import Redis
@@ -56,10 +56,10 @@ def memory_of(app) -> str:
 
 
 async def test_without_redis_an_abandoned_draft_and_a_viewed_tip_leave_memory_within_the_hour(app, chat, tree):  # noqa: F811
-    clock = FakeClock(datetime.now(timezone.utc))
+    clock = FakeClock(datetime.now(UTC))
     app.dispatcher["clock"] = clock
     code, _ = await file_tip(chat, tree, user_id=READER)
-    [status] = await chat.send(f"/tipstatus {code}", user_id=READER)  # the chat now knows the tip
+    await chat.send(f"/tipstatus {code}", user_id=READER)  # the chat now knows the tip
     assert StatusAction(action="add").pack() in chat.buttons(READER)
     await half_a_tip(chat, tree)
     assert TEXT in memory_of(app) and "tip_id" in memory_of(app)
@@ -82,7 +82,7 @@ async def test_the_sweep_drops_expired_state_when_nothing_is_read(app, chat, tre
     from bot.exactly_once import expiring_storage
 
     monkeypatch.setattr(expiring_storage, "SWEEP_SECONDS", 0.05)
-    clock = FakeClock(datetime.now(timezone.utc))
+    clock = FakeClock(datetime.now(UTC))
     app.dispatcher["clock"] = clock
     await half_a_tip(chat, tree)
     clock.advance(STATE_SECONDS + 1)
@@ -144,7 +144,7 @@ async def test_the_day_key_beside_the_counters_does_not_make_a_senders_tag(datab
     (ResponseError("unknown command 'CONFIG'"), "did not say whether"),
     ({"save": "", "appendonly": "no"}, None),
 ])
-async def test_a_redis_that_persists_is_warned_about_at_start(database_url, officers_key, monkeypatch, caplog,
+async def test_a_redis_that_persists_is_warned_about_at_start(database_url, officers_key, monkeypatch, caplog,  # noqa: F811
                                                               config, warned):
     """Conversation state and tip counters must not outlive their expiry on disk: a Redis with
     RDB snapshots or AOF (or one that will not say) gets a warning when the bot starts."""

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-import bot.exactly_once.transaction as transaction
+from bot.exactly_once import transaction
 from db.models import KeptReply
 from testkit.fakes import count
 from tests.tips.test_tips import TIPSTER, file_tip, officers_key, tip_settings  # noqa: F401  (a fixture)
