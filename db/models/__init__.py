@@ -8,9 +8,19 @@ from db.models.deliveries import DELIVERY_STATUSES, FINAL_STATUSES, Delivery
 from db.models.households import Household
 from db.models.members import CHANNELS, ROLES, Member
 from db.models.milestones import AUDIENCES, MILESTONE_KINDS, Milestone, Reminder
+from db.models.organizations import ORGANIZATION_KINDS, Organization, OrganizationRegistration
 from db.models.outreach import QuizAttempt, Reading
 from db.models.pledges import Pledge
+from db.models.recognition import (
+    RECOGNITION_STATUSES,
+    RESULTS,
+    UNIT_KINDS,
+    CriterionCheck,
+    Recognition,
+    RecognitionCriterion,
+)
 from db.models.scheduler_jobs import SCHEDULER_JOBS_TABLE, scheduler_jobs
+from db.models.self_management import MODEL_STATUSES, ModelType, MovementModel
 from db.models.tallies import Tally
 from db.models.tips import TIP_ENTRY_KINDS, TIP_KINDS, TIP_STATUSES, Tip, TipEntry, TipPhoto, TipRoute
 from db.models.updates import ProcessedUpdate
@@ -21,6 +31,18 @@ __all__ = [
     "DELIVERY_STATUSES",
     "FINAL_STATUSES",
     "MILESTONE_KINDS",
+    "MODEL_STATUSES",
+    "ORGANIZATION_KINDS",
+    "RECOGNITION_STATUSES",
+    "RESULTS",
+    "UNIT_KINDS",
+    "CriterionCheck",
+    "ModelType",
+    "MovementModel",
+    "Organization",
+    "OrganizationRegistration",
+    "Recognition",
+    "RecognitionCriterion",
     "SCHEDULER_JOBS_TABLE",
     "Broadcast",
     "Delivery",

@@ -35,7 +35,9 @@ def test_the_start_up_check_knows_alembics_head():
 TABLES = {"areas", "households", "members", "campaigns", "processed_updates", "alembic_version",
           "readings", "quiz_attempts", "pledges", "tallies",
           "tips", "tip_photos", "tip_entries", "tip_routes",
-          "milestones", "reminders", "broadcasts", "deliveries", "apscheduler_jobs"}
+          "milestones", "reminders", "broadcasts", "deliveries", "apscheduler_jobs",
+          "organizations", "organization_registrations", "model_types", "movement_models",
+          "recognition_criteria", "recognitions", "criterion_checks"}
 
 
 async def test_upgrade_creates_the_tables_and_matches_the_models(empty_database_url):
