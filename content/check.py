@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from content.catalog import LANGUAGES, parse_article, parse_pledge
+from content.catalog import LANGUAGES, ORGANIZATION_PLEDGES, parse_article, parse_pledge
 from content.markdown import ARTICLE_LINK, links
 
 TOPICS = ("drugs", "gambling", "fraud", "theft", "child_abuse", "domestic_violence",
@@ -79,9 +79,33 @@ def check_catalog(root: Path) -> list[Problem]:
     for version, languages in pledges.items():
         for lang in set(LANGUAGES) - languages:
             problems.append((f"pledges/{version}", N_("Thiếu bản {language}."), {"language": lang}))
+    problems += _organization_pledge_problems(root)
     if not any(languages >= set(LANGUAGES) for languages in pledges.values()):
         problems.append(("pledges", N_("Chưa có văn bản cam kết nào đủ mọi ngôn ngữ ({languages})."),
                          {"languages": ", ".join(LANGUAGES)}))
+    return problems
+
+
+def _organization_pledge_problems(root: Path) -> list[Problem]:
+    """An organization's text: read like a household's, in a folder `organization` of its
+    version, in every language once there is one."""
+    problems: list[Problem] = []
+    versions: dict[str, set[str]] = {}
+    for path in sorted(root.glob(ORGANIZATION_PLEDGES)):
+        name = str(path.relative_to(root))
+        pledge, found = _read(path, parse_pledge)
+        problems += [(name, message, params) for message, params in found]
+        if pledge is None:
+            continue
+        versions.setdefault(pledge.version, set()).add(pledge.language)
+        if path.parent.parent.name != pledge.version or path.stem != pledge.language:
+            problems.append((name, N_("Tên thư mục/tệp phải là phiên bản/ngôn ngữ."), {}))
+        if not pledge.title.strip() or not pledge.body.strip():
+            problems.append((name, N_("Văn bản cam kết cần có tiêu đề và nội dung."), {}))
+    for version, languages in versions.items():
+        for lang in set(LANGUAGES) - languages:
+            problems.append((f"pledges/{version}/organization", N_("Thiếu bản {language}."),
+                             {"language": lang}))
     return problems
 
 

@@ -18,6 +18,8 @@ from bot.app import App, build_app, telegram_bot
 from bot.background import RUN_ROLES, runs_bot, start_background
 from bot.cli import delivery as delivery_commands
 from bot.cli.delivery import channels_for, close_channels
+from bot.cli.models import add_models_commands
+from bot.cli.organizations import add_organizations_commands
 from bot.cli.tips import add_tips_commands
 from content.catalog import Catalog
 from db import migrate
@@ -178,8 +180,10 @@ async def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if current == migrate.HEAD_REVISION else 1
 
 
-def _import(kind: str) -> Command:
-    importer = {"areas": import_areas, "households": import_households}[kind]
+def _import(kind: str, importer: Callable[[AsyncSession, list], Awaitable] | None = None) -> Command:
+    """The `import` command of a kind of CSV file (read_csv's kinds): its own importer, or the
+    area or household one."""
+    importer = importer or {"areas": import_areas, "households": import_households}[kind]
 
     async def command(args: argparse.Namespace, settings: Settings) -> int:
         try:
@@ -516,6 +520,8 @@ def parser() -> argparse.ArgumentParser:
     tallies.add_parser("sync", help="store today's snapshot of every running campaign").set_defaults(
         handler=cmd_tallies_sync)
     add_tips_commands(commands)
+    add_organizations_commands(commands)
+    add_models_commands(commands)
     delivery_commands.add_commands(commands)
     return top
 

@@ -36,6 +36,7 @@ from handlers.tips.inbox import Triage
 from testkit.arrange import tree
 from testkit.delivery_fakes import TZ, FakeClock, local
 from testkit.hostile import OFFICERS_KEY, TIP_SECRET, changes, snapshot, tips_on
+from testkit.movement import add_organization
 
 ALLOWED, ROLE, SCOPE = "allowed", "refused by role", "refused by scope"
 # A handler that failed: the error handler (bot/errors.py) logged it and apologised. Never an
@@ -138,7 +139,7 @@ MATRIX = [
     # Commands anyone may use.
     *[Case(f"/{name}", (), send(f"/{name}"), EVERYONE)
       for name in ("start", "help", "learn", "pledge", "privacy", "forget", "language", "cancel", "tip",
-                   "tipstatus", "id")],
+                   "tipstatus", "id", "org")],
     Case("/join CODE", (), send("/join {join_code}"), EVERYONE),
     # Staff commands.
     Case("/households CODE", ("households.households_command",), send("/households {hamlet}"), STAFF),
@@ -229,6 +230,13 @@ MATRIX = [
          state=CampaignForm.audience,
          data=lambda t: campaign_data(t, milestone_id=t["milestone_id"], days=1, at="08:00"),
          wrote=inserted("reminders", area_id=lambda t: t["area_id"])),
+    # /orgs: agencies, enterprises and schools; their registration recorded from paper.
+    Case("/orgs CODE", ("organizations.list_orgs",), send("/orgs {commune}"), OFFICERS),
+    Case("odp (a page of units)", ("organizations.turn_page",), press("odp:{commune_id}:0"), OFFICERS),
+    Case("od:open (a unit)", ("organizations.open_org",), press("od:open:{org_id}"), OFFICERS),
+    Case("od:paper (a paper registration)", ("organizations.record_paper",), press("od:paper:{org_id}"),
+         OFFICERS, wrote=inserted("organization_registrations", organization_id=lambda t: t["org_id"])),
+    Case("od:withdraw (ask why)", ("organizations.ask_unit_reason",), press("od:withdraw:{org_id}"), OFFICERS),
 ]
 
 
@@ -262,7 +270,8 @@ async def arranged(app, session) -> Arranged:
     await grant_role(session, "telegram", str(OFFICER_C2), "officer", "C2")
     await session.commit()
     keys = TipKeys(OFFICERS_KEY.public_key, TIP_SECRET.encode())
-    hamlets = {scope: {"hamlet": h.code, "area_id": h.id, "join_code": h.join_code, "commune_id": c.id}
+    hamlets = {scope: {"hamlet": h.code, "area_id": h.id, "join_code": h.join_code, "commune_id": c.id,
+                       "commune": c.code}
                for scope, h, c in (("in", world.h11, world.c1), ("out", world.h21, world.c2))}
     return Arranged(hamlets, world.campaign.id, keys)
 
@@ -289,6 +298,7 @@ async def target(session, arranged: Arranged, scope: str, fresh_tip: bool) -> Ta
     commune = await session.get(Area, hamlet["commune_id"])
     milestone, _new = await add_milestone(session, campaign, commune, "custom", local(2026, 9, 1, 0, 0).date(),
                                           f"Mốc {number}", TZ, None)
+    organization = await add_organization(session, commune, f"ORG{number}", f"Đơn vị {number}")
     hamlet_area = await session.get(Area, hamlet["area_id"])
     reminder = await add_reminder(session, milestone, hamlet_area, ReminderSpec.parse("1d"), None, None,
                                   local(2026, 8, 10, 9, 0), TZ, None)
@@ -298,6 +308,7 @@ async def target(session, arranged: Arranged, scope: str, fresh_tip: bool) -> Ta
         **hamlet, "household_id": household.id, "broadcast_id": broadcast.id, "tip_id": tip_id,
         "reference": reference, "triage": Triage(tip=tip_id, status="checking").pack(),
         "milestone_id": milestone.id, "campaign_id": arranged.campaign_id, "reminder_id": reminder.id,
+        "org_id": organization.id,
     })
 
 

@@ -1,0 +1,27 @@
+"""The movement's units on Zalo, through the real transport against the fake Zalo Bot API: a
+representative registers a school by typing the code and the numbers of the options."""
+
+from sqlalchemy import select
+
+from db.models import Member, OrganizationRegistration
+from testkit.arrange import tree
+from testkit.fakes import fetch
+from testkit.movement import add_organization
+from testkit.zalo_chat import LAN, options, settings, zalo  # noqa: F401
+
+
+async def test_a_representative_registers_the_unit_by_typed_numbers(zalo, session):
+    places = await tree(session)
+    school = await add_organization(session, places.c1, "TH1", "Trường THCS Tân Hòa", "school")
+    await session.commit()
+    [offer] = await zalo.send(f"/join {school.join_code}")
+    assert "Trường THCS Tân Hòa" in offer and "<b>" not in offer
+    assert list(options(offer)) == ["✅ Tôi là người đại diện, đồng ý", "Không"]
+    _welcome, status = await zalo.choose("✅ Tôi là người đại diện")
+    assert "Bản đăng ký thi đua" in status and "✅ Đơn vị xác nhận đăng ký" in options(status)
+    [done] = await zalo.choose("✅ Đơn vị xác nhận đăng ký")
+    assert "đã đăng ký thi đua" in done
+    member = await fetch(session, select(Member).where(Member.channel == "zalo", Member.user_id == LAN))
+    row = await fetch(session, select(OrganizationRegistration))
+    assert member.organization_id == school.id
+    assert (row.status, row.via, row.confirmed_by_id) == ("confirmed", "chat", member.id)
