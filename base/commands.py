@@ -58,6 +58,7 @@ COMMANDS = {
         CommandInfo("campaign", __("Lịch chiến dịch: các mốc và lời nhắc"), OFFICER_ROLES),
         CommandInfo("org", __("Đơn vị bạn đại diện: đăng ký phong trào, tiêu chí An toàn về ANTT")),
         CommandInfo("orgs", __("Cơ quan, doanh nghiệp, trường học: đăng ký phong trào"), OFFICER_ROLES),
+        CommandInfo("models", __("Mô hình tự quản: xem, thêm, rà soát"), STAFF),
     )
 }
 

@@ -20,6 +20,7 @@ from db.services.joining import has_consented
 from db.services.outreach import record_reading
 from db.text import split_text
 from handlers.common.keyboards import keyboard
+from handlers.movement.models import ModelMine
 
 # Telegram allows 4,096 characters a message; keep room for the title line.
 MESSAGE_LIMIT = 3900
@@ -56,7 +57,8 @@ async def show_topics(target: Message, catalog: Catalog) -> None:
     """The topics as buttons, in the order of TOPIC_LABELS."""
     topics = ordered_topics(catalog)
     await target.answer(_("<b>Tin tuyên truyền</b> — chọn một chủ đề:"), reply_markup=keyboard(
-        *[[(topic_label(topic), f"learn:t:{topic}")] for topic in topics]
+        *[[(topic_label(topic), f"learn:t:{topic}")] for topic in topics],
+        [(_("🛡 Mô hình tự quản ở ấp của bạn"), ModelMine())],
     ))
 
 

@@ -4,9 +4,10 @@ representative registers a school by typing the code and the numbers of the opti
 from sqlalchemy import select
 
 from db.models import Member, OrganizationRegistration
+from db.services.joining import give_consent, join_household
 from testkit.arrange import tree
 from testkit.fakes import fetch
-from testkit.movement import add_organization
+from testkit.movement import add_model, add_organization
 from testkit.zalo_chat import LAN, options, settings, zalo  # noqa: F401
 
 
@@ -25,3 +26,15 @@ async def test_a_representative_registers_the_unit_by_typed_numbers(zalo, sessio
     row = await fetch(session, select(OrganizationRegistration))
     assert member.organization_id == school.id
     assert (row.status, row.via, row.confirmed_by_id) == ("confirmed", "chat", member.id)
+
+
+async def test_a_resident_reads_the_hamlets_models_from_the_outreach_menu(zalo, session):
+    places = await tree(session)
+    member = await give_consent(session, "zalo", LAN, None)
+    await join_household(session, member, places.households["H11"][0].id)
+    await add_model(session, "Tổ tự quản số 3", "effective", area=places.h11, how_to_join="Họp tối thứ Bảy")
+    await session.commit()
+    [topics] = await zalo.send("/learn")
+    assert "🛡 Mô hình tự quản ở ấp của bạn" in options(topics)
+    [shown] = await zalo.choose("🛡 Mô hình tự quản")
+    assert "Tổ tự quản số 3" in shown and "Họp tối thứ Bảy" in shown and "<b>" not in shown

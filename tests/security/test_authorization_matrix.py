@@ -32,11 +32,12 @@ from db.services.tip_sealing import TipKeys
 from db.services.tips import TipDraft, submit_tip
 from handlers.broadcasts.compose import BroadcastForm
 from handlers.campaign.calendar import CampaignForm
+from handlers.movement.models import ModelForm
 from handlers.tips.inbox import Triage
 from testkit.arrange import tree
 from testkit.delivery_fakes import TZ, FakeClock, local
 from testkit.hostile import OFFICERS_KEY, TIP_SECRET, changes, snapshot, tips_on
-from testkit.movement import add_organization
+from testkit.movement import add_model, add_organization
 
 ALLOWED, ROLE, SCOPE = "allowed", "refused by role", "refused by scope"
 # A handler that failed: the error handler (bot/errors.py) logged it and apologised. Never an
@@ -237,6 +238,35 @@ MATRIX = [
     Case("od:paper (a paper registration)", ("organizations.record_paper",), press("od:paper:{org_id}"),
          OFFICERS, wrote=inserted("organization_registrations", organization_id=lambda t: t["org_id"])),
     Case("od:withdraw (ask why)", ("organizations.ask_unit_reason",), press("od:withdraw:{org_id}"), OFFICERS),
+    # /models: hamlet heads see, officers and admins add and review.
+    Case("/models CODE", ("models.show_models",), send("/models {hamlet}"), STAFF),
+    Case("mp (a page of models)", ("models.turn_page",), press("mp:{commune_id}:0"), OFFICERS),
+    Case("mo (a model)", ("models.open_model",), press("mo:{model_id}"), OFFICERS),
+    Case("mr (a review)", ("models.review",), press("mr:effective:{model_id}"), OFFICERS,
+         wrote=updated("movement_models", "model_id", "status", "effective")),
+    Case("a model's numbers typed", ("models.typed_review_counts",), send("2 3 30"), OFFICERS,
+         state=ModelForm.review_counts, data=lambda t: {"model_id": t["model_id"]},
+         wrote=updated("movement_models", "model_id", "members", 30)),
+    Case("a removal's reason typed", ("models.typed_removal",), send("Không còn sinh hoạt"), OFFICERS,
+         state=ModelForm.review_reason, data=lambda t: {"model_id": t["model_id"]},
+         wrote=updated("movement_models", "model_id", "status", "removed")),
+    Case("ma (add a model)", ("models.ask_unit",), press("ma:{commune_id}"), OFFICERS),
+    Case("mu (the unit)", ("models.choose_unit",), press("mu:{area_id}"), OFFICERS, state=ModelForm.unit),
+    Case("a unit's code typed", ("models.typed_unit",), send("{hamlet}"), OFFICERS, state=ModelForm.unit),
+    Case("mt (the type)", ("models.choose_type",), press("mt:{type_id}"), OFFICER_STEP, state=ModelForm.type,
+         data=lambda t: {"area_id": t["area_id"]}),
+    Case("a model's name typed", ("models.typed_name",), send("Tổ tự quản số 9"), OFFICER_STEP,
+         state=ModelForm.name, data=lambda t: {"area_id": t["area_id"], "type_id": t["type_id"]}),
+    Case("a new model's numbers typed", ("models.typed_counts",), send("1 2 3"), OFFICER_STEP,
+         state=ModelForm.counts, data=lambda t: {"area_id": t["area_id"], "type_id": t["type_id"], "name": "T"}),
+    Case("a model's start typed", ("models.typed_started",), send("01/02/2025"), OFFICER_STEP,
+         state=ModelForm.started, data=lambda t: {"area_id": t["area_id"], "type_id": t["type_id"]}),
+    Case("ms (skip a step)", ("models.skip",), press("ms:started"), OFFICER_STEP, state=ModelForm.started,
+         data=lambda t: {"area_id": t["area_id"], "type_id": t["type_id"]}),
+    Case("how to take part typed (add)", ("models.typed_how",), send("Họp tối thứ Bảy"), OFFICERS,
+         state=ModelForm.how, data=lambda t: {"area_id": t["area_id"], "type_id": t["type_id"], "name": "Tổ mới",
+                                              "counts": [1, 1, 9]},
+         wrote=inserted("movement_models", area_id=lambda t: t["area_id"], name="Tổ mới")),
 ]
 
 
@@ -300,6 +330,7 @@ async def target(session, arranged: Arranged, scope: str, fresh_tip: bool) -> Ta
                                           f"Mốc {number}", TZ, None)
     organization = await add_organization(session, commune, f"ORG{number}", f"Đơn vị {number}")
     hamlet_area = await session.get(Area, hamlet["area_id"])
+    model = await add_model(session, f"Mô hình {number}", area=hamlet_area)
     reminder = await add_reminder(session, milestone, hamlet_area, ReminderSpec.parse("1d"), None, None,
                                   local(2026, 8, 10, 9, 0), TZ, None)
     await session.commit()
@@ -308,7 +339,7 @@ async def target(session, arranged: Arranged, scope: str, fresh_tip: bool) -> Ta
         **hamlet, "household_id": household.id, "broadcast_id": broadcast.id, "tip_id": tip_id,
         "reference": reference, "triage": Triage(tip=tip_id, status="checking").pack(),
         "milestone_id": milestone.id, "campaign_id": arranged.campaign_id, "reminder_id": reminder.id,
-        "org_id": organization.id,
+        "org_id": organization.id, "model_id": model.id, "type_id": model.type_id,
     })
 
 

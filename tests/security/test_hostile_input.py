@@ -85,7 +85,7 @@ PREFIXES = [
     "bc:cancel", "bc:area:", "bc:aud:", "bc:urgent", "bc:now", "bc:at:", "bc:drop:", "bc:dropok:",
     "bc:keep", "bc:art", "bc:art:", "cp:close", "cp:add", "cp:remind", "cp:kind:", "cp:festival",
     "cp:ms:", "cp:at:", "cp:aud:", "cp:year:", "cp:rm", "cp:rm:", "cp:rmok:", "tipk:", "tipa:open:", "tipa:pick:", "tipw:", "tipx:", "tipo:", "tips:",
-    "oj:", "op:", "od:", "odp:",
+    "oj:", "op:", "od:", "odp:", "mo:", "mr:", "mp:", "ma:", "mu:", "mt:", "ms:", "mm:",
 ]
 suffixes = st.one_of(
     st.sampled_from(SUFFIXES),
