@@ -59,6 +59,7 @@ COMMANDS = {
         CommandInfo("org", __("Đơn vị bạn đại diện: đăng ký phong trào, tiêu chí An toàn về ANTT")),
         CommandInfo("orgs", __("Cơ quan, doanh nghiệp, trường học: đăng ký phong trào"), OFFICER_ROLES),
         CommandInfo("models", __("Mô hình tự quản: xem, thêm, rà soát"), STAFF),
+        CommandInfo("recognition", __("Công nhận “An toàn về ANTT”: tiêu chí, đánh giá, quyết định"), STAFF),
     )
 }
 

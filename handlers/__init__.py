@@ -10,7 +10,7 @@ from handlers.areas import area, households, stats
 from handlers.broadcasts import compose, listing
 from handlers.campaign import calendar
 from handlers.general import cancel, fallback, help, start, whoami
-from handlers.movement import models, organizations
+from handlers.movement import models, organizations, recognition
 from handlers.outreach import learn, quiz
 from handlers.residents import joining, language, pledge, privacy
 from handlers.tips import inbox, status, submit
@@ -26,6 +26,6 @@ def routers() -> list[Router]:
         learn.router(), quiz.router(), pledge.router(), privacy.router(), households.router(),
         stats.router(), area.router(), submit.router(), status.router(), inbox.router(),
         listing.router(), compose.router(), calendar.router(), organizations.router(),
-        models.router(),
+        models.router(), recognition.router(),
         whoami.router(), cancel.router(), fallback.router(),
     ]

@@ -20,6 +20,7 @@ from bot.cli import delivery as delivery_commands
 from bot.cli.delivery import channels_for, close_channels
 from bot.cli.models import add_models_commands
 from bot.cli.organizations import add_organizations_commands
+from bot.cli.recognition import add_recognition_commands
 from bot.cli.tips import add_tips_commands
 from content.catalog import Catalog
 from db import migrate
@@ -522,6 +523,7 @@ def parser() -> argparse.ArgumentParser:
     add_tips_commands(commands)
     add_organizations_commands(commands)
     add_models_commands(commands)
+    add_recognition_commands(commands)
     delivery_commands.add_commands(commands)
     return top
 

@@ -42,10 +42,13 @@ from db.services.organizations import (
     represented,
     withdraw,
 )
+from db.services.criteria import RecognitionUnit
+from db.services.recognition import campaign_of, unit_checklist
 from db.text import N_, Problem
 from handlers.areas.area import area_in_scope, join_lines
 from handlers.common.callbacks import Id, Page
 from handlers.common.keyboards import keyboard, not_a_command
+from handlers.movement.recognition import card_text
 
 PAGE = 10
 NO_TEXT = N_("Chưa có văn bản đăng ký cho đơn vị trong đợt thi đua này. Bạn báo công an xã giúp.")
@@ -77,6 +80,12 @@ class DeskPage(CallbackData, prefix="odp"):
 
     area: Id
     page: Page
+
+
+class UnitChecklist(CallbackData, prefix="oc"):
+    """The representative sees the unit's recognition checklist."""
+
+    org: Id
 
 
 class OrgForm(StatesGroup):
@@ -172,7 +181,7 @@ async def unit_status(session: AsyncSession, organization: Organization, catalog
         button = (_("✅ Đơn vị xác nhận đăng ký"), UnitPledge(action="confirm", org=organization.id))
     body = (f"{unit_line(organization)}\n\n<b>{hd.quote(text.title)}</b>\n\n{text.html}\n\n"
             + registration_line(registration, place.campaign.year, settings))
-    return body, keyboard([button])
+    return body, keyboard([button], [(_("📋 Tiêu chí “An toàn về an ninh, trật tự”"), UnitChecklist(org=organization.id))])
 
 
 async def show_org(message: Message, session: AsyncSession, member: Member | None, catalog: Catalog,
@@ -245,6 +254,19 @@ async def typed_reason(message: Message, session: AsyncSession, member: Member |
     await state.clear()
     after_commit.call(message.answer, _("Đã rút đăng ký của {name}. Lý do: {reason}").format(
         name=hd.quote(organization.name), reason=hd.quote(registration.withdraw_reason)))
+
+
+async def show_checklist(callback: CallbackQuery, callback_data: UnitChecklist, session: AsyncSession,
+                         member: Member | None, i18n: I18n, clock: Clock, settings: Settings) -> None:
+    """The unit's criteria and where each stands, for its representative."""
+    await callback.answer()
+    organization = await represented(session, member)
+    if organization is None or organization.id != callback_data.org:
+        await callback.message.answer(_("Bạn không phải người đại diện của đơn vị này."))
+        return
+    unit = RecognitionUnit(organization=organization)
+    found = await unit_checklist(session, await campaign_of(session, unit, today(clock, settings)), unit)
+    await callback.message.answer(card_text(found, i18n.current_locale))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,6 +381,7 @@ def router() -> Router:
     router.callback_query.register(represent, Represent.filter())
     router.callback_query.register(confirm_unit, UnitPledge.filter(F.action == "confirm"))
     router.callback_query.register(ask_unit_reason, UnitPledge.filter(F.action == "withdraw"))
+    router.callback_query.register(show_checklist, UnitChecklist.filter())
     router.message.register(list_orgs, Command("orgs"), flags=COMMANDS["orgs"].flags)
     router.callback_query.register(turn_page, DeskPage.filter(), flags=officers)
     router.callback_query.register(open_org, Desk.filter(F.action == "open"), flags=officers)

@@ -123,7 +123,7 @@ async def test_the_representative_joins_with_the_code_and_registers_the_unit(cha
     # /org shows it registered, with the button to withdraw.
     [shown] = await chat.send("/org", user_id=REPRESENTATIVE)
     assert "đã đăng ký phong trào năm" in shown
-    assert chat.buttons(REPRESENTATIVE) == [f"op:withdraw:{organization.id}"]
+    assert chat.buttons(REPRESENTATIVE) == [f"op:withdraw:{organization.id}", f"oc:{organization.id}"]
 
 
 async def test_withdrawal_needs_a_reason_and_registering_again_renews_it(chat, session, school):
@@ -195,3 +195,16 @@ async def test_privacy_tells_the_representative_and_forgetting_keeps_the_registr
     assert await count(session, Member, Member.user_id == str(REPRESENTATIVE)) == 0
     row = await registration(session)
     assert (row.status, row.confirmed_by_id, row.confirmed_by_role) == ("confirmed", None, "representative")
+
+
+async def test_representatives_are_an_audience_of_their_communes(chat, session, school):
+    from db.services.audiences import count_recipients, recipients_query
+
+    places, organization = school
+    await chat.send(f"/join {organization.join_code}", user_id=REPRESENTATIVE)
+    await chat.press(f"oj:yes:{organization.id}", user_id=REPRESENTATIVE)
+    await session.rollback()
+    assert await count_recipients(session, recipients_query(places.c1, "representatives", None)) == 1
+    assert await count_recipients(session, recipients_query(places.c2, "representatives", None)) == 0
+    assert await count_recipients(session, recipients_query(places.province, "representatives", None)) == 1
+    await session.commit()

@@ -38,3 +38,25 @@ async def test_a_resident_reads_the_hamlets_models_from_the_outreach_menu(zalo, 
     assert "🛡 Mô hình tự quản ở ấp của bạn" in options(topics)
     [shown] = await zalo.choose("🛡 Mô hình tự quản")
     assert "Tổ tự quản số 3" in shown and "Họp tối thứ Bảy" in shown and "<b>" not in shown
+
+
+async def test_an_officer_registers_a_hamlet_and_ticks_a_criterion_by_typed_numbers(zalo, session):
+    from db.models import CriterionCheck, Recognition
+    from db.services.members import grant_role
+
+    places = await tree(session)
+    await grant_role(session, "zalo", LAN, "officer", "C1")
+    await session.commit()
+    [listing] = await zalo.send("/recognition")
+    assert "Công nhận “An toàn về ANTT” — Xã Tân Hòa" in listing and "<b>" not in listing
+    [card] = await zalo.choose("⬜ Ấp Bình Long")
+    assert "0/5 hộ đã ký cam kết (0%)" in card
+    _done, card = await zalo.choose("📝 Ghi nhận đăng ký")
+    assert "Tình trạng: đã đăng ký" in card
+    [menu] = await zalo.choose("⬜ 1a")
+    assert "tiêu chí 1a" in menu
+    [card] = await zalo.choose("✅ Đạt")
+    assert "✅ 1a." in card
+    recognition = await fetch(session, select(Recognition))
+    check = await fetch(session, select(CriterionCheck))
+    assert (recognition.area_id, check.recognition_id, check.met) == (places.h11.id, recognition.id, True)

@@ -25,7 +25,17 @@ from sqlalchemy import delete, select
 
 import handlers
 from base.commands import COMMANDS, ROLES_FLAG
-from db.models import Area, Broadcast, Campaign, Household, Member, Milestone
+from db.models import (
+    Area,
+    Broadcast,
+    Campaign,
+    CriterionCheck,
+    Household,
+    Member,
+    Milestone,
+    Recognition,
+    RecognitionCriterion,
+)
 from db.services.members import grant_role
 from db.services.milestones import ReminderSpec, add_milestone, add_reminder
 from db.services.tip_sealing import TipKeys
@@ -33,11 +43,12 @@ from db.services.tips import TipDraft, submit_tip
 from handlers.broadcasts.compose import BroadcastForm
 from handlers.campaign.calendar import CampaignForm
 from handlers.movement.models import ModelForm
+from handlers.movement.recognition import RecognitionForm
 from handlers.tips.inbox import Triage
 from testkit.arrange import tree
 from testkit.delivery_fakes import TZ, FakeClock, local
 from testkit.hostile import OFFICERS_KEY, TIP_SECRET, changes, snapshot, tips_on
-from testkit.movement import add_model, add_organization
+from testkit.movement import add_model, add_organization, recognitions, registrations
 
 ALLOWED, ROLE, SCOPE = "allowed", "refused by role", "refused by scope"
 # A handler that failed: the error handler (bot/errors.py) logged it and apologised. Never an
@@ -267,6 +278,33 @@ MATRIX = [
          state=ModelForm.how, data=lambda t: {"area_id": t["area_id"], "type_id": t["type_id"], "name": "Tổ mới",
                                               "counts": [1, 1, 9]},
          wrote=inserted("movement_models", area_id=lambda t: t["area_id"], name="Tổ mới")),
+    # /recognition: heads see their checklist; officers and admins register, tick, move along, decide.
+    Case("/recognition CODE", ("recognition.show_recognition",), send("/recognition {hamlet}"), STAFF),
+    Case("rl (a page of units)", ("recognition.turn_page",), press("rl:{commune_id}:0"), OFFICERS),
+    Case("ru (a unit)", ("recognition.open_unit",), press("ru:area:{area_id}"), OFFICERS),
+    Case("rs:register", ("recognition.step",), press("rs:register:org:{registered_org_id}"), OFFICERS,
+         wrote=inserted("recognitions", organization_id=lambda t: t["registered_org_id"])),
+    Case("rs:self_assessed", ("recognition.step",), press("rs:self_assessed:org:{assessed_org_id}"), OFFICERS,
+         wrote=updated("recognitions", "assessed_rec_id", "status", "self_assessed")),
+    Case("rc (a criterion)", ("recognition.open_criterion",), press("rc:{assessed_rec_id}:{criterion_id}"), OFFICERS),
+    Case("rt (a tick)", ("recognition.tick_criterion",), press("rt:{assessed_rec_id}:{criterion_id}:1"), OFFICERS,
+         wrote=updated("criterion_checks", "check_id", "met", True)),
+    Case("rn (a note)", ("recognition.ask_note",), press("rn:{assessed_rec_id}:{criterion_id}"), OFFICERS),
+    Case("a note typed", ("recognition.typed_note",), send("Có biên bản họp"), OFFICERS, state=RecognitionForm.note,
+         data=lambda t: {"rec": t["assessed_rec_id"], "crit": t["criterion_id"]},
+         wrote=updated("criterion_checks", "check_id", "note", "Có biên bản họp")),
+    Case("rd (a decision)", ("recognition.ask_number",), press("rd:{proposed_rec_id}:failed"), OFFICERS),
+    Case("rd on a commune (the approver decides)", ("recognition.ask_number",),
+         press("rd:{commune_rec_id}:passed"), {**OFFICERS, OFFICER: (ROLE, SCOPE), ADMIN: (ROLE, SCOPE)}),
+    Case("a decision's number typed", ("recognition.typed_number",), send("5/QĐ-UBND"), OFFICER_STEP,
+         state=RecognitionForm.number, data=lambda t: {"rec": t["proposed_rec_id"], "result": "failed"}),
+    Case("a decision's day typed", ("recognition.typed_day",), send("10/08/2026"), OFFICERS,
+         state=RecognitionForm.day,
+         data=lambda t: {"rec": t["proposed_rec_id"], "result": "failed", "number": "5/QĐ-UBND"},
+         wrote=updated("recognitions", "proposed_rec_id", "status", "decided")),
+    Case("ry (dated today)", ("recognition.dated_today",), press("ry:today"), OFFICERS, state=RecognitionForm.day,
+         data=lambda t: {"rec": t["proposed_rec_id"], "result": "failed", "number": "5/QĐ-UBND"},
+         wrote=updated("recognitions", "proposed_rec_id", "status", "decided")),
 ]
 
 
@@ -331,6 +369,21 @@ async def target(session, arranged: Arranged, scope: str, fresh_tip: bool) -> Ta
     organization = await add_organization(session, commune, f"ORG{number}", f"Đơn vị {number}")
     hamlet_area = await session.get(Area, hamlet["area_id"])
     model = await add_model(session, f"Mô hình {number}", area=hamlet_area)
+    units = [await add_organization(session, commune, f"ORG{number}{which}", f"Đơn vị {number}{which}")
+             for which in "BCD"]
+    await registrations(session, campaign, units)
+    await recognitions(session, campaign, units[1:2])
+    await recognitions(session, campaign, units[2:], status="proposed")
+    assessed = await session.scalar(select(Recognition).where(Recognition.organization_id == units[1].id))
+    proposed = await session.scalar(select(Recognition).where(Recognition.organization_id == units[2].id))
+    criterion = await session.scalar(select(RecognitionCriterion).where(
+        RecognitionCriterion.unit_kind == "agency", RecognitionCriterion.rule.is_(None)))
+    check = CriterionCheck(recognition_id=assessed.id, criterion_id=criterion.id, met=False, checked_by_role="officer")
+    session.add(check)
+    commune_rec = await session.scalar(select(Recognition).where(Recognition.area_id == commune.id))
+    if commune_rec is None:
+        await recognitions(session, campaign, [commune], status="proposed")
+        commune_rec = await session.scalar(select(Recognition).where(Recognition.area_id == commune.id))
     reminder = await add_reminder(session, milestone, hamlet_area, ReminderSpec.parse("1d"), None, None,
                                   local(2026, 8, 10, 9, 0), TZ, None)
     await session.commit()
@@ -340,6 +393,9 @@ async def target(session, arranged: Arranged, scope: str, fresh_tip: bool) -> Ta
         "reference": reference, "triage": Triage(tip=tip_id, status="checking").pack(),
         "milestone_id": milestone.id, "campaign_id": arranged.campaign_id, "reminder_id": reminder.id,
         "org_id": organization.id, "model_id": model.id, "type_id": model.type_id,
+        "registered_org_id": units[0].id, "assessed_org_id": units[1].id, "assessed_rec_id": assessed.id,
+        "proposed_rec_id": proposed.id, "criterion_id": criterion.id, "check_id": check.id,
+        "commune_rec_id": commune_rec.id,
     })
 
 
