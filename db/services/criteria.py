@@ -89,10 +89,10 @@ def share(part: int, whole: int) -> float | None:
 
 
 def shown_share(value: float | None) -> str:
-    """A percentage as people write it: "72", "69.2", "—"."""
+    """A percentage as people write it: "72%", "69.2%", "—" when there is nothing to count."""
     if value is None:
         return "—"
-    return f"{value:.1f}".rstrip("0").rstrip(".")
+    return f"{value:.1f}".rstrip("0").rstrip(".") + "%"
 
 
 @dataclass
@@ -116,7 +116,7 @@ async def households_figure(session: AsyncSession, campaign: Campaign, hamlet: A
             Household.hamlet_id == hamlet.id, Household.status == "active",
             Pledge.campaign_id == campaign.id, Pledge.status == "confirmed")) or 0
     met = total > 0 and pledged * 100 >= HOUSEHOLDS_SHARE * total
-    return Figure(met, N_("{pledged}/{total} hộ đã ký cam kết ({share}%)"),
+    return Figure(met, N_("{pledged}/{total} hộ đã ký cam kết ({share})"),
                   {"pledged": pledged, "total": total, "share": shown_share(share(pledged, total))},
                   unpledged=total - pledged)
 
@@ -200,8 +200,8 @@ async def units_figure(session: AsyncSession, campaign: Campaign, commune: Area)
     """100% of the commune's units registered and at least 70% of them recognized."""
     counts = await unit_counts(session, campaign, commune)
     return Figure(units_met(counts), N_(
-        "Đăng ký {registered}/{total} ({registered_share}%); công nhận {recognized}/{total} "
-        "({recognized_share}%): khu dân cư {hamlets_recognized}/{hamlets}, cơ quan, doanh nghiệp, "
+        "Đăng ký {registered}/{total} ({registered_share}); công nhận {recognized}/{total} "
+        "({recognized_share}): khu dân cư {hamlets_recognized}/{hamlets}, cơ quan, doanh nghiệp, "
         "trường học {organizations_recognized}/{organizations}"), {
         "registered": counts.registered, "total": counts.total,
         "registered_share": shown_share(share(counts.registered, counts.total)),
