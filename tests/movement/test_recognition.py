@@ -332,3 +332,16 @@ async def main_async(argv: list[str]) -> int:
     import asyncio
 
     return await asyncio.to_thread(main, argv)
+
+
+async def test_an_officer_adds_a_recognition_deadline_on_its_day_from_the_calendar(chat, session, places):
+    await chat.send("/campaign", user_id=OFFICER)
+    await chat.press("cp:add", user_id=OFFICER)
+    await chat.press("cp:kind:hamlet_files_due", user_id=OFFICER)
+    year = places.campaign.year
+    assert chat.buttons(OFFICER)[0] == "cp:festival"  # the default day's button
+    [added] = await chat.press("cp:festival", user_id=OFFICER)
+    assert f"Hạn nộp hồ sơ công nhận khu dân cư “An toàn về ANTT” ngày 20/11/{year}" in added
+    milestone = await fetch(session, select(Milestone))
+    assert (milestone.kind, milestone.happens_on, milestone.area_id) == (
+        "hamlet_files_due", date(year, 11, 20), places.c1.id)
