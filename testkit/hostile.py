@@ -18,8 +18,8 @@ from db.services.milestones import add_milestone
 from db.services.tip_sealing import TipKeys, key_text
 from db.services.tips import TipDraft, add_reply, set_route, submit_tip
 from testkit.arrange import tree
-from testkit.movement import add_model, add_organization, recognitions, registrations
 from testkit.delivery_fakes import TZ, local
+from testkit.movement import add_model, add_organization, recognitions, registrations
 
 # The officers' key pair of these suites: tips are switched on with it (tips_on).
 OFFICERS_KEY = PrivateKey.generate()

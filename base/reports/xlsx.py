@@ -9,6 +9,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from base.labels import LEVEL_LABELS
+from base.reports.movement import indicators
 from base.reports.table import (
     TARGETED,
     Report,
@@ -23,7 +24,6 @@ from base.reports.table import (
     units_label,
     verdict,
 )
-from base.reports.movement import indicators
 from base.reports.text import current_locale, small_count_note
 from base.tip_labels import kind_label
 from db.services import tallies as t

@@ -5,7 +5,7 @@ residents see their hamlet's, with how to take part, from the outreach menu (/le
 from datetime import date
 from typing import Literal
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext

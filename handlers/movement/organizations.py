@@ -27,12 +27,13 @@ from base.settings import Settings
 from content.catalog import Catalog
 from db.models import Area, Member, Organization, OrganizationRegistration
 from db.services.areas import children
+from db.services.campaigns import current_campaign
+from db.services.criteria import RecognitionUnit
 from db.services.joining import give_consent, has_consented
 from db.services.members import OFFICER_ROLES, scope_covers
-from db.services.campaigns import current_campaign
 from db.services.organizations import (
     KIND_LABELS,
-        become_representative,
+    become_representative,
     may_record,
     organizations_in,
     register,
@@ -42,7 +43,6 @@ from db.services.organizations import (
     represented,
     withdraw,
 )
-from db.services.criteria import RecognitionUnit
 from db.services.recognition import campaign_of, unit_checklist
 from db.text import N_, Problem
 from handlers.areas.area import area_in_scope, join_lines

@@ -28,19 +28,19 @@ from db.services.criteria import KIND_LABELS, Checklist, CriterionState, Recogni
 from db.services.households import households_missing
 from db.services.members import OFFICER_ROLES, scope_covers
 from db.services.recognition import (
-    Decision,
     STATUS_LABELS,
+    Decision,
     advance,
     campaign_of,
     check_decision_number,
     decide,
     get_recognition,
     label_status,
-    open_campaign,
-    recognition_of,
     may_decide,
     may_prepare,
     note,
+    open_campaign,
+    recognition_of,
     register_unit,
     tick,
     unit_by_ref,

@@ -22,10 +22,10 @@ from db.models import (
     Tip,
 )
 from db.services.demo import load_demo
+from db.services.tip_sealing import key_text
 from testkit.arrange import local_today
 from testkit.fakes import ChatDriver, count, fetch
 from testkit.hostile import OFFICERS_KEY, TIP_SECRET
-from db.services.tip_sealing import key_text
 
 YEAR = local_today().year
 
