@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from db.services.recognition import parse_approver
 from db.services.schedule_times import QuietHours
 from db.services.tip_sealing import public_key_from_text
 
@@ -79,6 +80,9 @@ class Settings(BaseSettings):
     zalo_rate: float = 10.0
     quiet_hours: str = "21:00-06:00"
     schedule_stale_hours: float = 12.0
+    # Who decides a commune's recognition "An toàn về ANTT": ROLE:LEVEL (the role, at that level
+    # or above). The 2025 reform left it unclear; a province-level admin by default.
+    commune_approver: str = "admin:province"
 
     @field_validator("database_url")
     @classmethod
@@ -265,6 +269,12 @@ class Settings(BaseSettings):
         QuietHours.parse(value)
         return value.strip()
 
+    @field_validator("commune_approver")
+    @classmethod
+    def _commune_approver(cls, value: str) -> str:
+        parse_approver(value)  # raises ValueError with the form
+        return value.strip().lower()
+
     @field_validator("schedule_stale_hours")
     @classmethod
     def _stale_hours(cls, value: float) -> float:
@@ -304,6 +314,11 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         """The deployment's time zone."""
         return ZoneInfo(self.timezone)
+
+    @property
+    def approver(self) -> tuple[str, str]:
+        """BINHYEN_COMMUNE_APPROVER as (role, level)."""
+        return parse_approver(self.commune_approver)
 
     @property
     def quiet(self) -> QuietHours | None:

@@ -1,7 +1,8 @@
 """The outreach catalog: articles (with quizzes) and pledge texts, read from Markdown files.
 
-Layout: content/articles/<id>/<language>.md and content/pledges/<version>/<language>.md, each
-with YAML front matter. See content/check.py for the rules a catalog must follow.
+Layout: content/articles/<id>/<language>.md and content/pledges/<version>/<language>.md (the
+household pledge), content/pledges/<version>/organization/<language>.md (the registration of an
+agency, enterprise or school), each with YAML front matter. See content/check.py for the rules a catalog must follow.
 """
 
 import re
@@ -18,6 +19,8 @@ from content.sources import Source, parse_reviewed, parse_sources
 
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
+# Beside each household pledge version, the text an agency, enterprise or school confirms.
+ORGANIZATION_PLEDGES = "pledges/*/organization/*.md"
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ class Article:
 
 @dataclass(frozen=True)
 class PledgeText:
-    """The household pledge text of one version in one language."""
+    """A pledge text of one version in one language: the household's, or an organization's."""
 
     version: str
     language: str
@@ -140,6 +143,7 @@ class Catalog:
 
     articles: dict[tuple[str, str], Article] = field(default_factory=dict)
     pledges: dict[tuple[str, str], PledgeText] = field(default_factory=dict)
+    organization_pledges: dict[tuple[str, str], PledgeText] = field(default_factory=dict)
 
     @classmethod
     def load(cls, root: Path | None = None) -> "Catalog":
@@ -152,6 +156,9 @@ class Catalog:
         for path in sorted(root.glob("pledges/*/*.md")):
             pledge = parse_pledge(path)
             catalog.pledges[(pledge.version, pledge.language)] = pledge
+        for path in sorted(root.glob(ORGANIZATION_PLEDGES)):
+            pledge = parse_pledge(path)
+            catalog.organization_pledges[(pledge.version, pledge.language)] = pledge
         return catalog
 
     def article(self, article_id: str, language: str) -> Article | None:
@@ -177,6 +184,11 @@ class Catalog:
     def pledge(self, version: str, language: str) -> PledgeText | None:
         """The pledge text of `version` in `language`, else in Vietnamese."""
         return self.pledges.get((version, language)) or self.pledges.get((version, DEFAULT_LANGUAGE))
+
+    def organization_pledge(self, version: str, language: str) -> PledgeText | None:
+        """An organization's registration text of `version` in `language`, else in Vietnamese."""
+        return (self.organization_pledges.get((version, language))
+                or self.organization_pledges.get((version, DEFAULT_LANGUAGE)))
 
     def missing_pledge_languages(self, version: str) -> list[str]:
         """The languages the pledge text of `version` lacks (all of them when it does not exist)."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from content.catalog import LANGUAGES, parse_article, parse_pledge, read_document
+from content.catalog import LANGUAGES, ORGANIZATION_PLEDGES, parse_article, parse_pledge, read_document
 from content.markdown import ARTICLE_LINK, links
 from content.place_words import old_words
 from content.placeholders import KNOWN, placeholders
@@ -111,6 +111,7 @@ def examine(root: Path, today: date) -> Findings:
     for version, languages in pledges.items():
         for lang in set(LANGUAGES) - languages:
             problems.append((f"pledges/{version}", N_("Thiếu bản {language}."), {"language": lang}))
+    problems += _organization_pledge_problems(root)
     if not any(languages >= set(LANGUAGES) for languages in pledges.values()):
         problems.append(("pledges", N_("Chưa có văn bản cam kết nào đủ mọi ngôn ngữ ({languages})."),
                          {"languages": ", ".join(LANGUAGES)}))
@@ -204,6 +205,29 @@ def _source_problems(number: int, entry) -> list[tuple[str, dict]]:
         found.append((N_("Nguồn {number}: liên kết “{url}” phải là https tới trang chính thức ({hosts})."),
                       {"number": number, "url": str(entry["url"]), "hosts": ", ".join(OFFICIAL_HOSTS)}))
     return found
+
+
+def _organization_pledge_problems(root: Path) -> list[Problem]:
+    """An organization's text: read like a household's, in a folder `organization` of its
+    version, in every language once there is one."""
+    problems: list[Problem] = []
+    versions: dict[str, set[str]] = {}
+    for path in sorted(root.glob(ORGANIZATION_PLEDGES)):
+        name = str(path.relative_to(root))
+        pledge, found = _read(path, parse_pledge)
+        problems += [(name, message, params) for message, params in found]
+        if pledge is None:
+            continue
+        versions.setdefault(pledge.version, set()).add(pledge.language)
+        if path.parent.parent.name != pledge.version or path.stem != pledge.language:
+            problems.append((name, N_("Tên thư mục/tệp phải là phiên bản/ngôn ngữ."), {}))
+        if not pledge.title.strip() or not pledge.body.strip():
+            problems.append((name, N_("Văn bản cam kết cần có tiêu đề và nội dung."), {}))
+    for version, languages in versions.items():
+        for lang in set(LANGUAGES) - languages:
+            problems.append((f"pledges/{version}/organization", N_("Thiếu bản {language}."),
+                             {"language": lang}))
+    return problems
 
 
 def _read(path: Path, parse):

@@ -10,6 +10,7 @@ from handlers.areas import area, households, stats
 from handlers.broadcasts import compose, listing
 from handlers.campaign import calendar
 from handlers.general import cancel, dashboard, fallback, help, start, whoami
+from handlers.movement import models, organizations, recognition
 from handlers.outreach import learn, quiz
 from handlers.residents import join_requests, joining, language, pledge, privacy
 from handlers.tips import inbox, status, submit
@@ -24,6 +25,7 @@ def routers() -> list[Router]:
         joining.router(), join_requests.router(), start.router(), help.router(), language.router(),
         learn.router(), quiz.router(), pledge.router(), privacy.router(), households.router(),
         stats.router(), area.router(), submit.router(), status.router(), inbox.router(),
-        listing.router(), compose.router(), calendar.router(),
+        listing.router(), compose.router(), calendar.router(), organizations.router(),
+        models.router(), recognition.router(),
         whoami.router(), dashboard.router(), cancel.router(), fallback.router(),
     ]

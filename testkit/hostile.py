@@ -12,13 +12,14 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from base.settings import Settings, load_settings
-from db.models import Base, Broadcast, Household, JoinRequest, Member, Pledge, WrongCodeMinute, utcnow
+from db.models import Base, Broadcast, Household, JoinRequest, Member, Pledge, Recognition, WrongCodeMinute, utcnow
 from db.services.members import grant_role
 from db.services.milestones import add_milestone
 from db.services.tip_sealing import TipKeys, grouped, key_text
 from db.services.tips import TipDraft, add_reply, set_route, submit_tip
 from testkit.arrange import tree
 from testkit.delivery_fakes import TZ, local
+from testkit.movement import add_model, add_organization, recognitions, registrations
 
 # The officers' key pair of these suites: tips are switched on with it (tips_on).
 OFFICERS_KEY = PrivateKey.generate()
@@ -84,6 +85,10 @@ class World:
     join_codes: dict[str, str]
     codes: dict[str, str]
     join_request_id: int
+    organizations: dict[str, int]
+    org_join_codes: dict[str, str]
+    models: dict[str, int]
+    recognition_ids: dict[str, int]
     # Each secret: who may read it, and what typed text unlocks it (a receipt code opens its tip).
     secrets: dict[str, tuple[frozenset[int], tuple[str, ...]]] = field(default_factory=dict)
 
@@ -125,6 +130,14 @@ async def build_world(session: AsyncSession, keys: TipKeys) -> World:
     join_request = JoinRequest(household_id=b_household.id, member_id=members[str(RESIDENT_C)].id,
                                note=JOIN_NOTE, status="pending")
     session.add(join_request)
+    # The movement's units: an agency in each commune (C2's registered, its recognition begun),
+    # a model in each of H11 and H21.
+    units = {code: await add_organization(session, areas[code], f"UB-{code}", f"Ủy ban {code}")
+             for code in ("C1", "C2")}
+    await registrations(session, t.campaign, [units["C2"]])
+    await recognitions(session, t.campaign, [units["C2"], t.h21])
+    models = {code: (await add_model(session, f"Tổ tự quản {code}", area=areas[code])).id for code in ("H11", "H21")}
+    begun = await session.scalar(select(Recognition.id).where(Recognition.area_id == t.h21.id))
     await session.commit()
     nobody = frozenset()
     readers = {
@@ -150,6 +163,10 @@ async def build_world(session: AsyncSession, keys: TipKeys) -> World:
         members={int(user): m.id for user, m in members.items()},
         tip_ids={"C1": tip1.id, "C2": tip2.id}, broadcast_ids=broadcasts, milestone_id=milestone.id,
         pending_household_id=pending.id,
+        organizations={code: unit.id for code, unit in units.items()},
+        org_join_codes={code: unit.join_code for code, unit in units.items()},
+        models=models,
+        recognition_ids={"H21": begun},
         join_codes={code: area.join_code for code, area in areas.items() if area.join_code},
         codes={"C1": code1, "C2": code2},
         join_request_id=join_request.id,
@@ -177,6 +194,7 @@ async def restore_cast(session: AsyncSession, homes: dict[int, int], pending_id:
             continue
         member = await grant_role(session, "telegram", str(user), role, area)
         member.household_id = homes.get(user)
+        member.organization_id = None
         member.consent_at, member.consent_version = utcnow(), "2026.1"
         member.locale = None
     await session.flush()
@@ -380,6 +398,11 @@ class Actor:
     def households(self) -> set[int]:
         return {m["household_id"] for m in (self.member, self.after) if m and m["household_id"]}
 
+    @property
+    def organizations(self) -> set[int]:
+        """The organizations the actor represents (before or after the updates)."""
+        return {m["organization_id"] for m in (self.member, self.after) if m and m["organization_id"]}
+
     def covers(self, area_id: int, roles: set[str] = STAFF_ROLES) -> bool:
         """True when the actor's role (before the updates) reaches the area."""
         if self.member is None or self.member["role"] not in roles:
@@ -410,6 +433,13 @@ def scope_violations(found: list[Change], actor: Actor, before: Rows) -> list[st
                      **{c.row["id"]: c.row for c in found if c.table == "pledges"}}
     officers = {"officer", "admin"}
     bad = []
+
+    organizations = {key[0]: row for key, row in before["organizations"].items()}
+    recognition_rows = {**{key[0]: row for key, row in before["recognitions"].items()},
+                        **{c.row["id"]: c.row for c in found if c.table == "recognitions"}}
+
+    def commune_of(organization_id: int) -> int:
+        return organizations[organization_id]["commune_id"]
 
     def household_area(household_id: int) -> int:
         return next(c.row["hamlet_id"] for c in found if c.table == "households" and c.row["id"] == household_id)
@@ -510,6 +540,21 @@ def scope_violations(found: list[Change], actor: Actor, before: Rows) -> list[st
             ok = change.before is None and actor.covers(row["area_id"], officers)
         elif table == "milestones":
             ok = change.after is not None and actor.covers(row["area_id"], officers)
+        elif table == "organization_registrations":
+            # Its representative confirms or withdraws it (whoever confirmed it), or an officer of
+            # its commune records or withdraws it.
+            withdrawal = columns <= {"status", "withdrawn_at", "withdraw_reason"} and row["status"] == "withdrawn"
+            mine = row["organization_id"] in actor.organizations and (
+                withdrawal or row["confirmed_by_id"] in actor.ids | {None})
+            ok = change.after is not None and (mine or actor.covers(commune_of(row["organization_id"]), officers))
+        elif table in ("recognitions", "movement_models"):
+            home = row["area_id"] if row["area_id"] is not None else commune_of(row["organization_id"])
+            ok = change.after is not None and actor.covers(home, officers)
+        elif table == "criterion_checks":
+            recognition = recognition_rows[row["recognition_id"]]
+            home = (recognition["area_id"] if recognition["area_id"] is not None
+                    else commune_of(recognition["organization_id"]))
+            ok = change.after is not None and actor.covers(home, officers)
         elif table == "reminders" and change.after is None:  # removed before it was sent
             ok = change.before["status"] != "sent" and actor.covers(row["area_id"], officers)
         elif table == "reminders":

@@ -4,6 +4,7 @@ from datetime import date, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from base.reports.movement import gather
 from base.reports.table import Report
 from db.models import Area
 from db.services import tallies as t
@@ -24,4 +25,4 @@ async def build_report(session: AsyncSession, area: Area, today: date, tz: tzinf
         raise Problem(N_("Không có đợt thi đua nào cho {area}."), area=area.name)
     tallies = await t.compute_tallies(session, campaign, area, tz)
     history = await t.history(session, campaign, area, PROGRESS)
-    return Report(tallies, history, today)
+    return Report(tallies, history, today, await gather(session, campaign, area))

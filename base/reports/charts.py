@@ -1,10 +1,12 @@
 """Charts: the children's reach and pledge rates against the targets, and progress over time."""
 
 import io
+import textwrap
 from datetime import timedelta
 
 from aiogram.utils.i18n import gettext as _
 
+from base.reports.movement import indicators
 from base.reports.table import Report
 from db.services import tallies as t
 
@@ -14,6 +16,7 @@ from db.services import tallies as t
 MAX_BARS = 150
 BAR_INCHES = 0.24
 PROGRESS_INCHES = 3.2
+MOVEMENT_INCHES = 3.0
 
 
 def bar_order(report: Report) -> list[t.AreaTally]:
@@ -22,6 +25,24 @@ def bar_order(report: Report) -> list[t.AreaTally]:
     children = report.tallies.children_of(report.tallies.root) or [report.tallies.root]
     return sorted(children, key=lambda x: (x.share(t.PLEDGED) is None, x.share(t.PLEDGED) or 0,
                                            x.share(t.REACHED) or 0, x.area.name))
+
+
+def _movement_panel(axes, report: Report) -> None:
+    """The movement's indicators as bars of their shares, each with its target marked."""
+    found = indicators(report.tallies, report.tallies.root)
+    positions = range(len(found))
+    colors = ["#28B463" if x.met else "#CB4335" if x.met is False else "#AAB7B8" for x in found]
+    axes.barh(list(positions), [x.share or 0 for x in found], 0.6, color=colors)
+    for position, indicator in zip(positions, found):
+        target = 100 if indicator.every else indicator.target
+        if target is not None:
+            axes.plot([target, target], [position - 0.4, position + 0.4], color="#1B2631", linewidth=1.5)
+        axes.text(min((indicator.share or 0) + 1, 92), position, f"{indicator.count}/{indicator.total}",
+                  va="center", fontsize=7)
+    axes.set_yticks(list(positions), [textwrap.fill(x.label, 34) for x in found], fontsize=7)
+    axes.invert_yaxis()
+    axes.set_xlim(0, 105)
+    axes.set_title(_("Công nhận “An toàn về ANTT”, đơn vị và mô hình (vạch: chỉ tiêu)"), fontsize=10)
 
 
 def chart_png(report: Report) -> bytes:
@@ -53,8 +74,9 @@ def draw(report: Report):
     ordered = bar_order(report)
     bars = ordered[:MAX_BARS]
     bars_inches = max(3.5, 1.6 + BAR_INCHES * len(bars))
-    figure = Figure(figsize=(10, bars_inches + PROGRESS_INCHES))
-    rates, progress = figure.subplots(2, 1, height_ratios=[bars_inches, PROGRESS_INCHES])
+    figure = Figure(figsize=(10, bars_inches + PROGRESS_INCHES + MOVEMENT_INCHES))
+    rates, progress, movement = figure.subplots(
+        3, 1, height_ratios=[bars_inches, PROGRESS_INCHES, MOVEMENT_INCHES])
     positions = range(len(bars))
     height = 0.4
     rates.barh([p - height / 2 for p in positions], [x.share(t.REACHED) or 0 for x in bars], height,
@@ -93,5 +115,6 @@ def draw(report: Report):
     progress.set_title(_("Tiến độ theo ngày"), fontsize=10)
     if progress.get_legend_handles_labels()[0]:
         progress.legend(fontsize=8, loc="lower right")
+    _movement_panel(movement, report)
     figure.tight_layout()
     return figure

@@ -9,6 +9,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.i18n.lazy_proxy import LazyProxy
 
 from base.labels import LEVEL_LABELS
+from base.reports.movement import MovementData, indicators
 from db.models import LEVELS, TIP_KINDS, Campaign
 from db.services import tallies as t
 
@@ -59,18 +60,47 @@ UNIT_COLUMNS = [
     Column("pledged_units_pct", __("Tỷ lệ địa bàn đạt chỉ tiêu cam kết (%)"), "percent"),
     Column("pledged_units_goal", __("Đạt mục tiêu địa bàn (cam kết)"), "flag"),
 ]
+# The movement's units and models (issue 15), each share against its campaign target.
+MOVEMENT_COLUMNS = [
+    Column(t.HAMLETS, __("Khu dân cư")),
+    Column(t.HAMLETS_RECOGNIZED, __("Khu dân cư được công nhận An toàn")),
+    Column("hamlets_recognized_pct", __("Tỷ lệ khu dân cư được công nhận (%)"), "percent"),
+    Column(t.COMMUNES, __("Xã, phường")),
+    Column(t.COMMUNES_RECOGNIZED, __("Xã, phường được công nhận An toàn")),
+    Column("communes_recognized_pct", __("Tỷ lệ xã, phường được công nhận (%)"), "percent"),
+    Column("communes_recognized_met", __("Đạt chỉ tiêu xã, phường an toàn"), "flag"),
+    Column(t.ORGANIZATIONS, __("Cơ quan, doanh nghiệp, trường học")),
+    Column(t.ORGANIZATIONS_REGISTERED, __("Đơn vị đăng ký phong trào")),
+    Column("organizations_registered_pct", __("Tỷ lệ đơn vị đăng ký (%)"), "percent"),
+    Column("organizations_registered_met", __("Đạt chỉ tiêu đơn vị đăng ký"), "flag"),
+    Column(t.ORGANIZATIONS_RECOGNIZED, __("Đơn vị được công nhận An toàn")),
+    Column("organizations_recognized_pct", __("Tỷ lệ đơn vị được công nhận (%)"), "percent"),
+    Column("organizations_recognized_met", __("Đạt chỉ tiêu đơn vị an toàn"), "flag"),
+    Column(t.MODELS_EFFECTIVE, __("Mô hình hoạt động hiệu quả (ấp, xã)")),
+    Column("communes_with_model", __("Xã, phường có mô hình hiệu quả")),
+    Column("communes_with_model_met", __("Đạt chỉ tiêu mô hình mỗi xã"), "flag"),
+]
 TIP_KEYS = (t.TIPS_RECEIVED, t.TIPS_HANDLED)
+MOVEMENT_COUNTS = (t.HAMLETS, t.HAMLETS_RECOGNIZED, t.COMMUNES, t.COMMUNES_RECOGNIZED, t.ORGANIZATIONS,
+                   t.ORGANIZATIONS_REGISTERED, t.ORGANIZATIONS_RECOGNIZED, t.MODELS_EFFECTIVE)
+# The shares of the movement's counts: (column, part, whole).
+MOVEMENT_SHARES = (("hamlets_recognized_pct", t.HAMLETS_RECOGNIZED, t.HAMLETS),
+                   ("communes_recognized_pct", t.COMMUNES_RECOGNIZED, t.COMMUNES),
+                   ("organizations_registered_pct", t.ORGANIZATIONS_REGISTERED, t.ORGANIZATIONS),
+                   ("organizations_recognized_pct", t.ORGANIZATIONS_RECOGNIZED, t.ORGANIZATIONS))
 # The targeted indicators and the prefix of their columns.
 TARGETED = ((t.REACHED, "reached"), (t.PLEDGED, "pledged"))
 
 
-def columns(parent: bool = False, units: bool = False) -> list[Column]:
-    """The report's columns, in order; with the parent area after the code, and with the
-    share of the areas below meeting the targets at the end."""
+def columns(parent: bool = False, units: bool = False, movement: bool = False) -> list[Column]:
+    """The report's columns, in order; with the parent area after the code, the share of the
+    areas below meeting the household targets, and the movement's units and models at the end."""
     cols = list(COLUMNS)
     if parent:
         cols.insert(2, PARENT)
-    return cols + UNIT_COLUMNS if units else cols
+    if units:
+        cols += UNIT_COLUMNS
+    return cols + MOVEMENT_COLUMNS if movement else cols
 
 
 def below_commune(level: str) -> bool:
@@ -106,6 +136,7 @@ def row(tallies: t.Tallies, tally: t.AreaTally) -> dict[str, object]:
         values[f"{prefix}_met"] = tally.meets(indicator, campaign)
     for key in TIP_KEYS:
         values[key] = tip_count(tallies, tally, key)
+    values.update(movement_values(tallies, tally))
     if has_units(tally.area.level):
         for indicator, prefix in TARGETED:
             met, judged = tallies.units_meeting(tally, indicator)
@@ -113,6 +144,17 @@ def row(tallies: t.Tallies, tally: t.AreaTally) -> dict[str, object]:
             values[f"{prefix}_units_met"] = met
             values[f"{prefix}_units_pct"] = tallies.units_share(tally, indicator)
             values[f"{prefix}_units_goal"] = tallies.units_meet_goal(tally, indicator)
+    return values
+
+
+def movement_values(tallies: t.Tallies, tally: t.AreaTally) -> dict[str, object]:
+    """The movement's columns of one area: counts, shares and whether each target is met."""
+    values: dict[str, object] = {key: int(tally.counts[key]) for key in MOVEMENT_COUNTS}
+    for indicator in indicators(tallies, tally):
+        values[f"{indicator.key}_pct"] = indicator.share
+        values[f"{indicator.key}_met"] = indicator.met
+        if indicator.key == "communes_with_model":
+            values[indicator.key] = indicator.count
     return values
 
 
@@ -125,6 +167,9 @@ def total_row(group: list[t.AreaTally]) -> dict[str, object]:
         for key, value in tally.counts.items():
             counts[key] += value
     values = {"name": _("Tổng cộng"), **_figures(counts)}
+    values.update({key: int(counts[key]) for key in MOVEMENT_COUNTS})
+    for key, part, whole in MOVEMENT_SHARES:
+        values[key] = 100.0 * counts[part] / counts[whole] if counts[whole] else None
     if group and below_commune(group[0].area.level):
         for key in TIP_KEYS:
             values[key] = None
@@ -197,10 +242,14 @@ def shown(column: Column, value: object) -> str:
 def target_row(campaign: Campaign) -> dict[str, object]:
     """The campaign's targets, under the columns they apply to."""
     targets = campaign.targets
-    goal = targets.get(t.CHILDREN_TARGET)
+    goal = targets.get(t.AREAS_GOAL)
     return {"name": _("Chỉ tiêu"), "reached_pct": targets.get("households_reached_pct"),
             "pledged_pct": targets.get("households_pledged_pct"),
-            "reached_units_pct": goal, "pledged_units_pct": goal}
+            "reached_units_pct": goal, "pledged_units_pct": goal,
+            "communes_recognized_pct": targets.get("communes_safe_pct"),
+            "organizations_registered_pct": targets.get("agencies_registered_pct"),
+            "organizations_recognized_pct": targets.get("agencies_safe_pct"),
+            "communes_with_model": targets.get("models_per_commune")}
 
 
 def levels_below(tallies: t.Tallies) -> list[tuple[str, list[t.AreaTally]]]:
@@ -220,6 +269,8 @@ class Report:
     tallies: t.Tallies
     history: dict[str, list[tuple[date, float]]]
     made_on: date
+    # The lists of the movement's sheets (base/reports/movement.py); the indicators come from the tallies.
+    movement: MovementData | None = None
 
     @property
     def campaign(self) -> Campaign:

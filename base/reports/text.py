@@ -6,6 +6,7 @@ import io
 from aiogram.utils.i18n import gettext as _
 
 from base.labels import LEVEL_LABELS
+from base.reports.movement import Indicator, indicators
 from base.reports.table import (
     HIDDEN_LABEL,
     SMALL_LABEL,
@@ -23,12 +24,13 @@ from base.reports.table import (
 )
 from base.tip_labels import kind_label
 from db.services import tallies as t
+from db.services.self_management import STATUS_LABELS
 
 
 def to_csv(report: Report) -> str:
     """One line per area (the root first), with its level and the area above it, and the share
     of the areas below meeting each target; UTF-8 with BOM for Excel."""
-    cols = columns(parent=True, units=True)
+    cols = columns(parent=True, units=True, movement=True)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([_("Cấp")] + [str(c.header) for c in cols])
@@ -56,10 +58,10 @@ def to_markdown(report: Report) -> str:
             label=label, count=values[key], share=shown_pct(values[f"{prefix}_pct"]),
             target=shown_pct(targets[f"{prefix}_pct"]), verdict=verdict(values[f"{prefix}_met"])))
         if units:
-            lines.append(_("  - {units} đạt chỉ tiêu: {met}/{judged} ({share}%), mục tiêu {goal}% — {verdict}").format(
+            lines.append(_("  - {units} đạt chỉ tiêu này: {met}/{judged} ({share}%), mục tiêu {goal}% — {verdict}").format(
                 units=units, met=values[f"{prefix}_units_met"], judged=values["units_judged"],
                 share=shown_pct(values[f"{prefix}_units_pct"]),
-                goal=shown_pct(campaign.targets.get(t.CHILDREN_TARGET)),
+                goal=shown_pct(campaign.targets.get(t.AREAS_GOAL)),
                 verdict=verdict(values[f"{prefix}_units_goal"])))
     lines.append(_("- Lượt trả lời câu hỏi: {count}; điểm trung bình: {score}").format(
         count=values[t.QUIZ_ATTEMPTS],
@@ -69,6 +71,7 @@ def to_markdown(report: Report) -> str:
     lines.append(_("- Thông báo đã gửi: {broadcasts}; tin nhắn đã đến: {sent}; tỷ lệ gửi thành công: {share}").format(
         broadcasts=values[t.BROADCASTS], sent=values[t.DELIVERIES_SENT],
         share="—" if values["delivery_pct"] is None else f"{values['delivery_pct']:.1f}%"))
+    lines += movement_markdown(report)
     lines += ["", "## " + _("Tin báo theo loại"), "",
               "| " + " | ".join((_("Loại"), _("Nhận được"), _("Đã xử lý"))) + " |", "|---|---|---|"]
     lines += [f"| {kind_label(kind)} | {received} | {handled} |"
@@ -85,6 +88,66 @@ def to_markdown(report: Report) -> str:
     if below_commune(root.area.level) or any(below_commune(c.area.level) for c in children):
         lines += ["", small_count_note()]
     return "\n".join(lines) + "\n"
+
+
+MAX_LISTED = 50
+
+
+def indicator_line(indicator: Indicator) -> str:
+    """One indicator in words: the count, the share, the target and the verdict."""
+    if indicator.target is None and not indicator.every:
+        return _("{label}: {count}/{total} ({share}%), không có chỉ tiêu").format(
+            label=indicator.label, count=indicator.count, total=indicator.total, share=shown_pct(indicator.share))
+    if indicator.every:
+        target = _("mọi xã, phường")
+    else:
+        target = _("chỉ tiêu {target}%").format(target=shown_pct(indicator.target))
+    return _("{label}: {count}/{total} ({share}%), {target} — {verdict}").format(
+        label=indicator.label, count=indicator.count, total=indicator.total, share=shown_pct(indicator.share),
+        target=target, verdict=verdict(indicator.met))
+
+
+def movement_markdown(report: Report) -> list[str]:
+    """The movement's indicators, the models by type and the models to review."""
+    lines = ["", "## " + _("Công nhận “An toàn về ANTT”, đơn vị và mô hình"), ""]
+    lines += ["- " + indicator_line(indicator) for indicator in indicators(report.tallies, report.tallies.root)]
+    data = report.movement
+    if data is None:
+        return lines
+    locale = current_locale()
+    if data.by_type:
+        lines += ["", "### " + _("Mô hình theo loại"), "",
+                  "| " + " | ".join((_("Loại"), _("Mô hình"), _("Hiệu quả"), _("Tổ"), _("Điểm"), _("Thành viên")))
+                  + " |", "|---|---|---|---|---|---|"]
+        lines += [f"| {line.model_type.name(locale)} | {line.models} | {line.effective} | {line.groups} | "
+                  f"{line.sites} | {line.members} |" for line in data.by_type]
+    if data.to_review:
+        lines += ["", "### " + _("Mô hình cần rà soát (hình thức, hoặc chưa rà soát năm {year})").format(
+            year=report.campaign.year), ""]
+        for model in data.to_review[:MAX_LISTED]:
+            lines.append("- " + review_line(model, locale))
+        if len(data.to_review) > MAX_LISTED:
+            lines.append(_("- … và {count} mô hình khác (xem bảng tính xlsx).").format(
+                count=len(data.to_review) - MAX_LISTED))
+    return lines
+
+
+def review_line(model, locale: str | None) -> str:
+    """A model to review: its name, unit, status and last review."""
+    unit = model.area.name if model.area is not None else model.organization.name
+    reviewed = f"{model.reviewed_on:%d/%m/%Y}" if model.reviewed_on else _("chưa rà soát")
+    return _("{name} ({unit}): {status}, rà soát gần nhất {reviewed}").format(
+        name=model.name, unit=unit, status=_(STATUS_LABELS[model.status]), reviewed=reviewed)
+
+
+def current_locale() -> str | None:
+    """The language the report is written in."""
+    from aiogram.utils.i18n import get_i18n
+
+    try:
+        return get_i18n().current_locale
+    except LookupError:
+        return None
 
 
 def small_count_note() -> str:

@@ -14,13 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from base.i18n import make_i18n, use_locale
 from base.labels import render_problem
 from base.settings import ServiceUnreachable, Settings, SettingsError, TokenRefused, load_settings
-from bot.app import App, build_app, telegram_bot
+from bot.app import App, build_app, telegram_bot, tip_keys
 from bot.background import RUN_ROLES, runs_bot, start_background
-from bot.web_desk import runs_desk
 from bot.cli import delivery as delivery_commands
 from bot.cli.delivery import channels_for, close_channels
+from bot.cli.models import add_models_commands
+from bot.cli.organizations import add_organizations_commands
+from bot.cli.recognition import add_recognition_commands
 from bot.cli.tips import add_tips_commands
 from bot.cli.web import add_web_commands
+from bot.web_desk import runs_desk
 from content.catalog import Catalog
 from db import migrate
 from db.migrate import NotMigrated
@@ -208,8 +211,10 @@ async def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if current == migrate.HEAD_REVISION else 1
 
 
-def _import(kind: str) -> Command:
-    importer = {"areas": import_areas, "households": import_households}[kind]
+def _import(kind: str, importer: Callable[[AsyncSession, list], Awaitable] | None = None) -> Command:
+    """The `import` command of a kind of CSV file (read_csv's kinds): its own importer, or the
+    area or household one."""
+    importer = importer or {"areas": import_areas, "households": import_households}[kind]
 
     async def command(args: argparse.Namespace, settings: Settings) -> int:
         try:
@@ -247,15 +252,28 @@ def _import_failed(file: str, failed: ImportFailed) -> int:
 async def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
     """Load the demo province once."""
     async def work(session: AsyncSession) -> int:
+        catalog = Catalog.load()
+        today = local_today(settings)
         summary = await load_demo(
-            session, args.households, local_today(settings).year, args.communes, args.hamlets,
-            pledge_version=newest_pledge_version(Catalog.load()),
+            session, args.households, today.year, args.communes, args.hamlets,
+            pledge_version=newest_pledge_version(catalog), bare=args.bare, today=today, tz=settings.tz,
+            keys=tip_keys(settings), catalog=catalog,
         )
         if summary is None:
             print(_("Dữ liệu mẫu đã có sẵn; không nạp lại."))
-        else:
-            print(_("Đã nạp dữ liệu mẫu: {communes} xã, {hamlets} ấp, {households} hộ.").format(
-                communes=summary.communes, hamlets=summary.hamlets, households=summary.households))
+            return 0
+        print(_("Đã nạp dữ liệu mẫu: {communes} xã, {hamlets} ấp, {households} hộ.").format(
+            communes=summary.communes, hamlets=summary.hamlets, households=summary.households))
+        activity = summary.activity
+        if activity is not None:
+            print(_("Giữa đợt thi đua: {members} người dùng, {pledges} hộ ký cam kết, {tips} tin báo, "
+                    "{broadcasts} thông báo đã gửi, {organizations} cơ quan, doanh nghiệp, trường học, "
+                    "{models} mô hình, {recognitions} lượt công nhận.").format(
+                members=activity.members, pledges=activity.pledges, tips=activity.tips,
+                broadcasts=activity.broadcasts, organizations=activity.organizations, models=activity.models,
+                recognitions=activity.recognitions))
+            if not activity.tips:
+                print(_("Không có tin báo mẫu: chưa đặt khóa tin báo (binhyen tips keygen)."))
         return 0
 
     return await _in_transaction(settings, work)
@@ -512,6 +530,8 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--households", type=at_least(0), default=300)
     demo.add_argument("--communes", type=at_least(1), default=4)
     demo.add_argument("--hamlets", type=at_least(1), default=5, help="hamlets per commune")
+    demo.add_argument("--bare", action="store_true",
+                      help="only the tree, households, campaign and staff (no campaign activity)")
     demo.set_defaults(handler=cmd_demo_data)
 
     members = commands.add_parser("members", help="roles of chat users").add_subparsers(
@@ -553,6 +573,9 @@ def parser() -> argparse.ArgumentParser:
         handler=cmd_tallies_sync)
     add_tips_commands(commands)
     add_web_commands(commands)
+    add_organizations_commands(commands)
+    add_models_commands(commands)
+    add_recognition_commands(commands)
     delivery_commands.add_commands(commands)
     return top
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from db.models.areas import Area
 from db.models.base import Base, utcnow
 from db.models.members import Member
+from db.models.milestones import AUDIENCE_CHECK
 from db.models.utc import UTCDateTime
 
 BROADCAST_STATUSES = ("scheduled", "sending", "done", "cancelled", "missed")
@@ -18,7 +19,7 @@ class Broadcast(Base):
 
     __tablename__ = "broadcasts"
     __table_args__ = (
-        CheckConstraint("audience IN ('all', 'unpledged', 'unreached', 'heads')", name="audience"),
+        CheckConstraint(AUDIENCE_CHECK, name="audience"),
         CheckConstraint(
             "status IN ('scheduled', 'sending', 'done', 'cancelled', 'missed')", name="status"),
         Index("ix_broadcasts_status_send_at", "status", "send_at"),

@@ -33,6 +33,10 @@ class Member(Base):
     # The area the role applies to (and everything below it); none means the whole deployment.
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
     locale: Mapped[str | None] = mapped_column(String(8))
+    # The agency, enterprise or school this member represents (joined with its code), if any;
+    # not loaded with the member: only the representative's own commands read it.
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL"), index=True)
     # The explicit "Đồng ý" to the privacy notice: when, and which version of the notice.
     consent_at: Mapped[datetime | None]
     consent_version: Mapped[str | None] = mapped_column(String(16))

@@ -11,9 +11,13 @@ from db.models.campaigns import Campaign
 from db.models.utc import UTCDateTime
 
 MILESTONE_KINDS = (
-    "registration_deadline", "festival_day", "six_month_review", "year_end_review", "custom",
+    "registration_deadline", "festival_day", "six_month_review", "year_end_review",
+    # The recognition's assessment periods end, and its files are due (Thông tư 124/2021).
+    "hamlet_period_end", "unit_period_end", "hamlet_files_due", "unit_files_due", "custom",
 )
-AUDIENCES = ("all", "unpledged", "unreached", "heads")
+AUDIENCES = ("all", "unpledged", "unreached", "heads", "representatives")
+KIND_CHECK = "kind IN ({})".format(", ".join(f"'{kind}'" for kind in MILESTONE_KINDS))
+AUDIENCE_CHECK = "audience IN ({})".format(", ".join(f"'{audience}'" for audience in AUDIENCES))
 REMINDER_STATUSES = ("planned", "sent", "missed")
 
 
@@ -22,9 +26,7 @@ class Milestone(Base):
 
     __tablename__ = "milestones"
     __table_args__ = (
-        CheckConstraint(
-            "kind IN ('registration_deadline', 'festival_day', 'six_month_review', "
-            "'year_end_review', 'custom')", name="kind"),
+        CheckConstraint(KIND_CHECK, name="kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,7 +48,7 @@ class Reminder(Base):
 
     __tablename__ = "reminders"
     __table_args__ = (
-        CheckConstraint("audience IN ('all', 'unpledged', 'unreached', 'heads')", name="audience"),
+        CheckConstraint(AUDIENCE_CHECK, name="audience"),
         CheckConstraint("status IN ('planned', 'sent', 'missed')", name="status"),
         CheckConstraint("days_before >= 0 AND days_before <= 366", name="days_before"),
     )

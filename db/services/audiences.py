@@ -3,7 +3,7 @@
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AUDIENCES, Area, Household, Member, Pledge, Reading
+from db.models import AUDIENCES, Area, Household, Member, Organization, Pledge, Reading
 from db.text import N_, Problem
 
 AUDIENCE_LABELS = {
@@ -11,7 +11,10 @@ AUDIENCE_LABELS = {
     "unpledged": N_("Hộ chưa ký cam kết"),
     "unreached": N_("Hộ chưa được tuyên truyền"),
     "heads": N_("Trưởng ấp, khóm, thôn"),
+    "representatives": N_("Người đại diện cơ quan, doanh nghiệp, trường học"),
 }
+# Audiences a hamlet has none of: its heads are the sender, organizations belong to communes.
+NOT_IN_HAMLETS = frozenset({"heads", "representatives"})
 # Audiences that are measured against a campaign (its pledges or its readings).
 NEEDS_CAMPAIGN = frozenset({"unpledged", "unreached"})
 
@@ -29,7 +32,8 @@ def recipients_query(
 
     "all": members of the area's active households and staff scoped within the area;
     "unpledged"/"unreached": members of households with no confirmed pledge / no reading
-    for the campaign; "heads": hamlet heads within the area. Unreachable members are skipped.
+    for the campaign; "heads": hamlet heads within the area; "representatives": those of the
+    agencies, enterprises and schools of the area's communes. Unreachable members are skipped.
     """
     check_audience(audience)
     if audience in NEEDS_CAMPAIGN and campaign_id is None:
@@ -50,6 +54,8 @@ def recipients_query(
         reached = exists().where(
             Reading.household_id == Household.id, Reading.campaign_id == campaign_id)
         chosen = Member.household_id.in_(households.where(~reached))
+    elif audience == "representatives":
+        chosen = Member.organization_id.in_(select(Organization.id).where(Organization.commune_id.in_(areas)))
     else:
         chosen = and_(Member.role == "hamlet_head", Member.area_id.in_(areas))
     query = select(Member.id, Member.channel, Member.user_id, Member.locale).where(

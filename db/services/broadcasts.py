@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.catalog import DEFAULT_LANGUAGE, Article, Catalog
 from db.models import Area, Broadcast, Delivery, Member
-from db.services.audit import record
 from db.services.audiences import NEEDS_CAMPAIGN, check_audience, count_recipients, recipients_query
+from db.services.audit import record
 from db.services.campaigns import current_campaign
 from db.services.deliveries import counts_by_broadcast, enqueue_audience, enqueue_one
 from db.services.members import OFFICER_ROLES, scope_covers

@@ -19,6 +19,9 @@ HOUSEHOLD_COLUMNS = ("hamlet_code", "code", "head_name", "address", "size")
 _REQUIRED = {
     "areas": ("code", "name", "level"),
     "households": ("hamlet_code", "code", "head_name"),
+    # db/services/movement_import.py
+    "organizations": ("commune_code", "code", "kind", "name"),
+    "models": ("unit_code", "type", "name"),
 }
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 MAX_REPORTED = 50

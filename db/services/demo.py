@@ -2,14 +2,19 @@
 
 import random
 from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from content.catalog import Catalog
 from db.models import Household
 from db.services.areas import add_area, get_area
 from db.services.campaigns import create_campaign
+from db.services.demo_campaign import DemoActivity, populate
 from db.services.members import grant_role
+from db.services.tip_sealing import TipKeys
 from db.text import fold
 
 DEMO_PROVINCE = "DEMO"
@@ -28,15 +33,17 @@ _GIVEN = ["An", "Bình", "Cường", "Dũng", "Hạnh", "Hoa", "Hùng", "Lan", "
 _STREETS = ["đường liên ấp", "đường Nguyễn Huệ", "tổ 3", "tổ 5", "kênh Xáng", "đường bờ kè"]
 _BATCH = 5000
 DEMO_PLEDGE_VERSION = "2026.1"
+DEMO_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @dataclass
 class DemoSummary:
-    """What the demo loader created."""
+    """What the demo loader created (`activity`: the middle of the campaign, None when bare)."""
 
     communes: int
     hamlets: int
     households: int
+    activity: DemoActivity | None = None
 
 
 def _name(number: int, names: list[str]) -> str:
@@ -52,11 +59,17 @@ async def load_demo(
     hamlets_per_commune: int = 5,
     seed: int = 2026,
     pledge_version: str = DEMO_PLEDGE_VERSION,
+    bare: bool = True,
+    today: date | None = None,
+    tz: ZoneInfo = DEMO_TZ,
+    keys: TipKeys | None = None,
+    catalog: Catalog | None = None,
 ) -> DemoSummary | None:
     """Build the demo province once; returns None when it is already there.
 
     The campaign uses the pledge text `pledge_version` (the command line passes the catalog's
-    newest)."""
+    newest). `bare`: the tree, households, campaign and staff only; otherwise the middle of a
+    campaign as of `today` (db/services/demo_campaign.py), with tips sealed with `keys` if given."""
     if await get_area(session, DEMO_PROVINCE) is not None:
         return None
     rng = random.Random(seed)
@@ -87,7 +100,7 @@ async def load_demo(
             rows = []
     if rows:
         await session.execute(insert(Household), rows)
-    await create_campaign(
+    campaign = await create_campaign(
         session, province, year,
         f"Phong trào toàn dân bảo vệ an ninh Tổ quốc năm {year} (dữ liệu mẫu)",
         pledge_version=pledge_version,
@@ -95,4 +108,8 @@ async def load_demo(
     for user_id, role, area_code in DEMO_STAFF:
         if await get_area(session, area_code) is not None:
             await grant_role(session, "console", user_id, role, area_code)
-    return DemoSummary(communes, len(hamlets), households)
+    summary = DemoSummary(communes, len(hamlets), households)
+    if not bare:
+        summary.activity = await populate(session, province, campaign, today or date(year, 8, 10), tz, keys,
+                                          catalog or Catalog.load(), seed)
+    return summary

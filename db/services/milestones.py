@@ -12,8 +12,8 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AUDIENCES, MILESTONE_KINDS, Area, Campaign, Member, Milestone, Reminder
-from db.services.audit import record
 from db.services.audiences import check_audience, recipients_query
+from db.services.audit import record
 from db.services.campaigns import ancestor_ids, create_campaign
 from db.services.deliveries import enqueue_audience
 from db.services.members import OFFICER_ROLES, scope_covers
@@ -25,10 +25,24 @@ KIND_TITLES = {
     "festival_day": N_("Ngày hội toàn dân bảo vệ an ninh Tổ quốc"),
     "six_month_review": N_("Sơ kết 6 tháng"),
     "year_end_review": N_("Tổng kết năm"),
+    "hamlet_period_end": N_("Hết kỳ đánh giá khu dân cư"),
+    "unit_period_end": N_("Hết kỳ đánh giá xã, cơ quan, doanh nghiệp, trường học"),
+    "hamlet_files_due": N_("Hạn nộp hồ sơ công nhận khu dân cư “An toàn về ANTT”"),
+    "unit_files_due": N_("Hạn nộp hồ sơ công nhận xã, cơ quan, doanh nghiệp, trường học"),
     "custom": N_("Mốc khác"),
 }
 # The movement's festival day is 19 August every year.
 FESTIVAL_DAY = (8, 19)
+# The milestones whose day is fixed every year, and that day: the festival, and the recognition's
+# assessment periods (khu dân cư 1 Nov–31 Oct, the other units 16 Nov–15 Nov) and file deadlines
+# (20 and 30 November), Thông tư 124/2021/TT-BCA.
+DEFAULT_DAYS = {
+    "festival_day": FESTIVAL_DAY,
+    "hamlet_period_end": (10, 31),
+    "unit_period_end": (11, 15),
+    "hamlet_files_due": (11, 20),
+    "unit_files_due": (11, 30),
+}
 AUDIENCE_NOTES = {
     "all": None,
     "unpledged": N_("Gia đình bạn chưa xác nhận bản cam kết “An toàn về an ninh, trật tự” năm nay. "
@@ -110,8 +124,8 @@ def _checked_milestone(
                       kind=kind, kinds=", ".join(MILESTONE_KINDS))
     if added_by is not None and not scope_covers(added_by, area):
         raise Problem(N_("Địa bàn {code} nằm ngoài phạm vi bạn phụ trách."), code=area.code)
-    if day is None and kind == "festival_day":
-        day = date(year, *FESTIVAL_DAY)
+    if day is None and kind in DEFAULT_DAYS:
+        day = date(year, *DEFAULT_DAYS[kind])
     if day is None:
         raise Problem(N_("Mốc này cần một ngày."))
     if not starts_on <= day <= ends_on:

@@ -14,9 +14,9 @@ from db.services.milestones import (
     add_reminder,
     campaign_for_year,
     get_milestone,
+    may_remove,
     milestone_title,
     milestones_for,
-    may_remove,
     parse_days_before,
     reminders_for,
     remove_reminder,
@@ -26,8 +26,8 @@ from db.services.schedule_times import parse_hhmm
 from db.text import N_, Problem
 from desk.access import OutOfScope, area_in_scope, db, home_area, officers
 from desk.app import context_of, render, url
-from desk.pages.overview import today
 from desk.keys import MEMBER
+from desk.pages.overview import today
 
 
 def _year(request: web.Request) -> int:

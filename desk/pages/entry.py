@@ -9,8 +9,8 @@ from db.services.desk_access import IDLE_HOURS, link_usable, new_token, redeem_l
 from desk import security
 from desk.access import db, home_area, staff
 from desk.app import COOKIE, clear_cookie, context_of, render, set_cookie, url
-from desk.security import same_token
 from desk.keys import LOCALE, MEMBER, TOKEN
+from desk.security import same_token
 
 # The login page's own token (double-submit cookie): the button posts it back.
 PRE_COOKIE = "binhyen_login"

@@ -8,8 +8,8 @@ from db.services.tips import place_trail
 from db.text import N_, Problem
 from desk.access import OutOfScope, area_in_scope, db, staff, within
 from desk.app import render
-from desk.pages.overview import _year, today
 from desk.keys import MEMBER
+from desk.pages.overview import _year, today
 
 
 @staff

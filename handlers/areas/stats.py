@@ -15,8 +15,10 @@ from base.commands import COMMANDS
 from base.formatting import echo, today
 from base.reports.build import build_report
 from base.reports.charts import chart_png
+from base.reports.movement import indicators
 from base.reports.table import columns as report_columns
 from base.reports.table import row, shown, units_label, verdict
+from base.reports.text import indicator_line
 from base.settings import Settings
 from db.models import Member
 from db.services import tallies as t
@@ -53,7 +55,7 @@ async def stats(message: Message, command: CommandObject, session: AsyncSession,
             lines.append(f"• {hd.quote(str(by_key[key].header))}: {hd.quote(shown(by_key[key], values.get(key)))}")
     units = units_label(report.tallies, root)
     if units:
-        goal = report.campaign.targets.get(t.CHILDREN_TARGET)
+        goal = report.campaign.targets.get(t.AREAS_GOAL)
         for prefix, label in (("reached", _("tuyên truyền")), ("pledged", _("cam kết"))):
             share = values[f"{prefix}_units_pct"]
             line = _("• {units} đạt chỉ tiêu {label}: {met}/{judged} ({share}), mục tiêu {goal} — {verdict}")
@@ -61,6 +63,7 @@ async def stats(message: Message, command: CommandObject, session: AsyncSession,
                 units=units, label=label, met=values[f"{prefix}_units_met"], judged=values["units_judged"],
                 share="—" if share is None else f"{share:.1f}%", goal="—" if goal is None else f"{goal:g}%",
                 verdict=verdict(values[f"{prefix}_units_goal"]))))
+    lines += [f"• {hd.quote(indicator_line(indicator))}" for indicator in indicators(report.tallies, root)]
     await message.answer("\n".join(lines))
     png = await asyncio.to_thread(chart_png, report)  # drawing takes a moment: not on the loop
     try:

@@ -23,7 +23,7 @@ from base.settings import Settings
 from content.catalog import Catalog
 from db.models import AUDIENCES, Area, Member
 from db.services.areas import children
-from db.services.audiences import AUDIENCE_LABELS
+from db.services.audiences import AUDIENCE_LABELS, NOT_IN_HAMLETS
 from db.services.broadcasts import URGENT_ROLES, clean_text, count_audience, create_broadcast, render
 from db.services.members import scope_covers
 from db.services.schedule_times import local_moment, parse_when
@@ -198,7 +198,7 @@ async def choose_article(
 
 
 def _audience_keyboard(area: Area) -> InlineKeyboardMarkup:
-    audiences = [a for a in AUDIENCES if a != "heads" or area.level != "hamlet"]
+    audiences = [a for a in AUDIENCES if a not in NOT_IN_HAMLETS or area.level != "hamlet"]
     rows = [[button(_(AUDIENCE_LABELS[a]), AudienceChoice(audience=a))] for a in audiences]
     return InlineKeyboardMarkup(inline_keyboard=rows + [_cancel_row()])
 

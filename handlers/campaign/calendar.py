@@ -26,7 +26,7 @@ from db.models import AUDIENCES, MILESTONE_KINDS, Area, Campaign, Member, Remind
 from db.services.audiences import AUDIENCE_LABELS
 from db.services.members import OFFICER_ROLES
 from db.services.milestones import (
-    FESTIVAL_DAY,
+    DEFAULT_DAYS,
     KIND_TITLES,
     MAX_DAYS_BEFORE,
     MAX_TITLE,
@@ -262,9 +262,9 @@ async def _ask_day(message: Message, session: AsyncSession, state: FSMContext) -
     data, _area, _campaign, year = await _context(session, state)
     await state.set_state(CampaignForm.day)
     rows = []
-    if data["kind"] == "festival_day":
-        festival = date(year, *FESTIVAL_DAY)
-        rows.append([button(f"{festival:%d/%m/%Y}", Step(action="festival"))])
+    if data["kind"] in DEFAULT_DAYS:  # the festival, the recognition's periods and deadlines
+        default = date(year, *DEFAULT_DAYS[data["kind"]])
+        rows.append([button(f"{default:%d/%m/%Y}", Step(action="festival"))])
     await message.answer(_("Gõ ngày của mốc dạng DD/MM/YYYY (trong năm {year}).").format(year=year),
                          reply_markup=_keyboard(*rows))
 

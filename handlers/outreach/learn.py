@@ -27,6 +27,7 @@ from db.services.outreach import record_reading
 from db.text import split_text
 from handlers.common.callbacks import Slug, Small, Version
 from handlers.common.keyboards import keyboard
+from handlers.movement.models import ModelMine
 from handlers.outreach.article_view import fill, sources_html
 
 
@@ -126,7 +127,8 @@ async def show_topics(target: Message, catalog: Catalog) -> None:
     """The topics as buttons, in the order of TOPIC_LABELS."""
     topics = ordered_topics(catalog)
     await target.answer(_("<b>Tin tuyên truyền</b> — chọn một chủ đề:"), reply_markup=keyboard(
-        *[[(topic_label(topic), TopicChoice(topic=topic))] for topic in topics]
+        *[[(topic_label(topic), TopicChoice(topic=topic))] for topic in topics],
+        [(_("🛡 Mô hình tự quản ở ấp của bạn"), ModelMine())],
     ))
 
 

@@ -35,9 +35,11 @@ from db.services.joining import (
     register_household,
     search_households,
 )
+from db.services.organizations import organization_by_join_code
 from db.text import Translator
 from handlers.common.callbacks import Id, Page
 from handlers.common.keyboards import keyboard, pager
+from handlers.movement.organizations import offer_representation
 
 PAGE = 8
 # Areas a page of /join shows (a province can have a hundred communes since the 2025 reform).
@@ -154,6 +156,10 @@ async def start_with_code(
     """/start j_CODE (from the QR code) and /join CODE."""
     code = (command.args or "").removeprefix("j_")
     hamlet = await hamlet_by_join_code(session, code)
+    organization = None if hamlet else await organization_by_join_code(session, code)
+    if organization is not None:  # an agency's, enterprise's or school's code: its representative
+        await offer_representation(message, organization, member, state)
+        return
     if hamlet is None:
         await message.answer(_(
             "Mã tham gia không đúng. Mã gồm 6 chữ và số, in dưới mã QR ở nhà văn hóa ấp. "

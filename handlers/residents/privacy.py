@@ -19,6 +19,7 @@ from base.labels import role_label
 from base.preferences import prefs_key
 from base.settings import Settings
 from db.models import Member
+from db.services.organizations import represented
 from db.services.privacy import forget_member, stored_data
 from handlers.common.keyboards import keyboard
 
@@ -43,6 +44,9 @@ async def show_privacy(message: Message, session: AsyncSession, member: Member |
     if household is not None:
         lines.append(_("• Hộ: {head} ({code}), {hamlet}").format(
             head=hd.quote(household.head_name), code=household.code, hamlet=hd.quote(household.hamlet.name)))
+    organization = await represented(session, member)
+    if organization is not None:
+        lines.append(_("• Người đại diện của: {name}").format(name=hd.quote(organization.name)))
     if member.consent_at is not None:
         lines.append(_("• Đồng ý lưu dữ liệu ngày {date} (bản {version})").format(
             date=local_date(member.consent_at, settings), version=member.consent_version))

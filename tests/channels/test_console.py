@@ -6,7 +6,7 @@ from bot.cli.main import main
 
 def test_a_script_shows_replies_and_numbers_press_buttons(database_url, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
-    assert main(["demo-data", "--households", "20"]) == 0
+    assert main(["demo-data", "--households", "20", "--bare"]) == 0
     script = tmp_path / "script.txt"
     script.write_text("# a resident tries things\n/start\n/language\n2\n/help\n\n/area\n", encoding="utf-8")
     assert main(["chat", "--user", "9", "--script", str(script)]) == 0
@@ -32,7 +32,7 @@ def test_a_script_that_cannot_be_read_is_named(database_url, monkeypatch, tmp_pa
 
 def test_the_demo_admin_can_use_staff_commands_on_the_console(database_url, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
-    main(["demo-data", "--households", "20"])
+    main(["demo-data", "--households", "20", "--bare"])
     script = tmp_path / "script.txt"
     script.write_text("/area\n/area DEMO-01\n", encoding="utf-8")
     assert main(["chat", "--user", "4", "--script", str(script)]) == 0

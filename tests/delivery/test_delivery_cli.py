@@ -54,7 +54,7 @@ def local_iso(days: float) -> str:
 def test_broadcast_now_drains_with_progress_and_later_is_scheduled(database_url, monkeypatch, capsys):
     monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
     monkeypatch.delenv("BINHYEN_TELEGRAM_TOKEN", raising=False)
-    assert main(["demo-data", "--households", "40"]) == 0
+    assert main(["demo-data", "--households", "40", "--bare"]) == 0
     console_residents(database_url, "DEMO-01-01", ["501", "502"])
     capsys.readouterr()
     assert main(["broadcast", "--area", "demo-01-01", "--text", "Họp tổ <tự quản>", "--urgent"]) == 0
@@ -74,7 +74,7 @@ def test_broadcast_now_drains_with_progress_and_later_is_scheduled(database_url,
 def test_broadcast_times_and_audiences_are_checked_like_in_chat(database_url, monkeypatch, capsys):
     monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
     monkeypatch.delenv("BINHYEN_TELEGRAM_TOKEN", raising=False)
-    assert main(["demo-data", "--households", "40"]) == 0
+    assert main(["demo-data", "--households", "40", "--bare"]) == 0
     console_residents(database_url, "DEMO-01-01", ["501"])
     capsys.readouterr()
     args = ["broadcast", "--area", "DEMO-01-01", "--text", "Họp", "--urgent"]
@@ -95,7 +95,7 @@ def test_broadcast_times_and_audiences_are_checked_like_in_chat(database_url, mo
 def test_an_outreach_article_reaches_each_recipient_in_their_language(database_url, monkeypatch, capsys):
     monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
     monkeypatch.delenv("BINHYEN_TELEGRAM_TOKEN", raising=False)
-    assert main(["demo-data", "--households", "40"]) == 0
+    assert main(["demo-data", "--households", "40", "--bare"]) == 0
     console_residents(database_url, "DEMO-01-01", ["501", "502"], {"502": "en"})
     capsys.readouterr()
     assert main(["broadcast", "--area", "DEMO-01-01", "--article", "ma-tuy", "--urgent"]) == 0
@@ -128,7 +128,7 @@ def test_with_no_worker_the_command_only_follows_the_running_workers_progress(
         database_url, monkeypatch, capsys):
     monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
     monkeypatch.delenv("BINHYEN_TELEGRAM_TOKEN", raising=False)
-    assert main(["demo-data", "--households", "40"]) == 0
+    assert main(["demo-data", "--households", "40", "--bare"]) == 0
     console_residents(database_url, "DEMO-01-01", ["501", "502"])
     capsys.readouterr()
     console = RecordingConsole()
@@ -170,7 +170,7 @@ def test_with_no_worker_the_command_only_follows_the_running_workers_progress(
 
 def test_campaign_milestones_and_reminders_from_the_command_line(database_url, monkeypatch, capsys):
     monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
-    assert main(["demo-data", "--households", "10"]) == 0
+    assert main(["demo-data", "--households", "10", "--bare"]) == 0
     capsys.readouterr()
     args = ["campaign", "milestone", "add", "--area", "DEMO", "--year", "2030", "--kind", "festival_day"]
     assert main([*args, "--remind", "7d@08:00:unpledged", "--remind", "0d@22:00"]) == 0
@@ -194,7 +194,7 @@ def test_campaign_milestones_and_reminders_from_the_command_line(database_url, m
 
 def test_next_years_milestone_and_removing_a_reminder(database_url, monkeypatch, capsys):
     monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
-    assert main(["demo-data", "--households", "10"]) == 0
+    assert main(["demo-data", "--households", "10", "--bare"]) == 0
     next_year = datetime.now(TZ).year + 1
     capsys.readouterr()
     assert main(["campaign", "milestone", "add", "--area", "DEMO-01", "--year", str(next_year),

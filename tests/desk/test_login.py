@@ -8,8 +8,8 @@ from bot.cli.main import main
 from db.models import DeskLink, DeskSession
 from db.services.members import grant_role
 from testkit.arrange import tree
-from testkit.desk import start_desk
 from testkit.delivery_fakes import FakeClock, local
+from testkit.desk import start_desk
 
 HEAD, OFFICER, ADMIN = "800001", "800002", "800003"
 

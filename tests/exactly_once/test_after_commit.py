@@ -15,7 +15,7 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
 from bot.exactly_once.transaction import KeptRepliesUnsent
-from db.models import Broadcast, Delivery, Member, Pledge, KeptReply, Tip
+from db.models import Broadcast, Delivery, KeptReply, Member, Pledge, Tip
 from db.services.joining import give_consent, join_household
 from db.services.tips import find_by_code
 from handlers.residents.joining import Joining

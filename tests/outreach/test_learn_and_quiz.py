@@ -105,7 +105,7 @@ async def test_a_long_article_is_split_under_the_telegram_limit_with_buttons_las
         app, chat, small_catalog, resident):
     app.dispatcher["catalog"] = Catalog.load(small_catalog)
     await chat.send("/learn")
-    assert chat.buttons() == ["learn:t:fraud"]
+    assert chat.buttons() == ["learn:t:fraud", "mm:show"]
     await chat.press("learn:t:fraud")
     pieces = await chat.press("learn:a:lua-dao")
     sent = [r for r in chat.session.requests if type(r).__name__ == "SendMessage"][-len(pieces):]

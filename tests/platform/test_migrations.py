@@ -36,7 +36,9 @@ TABLES = {"areas", "households", "members", "campaigns", "processed_updates", "a
           "readings", "quiz_attempts", "pledges", "tallies",
           "tips", "tip_photos", "tip_entries", "tip_routes",
           "milestones", "reminders", "broadcasts", "deliveries", "apscheduler_jobs",
-          "desk_links", "desk_sessions", "audit_log"}
+          "desk_links", "desk_sessions", "audit_log",
+          "organizations", "organization_registrations", "model_types", "movement_models",
+          "recognition_criteria", "recognitions", "criterion_checks"}
 
 
 async def test_upgrade_creates_the_tables_and_matches_the_models(empty_database_url):

@@ -19,7 +19,8 @@ from db.services.members import grant_role
 from testkit.arrange import add_households, local_today
 from tests.reports.test_tallies import TZ, YEAR, fixture  # noqa: F401  (fixture: P → D → C1 (H1, H2), C2 (H3))
 
-ENGLISH_SHEETS = ["Summary", "District", "Commune-ward", "Hamlet", "Progress", "Tips by kind"]
+ENGLISH_SHEETS = ["Summary", "District", "Commune-ward", "Hamlet", "Progress", "Tips by kind", "Recognition",
+                  "Self-management models", "Agencies, enterprises, schools"]
 
 
 @pytest.fixture
@@ -198,7 +199,7 @@ def test_the_share_of_areas_below_meeting_the_targets_in_csv_and_xlsx(cli, fixtu
     lines = {line[0]: line[1:] for line in commune.iter_rows(values_only=True) if line and line[0]}
     assert lines["Ấp, khóm, thôn, tổ dân phố đạt chỉ tiêu cam kết"][:5] == (2, 2, 100.0, 95, "đạt")
     text = report(cli, tmp_path, "P", "md")
-    assert "  - Xã, phường đạt chỉ tiêu: 1/2 (50.0%), mục tiêu 95.0% — chưa đạt" in text
+    assert "  - Xã, phường đạt chỉ tiêu này: 1/2 (50.0%), mục tiêu 95.0% — chưa đạt" in text
 
 
 @pytest.fixture

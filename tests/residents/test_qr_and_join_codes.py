@@ -17,7 +17,7 @@ from testkit.arrange import tree
 
 def test_the_qr_code_encodes_the_deep_link(database_url, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
-    assert main(["demo-data", "--households", "10"]) == 0
+    assert main(["demo-data", "--households", "10", "--bare"]) == 0
     out_file = tmp_path / "qr.png"
     assert main(["qr", "demo-01-01", "--out", str(out_file), "--bot", "@binhyen_demo_bot"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -40,7 +40,7 @@ def test_the_qr_code_encodes_the_deep_link(database_url, monkeypatch, tmp_path, 
 
 def test_a_commune_has_no_join_poster(database_url, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
-    main(["demo-data", "--households", "10"])
+    main(["demo-data", "--households", "10", "--bare"])
     assert main(["qr", "DEMO-01", "--out", str(tmp_path / "x.png"), "--bot", "b_bot"]) == 1
     assert "chỉ dành cho ấp" in capsys.readouterr().err
 
@@ -50,7 +50,7 @@ def test_without_a_telegram_username_the_poster_shows_the_code_for_zalo(
     """A deployment on Zalo alone has no Telegram link: the poster is the code and what to type."""
     monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
     monkeypatch.delenv("BINHYEN_TELEGRAM_BOT_USERNAME", raising=False)
-    main(["demo-data", "--households", "10"])
+    main(["demo-data", "--households", "10", "--bare"])
     capsys.readouterr()
     poster = tmp_path / "poster.png"
     assert main(["qr", "DEMO-01-01", "--out", str(poster)]) == 0
@@ -72,7 +72,7 @@ def test_without_a_telegram_username_the_poster_shows_the_code_for_zalo(
 
 def test_a_missing_folder_or_a_wrong_bot_name_is_said_clearly(database_url, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
-    main(["demo-data", "--households", "10"])
+    main(["demo-data", "--households", "10", "--bare"])
     capsys.readouterr()
     assert main(["qr", "DEMO-01-01", "--out", "/nonexistent/x.png", "--bot", "binhyen_bot"]) == 2
     assert "Không có thư mục /nonexistent" in capsys.readouterr().err

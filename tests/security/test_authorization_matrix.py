@@ -29,10 +29,13 @@ from db.models import (
     Area,
     Broadcast,
     Campaign,
+    CriterionCheck,
     Household,
     JoinRequest,
     Member,
     Milestone,
+    Recognition,
+    RecognitionCriterion,
 )
 from db.services.members import grant_role
 from db.services.milestones import ReminderSpec, add_milestone, add_reminder
@@ -40,10 +43,13 @@ from db.services.tip_sealing import TipKeys
 from db.services.tips import TipDraft, submit_tip
 from handlers.broadcasts.compose import BroadcastForm
 from handlers.campaign.calendar import CampaignForm
+from handlers.movement.models import ModelForm
+from handlers.movement.recognition import RecognitionForm
 from handlers.tips.inbox import Triage
 from testkit.arrange import tree
 from testkit.delivery_fakes import TZ, FakeClock, local
 from testkit.hostile import OFFICERS_KEY, TIP_SECRET, changes, snapshot, tips_on
+from testkit.movement import add_model, add_organization, recognitions, registrations
 
 ALLOWED, ROLE, SCOPE = "allowed", "refused by role", "refused by scope"
 # A handler that failed: the error handler (bot/errors.py) logged it and apologised. Never an
@@ -149,7 +155,7 @@ MATRIX = [
     # Commands anyone may use.
     *[Case(f"/{name}", (), send(f"/{name}"), EVERYONE)
       for name in ("start", "help", "learn", "pledge", "privacy", "forget", "language", "cancel", "tip",
-                   "tipstatus", "id")],
+                   "tipstatus", "id", "org")],
     Case("/join CODE", (), send("/join {join_code}"), EVERYONE),
     # A household's members (and the staff above it) decide who joins it.
     Case("/requests", ("join-requests.list_requests",), send("/requests"), HOUSEHOLD,
@@ -248,6 +254,69 @@ MATRIX = [
          state=CampaignForm.audience,
          data=lambda t: campaign_data(t, milestone_id=t["milestone_id"], days=1, at="08:00"),
          wrote=inserted("reminders", area_id=lambda t: t["area_id"])),
+    # /orgs: agencies, enterprises and schools; their registration recorded from paper.
+    Case("/orgs CODE", ("organizations.list_orgs",), send("/orgs {commune}"), OFFICERS),
+    Case("odp (a page of units)", ("organizations.turn_page",), press("odp:{commune_id}:0"), OFFICERS),
+    Case("od:open (a unit)", ("organizations.open_org",), press("od:open:{org_id}"), OFFICERS),
+    Case("od:paper (a paper registration)", ("organizations.record_paper",), press("od:paper:{org_id}"),
+         OFFICERS, wrote=inserted("organization_registrations", organization_id=lambda t: t["org_id"])),
+    Case("od:withdraw (ask why)", ("organizations.ask_unit_reason",), press("od:withdraw:{org_id}"), OFFICERS),
+    # /models: hamlet heads see, officers and admins add and review.
+    Case("/models CODE", ("models.show_models",), send("/models {hamlet}"), STAFF),
+    Case("mp (a page of models)", ("models.turn_page",), press("mp:{commune_id}:0"), OFFICERS),
+    Case("mo (a model)", ("models.open_model",), press("mo:{model_id}"), OFFICERS),
+    Case("mr (a review)", ("models.review",), press("mr:effective:{model_id}"), OFFICERS,
+         wrote=updated("movement_models", "model_id", "status", "effective")),
+    Case("a model's numbers typed", ("models.typed_review_counts",), send("2 3 30"), OFFICERS,
+         state=ModelForm.review_counts, data=lambda t: {"model_id": t["model_id"]},
+         wrote=updated("movement_models", "model_id", "members", 30)),
+    Case("a removal's reason typed", ("models.typed_removal",), send("Không còn sinh hoạt"), OFFICERS,
+         state=ModelForm.review_reason, data=lambda t: {"model_id": t["model_id"]},
+         wrote=updated("movement_models", "model_id", "status", "removed")),
+    Case("ma (add a model)", ("models.ask_unit",), press("ma:{commune_id}"), OFFICERS),
+    Case("mu (the unit)", ("models.choose_unit",), press("mu:{area_id}"), OFFICERS, state=ModelForm.unit),
+    Case("a unit's code typed", ("models.typed_unit",), send("{hamlet}"), OFFICERS, state=ModelForm.unit),
+    Case("mt (the type)", ("models.choose_type",), press("mt:{type_id}"), OFFICER_STEP, state=ModelForm.type,
+         data=lambda t: {"area_id": t["area_id"]}),
+    Case("a model's name typed", ("models.typed_name",), send("Tổ tự quản số 9"), OFFICER_STEP,
+         state=ModelForm.name, data=lambda t: {"area_id": t["area_id"], "type_id": t["type_id"]}),
+    Case("a new model's numbers typed", ("models.typed_counts",), send("1 2 3"), OFFICER_STEP,
+         state=ModelForm.counts, data=lambda t: {"area_id": t["area_id"], "type_id": t["type_id"], "name": "T"}),
+    Case("a model's start typed", ("models.typed_started",), send("01/02/2025"), OFFICER_STEP,
+         state=ModelForm.started, data=lambda t: {"area_id": t["area_id"], "type_id": t["type_id"]}),
+    Case("ms (skip a step)", ("models.skip",), press("ms:started"), OFFICER_STEP, state=ModelForm.started,
+         data=lambda t: {"area_id": t["area_id"], "type_id": t["type_id"]}),
+    Case("how to take part typed (add)", ("models.typed_how",), send("Họp tối thứ Bảy"), OFFICERS,
+         state=ModelForm.how, data=lambda t: {"area_id": t["area_id"], "type_id": t["type_id"], "name": "Tổ mới",
+                                              "counts": [1, 1, 9]},
+         wrote=inserted("movement_models", area_id=lambda t: t["area_id"], name="Tổ mới")),
+    # /recognition: heads see their checklist; officers and admins register, tick, move along, decide.
+    Case("/recognition CODE", ("recognition.show_recognition",), send("/recognition {hamlet}"), STAFF),
+    Case("rl (a page of units)", ("recognition.turn_page",), press("rl:{commune_id}:0"), OFFICERS),
+    Case("ru (a unit)", ("recognition.open_unit",), press("ru:area:{area_id}"), OFFICERS),
+    Case("rs:register", ("recognition.step",), press("rs:register:org:{registered_org_id}"), OFFICERS,
+         wrote=inserted("recognitions", organization_id=lambda t: t["registered_org_id"])),
+    Case("rs:self_assessed", ("recognition.step",), press("rs:self_assessed:org:{assessed_org_id}"), OFFICERS,
+         wrote=updated("recognitions", "assessed_rec_id", "status", "self_assessed")),
+    Case("rc (a criterion)", ("recognition.open_criterion",), press("rc:{assessed_rec_id}:{criterion_id}"), OFFICERS),
+    Case("rt (a tick)", ("recognition.tick_criterion",), press("rt:{assessed_rec_id}:{criterion_id}:1"), OFFICERS,
+         wrote=updated("criterion_checks", "check_id", "met", True)),
+    Case("rn (a note)", ("recognition.ask_note",), press("rn:{assessed_rec_id}:{criterion_id}"), OFFICERS),
+    Case("a note typed", ("recognition.typed_note",), send("Có biên bản họp"), OFFICERS, state=RecognitionForm.note,
+         data=lambda t: {"rec": t["assessed_rec_id"], "crit": t["criterion_id"]},
+         wrote=updated("criterion_checks", "check_id", "note", "Có biên bản họp")),
+    Case("rd (a decision)", ("recognition.ask_number",), press("rd:{proposed_rec_id}:failed"), OFFICERS),
+    Case("rd on a commune (the approver decides)", ("recognition.ask_number",),
+         press("rd:{commune_rec_id}:passed"), {**OFFICERS, OFFICER: (ROLE, SCOPE), ADMIN: (ROLE, SCOPE)}),
+    Case("a decision's number typed", ("recognition.typed_number",), send("5/QĐ-UBND"), OFFICER_STEP,
+         state=RecognitionForm.number, data=lambda t: {"rec": t["proposed_rec_id"], "result": "failed"}),
+    Case("a decision's day typed", ("recognition.typed_day",), send("10/08/2026"), OFFICERS,
+         state=RecognitionForm.day,
+         data=lambda t: {"rec": t["proposed_rec_id"], "result": "failed", "number": "5/QĐ-UBND"},
+         wrote=updated("recognitions", "proposed_rec_id", "status", "decided")),
+    Case("ry (dated today)", ("recognition.dated_today",), press("ry:today"), OFFICERS, state=RecognitionForm.day,
+         data=lambda t: {"rec": t["proposed_rec_id"], "result": "failed", "number": "5/QĐ-UBND"},
+         wrote=updated("recognitions", "proposed_rec_id", "status", "decided")),
 ]
 
 
@@ -282,7 +351,8 @@ async def arranged(app, session) -> Arranged:
     await grant_role(session, "telegram", str(OFFICER_C2), "officer", "C2")
     await session.commit()
     keys = TipKeys(OFFICERS_KEY.public_key, TIP_SECRET.encode())
-    hamlets = {scope: {"hamlet": h.code, "area_id": h.id, "join_code": h.join_code, "commune_id": c.id}
+    hamlets = {scope: {"hamlet": h.code, "area_id": h.id, "join_code": h.join_code, "commune_id": c.id,
+                       "commune": c.code}
                for scope, h, c in (("in", world.h11, world.c1), ("out", world.h21, world.c2))}
     homes = {"in": world.households["H11"][0].id, "out": world.households["H21"][0].id}
     return Arranged(hamlets, homes, world.campaign.id, keys)
@@ -310,7 +380,24 @@ async def target(session, arranged: Arranged, scope: str, fresh_tip: bool) -> Ta
     commune = await session.get(Area, hamlet["commune_id"])
     milestone, _new = await add_milestone(session, campaign, commune, "custom", local(2026, 9, 1, 0, 0).date(),
                                           f"Mốc {number}", TZ, None)
+    organization = await add_organization(session, commune, f"ORG{number}", f"Đơn vị {number}")
     hamlet_area = await session.get(Area, hamlet["area_id"])
+    model = await add_model(session, f"Mô hình {number}", area=hamlet_area)
+    units = [await add_organization(session, commune, f"ORG{number}{which}", f"Đơn vị {number}{which}")
+             for which in "BCD"]
+    await registrations(session, campaign, units)
+    await recognitions(session, campaign, units[1:2])
+    await recognitions(session, campaign, units[2:], status="proposed")
+    assessed = await session.scalar(select(Recognition).where(Recognition.organization_id == units[1].id))
+    proposed = await session.scalar(select(Recognition).where(Recognition.organization_id == units[2].id))
+    criterion = await session.scalar(select(RecognitionCriterion).where(
+        RecognitionCriterion.unit_kind == "agency", RecognitionCriterion.rule.is_(None)))
+    check = CriterionCheck(recognition_id=assessed.id, criterion_id=criterion.id, met=False, checked_by_role="officer")
+    session.add(check)
+    commune_rec = await session.scalar(select(Recognition).where(Recognition.area_id == commune.id))
+    if commune_rec is None:
+        await recognitions(session, campaign, [commune], status="proposed")
+        commune_rec = await session.scalar(select(Recognition).where(Recognition.area_id == commune.id))
     reminder = await add_reminder(session, milestone, hamlet_area, ReminderSpec.parse("1d"), None, None,
                                   local(2026, 8, 10, 9, 0), TZ, None)
     newcomer = Member(channel="telegram", user_id=str(710000 + number), role="resident")
@@ -326,6 +413,10 @@ async def target(session, arranged: Arranged, scope: str, fresh_tip: bool) -> Ta
         **hamlet, "household_id": household.id, "broadcast_id": broadcast.id, "tip_id": tip_id,
         "reference": reference, "triage": Triage(tip=tip_id, status="checking").pack(),
         "milestone_id": milestone.id, "campaign_id": arranged.campaign_id, "reminder_id": reminder.id,
+        "org_id": organization.id, "model_id": model.id, "type_id": model.type_id,
+        "registered_org_id": units[0].id, "assessed_org_id": units[1].id, "assessed_rec_id": assessed.id,
+        "proposed_rec_id": proposed.id, "criterion_id": criterion.id, "check_id": check.id,
+        "commune_rec_id": commune_rec.id,
     })
 
 

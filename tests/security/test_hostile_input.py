@@ -72,7 +72,7 @@ texts = st.one_of(
 )
 # Placeholders for ids only the world knows; resolved before an action is sent.
 IDS = ["#A.P", "#A.C1", "#A.C2", "#A.H11", "#A.H12", "#A.H21", "#HH.H11", "#HH.H21", "#HH.PENDING", "#HH.H11A", "#JR",
-       "#T.C1", "#T.C2", "#B.H11", "#B.C2", "#M"]
+       "#T.C1", "#T.C2", "#B.H11", "#B.C2", "#M", "#O.C1", "#O.C2", "#MD.H11", "#MD.H21", "#RC.H21"]
 SUFFIXES = ["", "0", "1", "-1", str(2**31), str(2**63), "9" * 30, "²", "٣", "１", "yes", "no", "abc",
             "checking", "closed", "all", "heads", "custom", "now", "other", "send", "cancel", "%", "'--",
             "x:y:z", ":::", *IDS]
@@ -86,6 +86,8 @@ PREFIXES = [
     "bc:keep", "bc:art", "bc:art:", "cp:close", "cp:add", "cp:remind", "cp:kind:", "cp:festival",
     "cp:ms:", "cp:at:", "cp:aud:", "cp:year:", "cp:rm", "cp:rm:", "cp:rmok:", "tipk:", "tipa:open:", "tipa:pick:", "tipw:", "tipx:", "tipo:", "tips:",
     "jr:y:", "jr:n:",
+    "oj:", "op:", "od:", "odp:", "mo:", "mr:", "mp:", "ma:", "mu:", "mt:", "ms:", "mm:", "oc:",
+    "ru:", "rl:", "rs:", "rc:", "rt:", "rn:", "rd:", "ry:",
 ]
 suffixes = st.one_of(
     st.sampled_from(SUFFIXES),
@@ -146,6 +148,22 @@ SCENARIOS = {
     "reply": [("send", "/reply #R.C1 ?"), ("send", "/reply #R.C2 ?"), ("send", "/reply ?")],
     "privacy": [("send", "/language"), ("press", "lang:en"), ("send", "/privacy"), ("send", "/forget"),
                 ("press", "forget:yes")],
+    "orgs": [("send", "/join #OJ.C1"), ("press", "oj:yes:#O.C1"), ("press", "op:confirm:#O.C1"),
+             ("press", "op:withdraw:#O.C1"), ("send", "?", ["Đơn vị sáp nhập"]), ("press", "oc:#O.C1"),
+             ("send", "/orgs ?", ["", "C1", "C2"]), ("press", "od:open:#O.C2"), ("press", "od:paper:#O.C1"),
+             ("press", "od:withdraw:#O.C2"), ("send", "?", ["Đăng ký nhầm"])],
+    "models": [("send", "/models ?", ["", "H11", "H21", "C2"]), ("press", "mo:#MD.H21"),
+               ("press", "mr:effective:#MD.H11"), ("press", "mr:counts:#MD.H21"), ("send", "?", ["1 2 3"]),
+               ("press", "mr:removed:#MD.H11"), ("send", "?", ["Không còn sinh hoạt"]), ("press", "ma:#A.C1"),
+               ("send", "?", ["H11", "UB-C2", "H21"]), ("press", "mt:1"), ("send", "?", ["Tổ mới"]),
+               ("send", "?", ["1 2 3"]), ("press", "ms:started"), ("send", "?", ["Họp tối thứ Bảy"]),
+               ("send", "/learn"), ("press", "mm:show")],
+    "recognition": [("send", "/recognition ?", ["", "C1", "H21", "C2"]), ("press", "ru:area:#A.H11"),
+                    ("press", "rs:register:area:#A.H11"), ("press", "rs:register:org:#O.C2"),
+                    ("press", "rs:self_assessed:area:#A.H21"), ("press", "rc:#RC.H21:1"),
+                    ("press", "rt:#RC.H21:1:1"), ("press", "rn:#RC.H21:1"), ("send", "?", ["Có biên bản"]),
+                    ("press", "rd:#RC.H21:failed"), ("send", "?", ["1/QĐ-UBND"]),
+                    ("send", "?", ["10/08/2026"])],
     "staff": [("send", "/area ?", ["H21", "C2", "P"]), ("send", "/stats ?", ["H21", "C2"]),
               ("send", "/tips"), ("send", "/help")],
 }
@@ -166,6 +184,8 @@ SUITED = {
     "campaign": {"officer", "admin"}, "approve": {"hamlet_head", "officer", "admin"},
     "households": {"hamlet_head", "officer", "admin"}, "reply": {"officer", "admin"},
     "staff": {"hamlet_head", "officer", "admin"},
+    "orgs": {"unregistered", "resident", "officer", "admin"}, "models": {"resident", "hamlet_head", "officer", "admin"},
+    "recognition": {"hamlet_head", "officer", "admin"},
 }
 
 
@@ -276,6 +296,10 @@ def resolve(value: str, world: World) -> str:
         "#B.H11": str(world.broadcast_ids["H11"]), "#B.C2": str(world.broadcast_ids["C2"]),
         "#M": str(world.milestone_id), "#CODE.C1": world.codes["C1"], "#CODE.C2": world.codes["C2"],
         **{f"#J.{code}": join for code, join in world.join_codes.items()},
+        **{f"#O.{code}": str(unit) for code, unit in world.organizations.items()},
+        **{f"#OJ.{code}": join for code, join in world.org_join_codes.items()},
+        **{f"#MD.{code}": str(model) for code, model in world.models.items()},
+        **{f"#RC.{code}": str(rec) for code, rec in world.recognition_ids.items()},
     }
     for token in sorted(ids, key=len, reverse=True):
         value = value.replace(token, ids[token])

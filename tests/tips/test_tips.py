@@ -630,7 +630,7 @@ def test_a_tip_works_on_the_text_only_console(database_url, officers_key, monkey
     for name, value in (("DATABASE_URL", database_url), ("TIP_PUBLIC_KEY", key_text(officers_key[0].public_key)),
                         ("TIP_SECRET", SECRET), ("TIP_PRIVATE_KEY_FILE", officers_key[1])):
         monkeypatch.setenv(f"BINHYEN_{name}", value)
-    assert main(["demo-data", "--households", "20"]) == 0
+    assert main(["demo-data", "--households", "20", "--bare"]) == 0
     script = tmp_path / "tip.txt"
     # kind 1 (drugs), first commune, first hamlet, skip the place, "today", the text,
     # no photos, send.
