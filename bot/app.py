@@ -1,6 +1,6 @@
 """Assembles the bot: settings, database, FSM storage, i18n, middlewares and routers."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -54,6 +54,8 @@ class App:
     i18n: I18n
     dispatcher: Dispatcher
     redis: Redis | None
+    # What /healthz tells besides "ok", by subject (e.g. a webhook Zalo could not reach).
+    notes: dict[str, str] = field(default_factory=dict)
 
     async def close(self) -> None:
         """Close the FSM storage, Redis and the database pool."""

@@ -4,6 +4,7 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
 from typing import Any
 
 from aiogram import Bot
@@ -13,6 +14,8 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from bot.app import App
+from db.services.deliveries import quota_pauses
+from db.session import make_read_sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +42,13 @@ def web_application(
             channel="telegram",
         ).register(web_app, path=path)
         setup_application(web_app, app.dispatcher, bot=bot)
+    reads = make_read_sessionmaker(app.engine)
 
     async def health(_: web.Request) -> web.Response:
         try:
-            async with app.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            async with reads() as session:
+                await session.execute(text("SELECT 1"))
+                paused = await quota_pauses(session, datetime.now(timezone.utc))
         except Exception:
             return web.Response(status=503, text="database unavailable")
         if app.redis is not None:
@@ -51,15 +56,23 @@ def web_application(
                 await app.redis.ping()
             except Exception:  # without it no update can be handled (conversation state, locks)
                 return web.Response(status=503, text="redis unavailable")
-        return web.Response(text="ok")
+        return web.Response(text="\n".join(["ok", *health_notes(app, paused)]))
 
     web_app.router.add_get("/healthz", health)
     return web_app
 
 
+def health_notes(app: App, paused: dict[str, datetime]) -> list[str]:
+    """What the health check says besides "ok": channels paused by their quota, and the
+    channels' own notes (a webhook Zalo could not reach)."""
+    lines = [f"{channel}: quota exceeded (429), sending paused until {until:%Y-%m-%d %H:%M:%S} UTC"
+             for channel, until in sorted(paused.items())]
+    return lines + [f"{subject}: {note}" for subject, note in sorted(app.notes.items())]
+
+
 def add_zalo_route(
     web_app: web.Application,
-    handle: Callable[[dict[str, Any]], Awaitable[Any]],
+    handle: Callable[[dict[str, Any], Callable[[], None]], Awaitable[Any]],
     path: str,
     secret: SecretStr,
 ) -> None:
