@@ -77,8 +77,11 @@ def add_zalo_route(
     secret: SecretStr,
 ) -> None:
     """Zalo updates on `path`: the X-Bot-Api-Secret-Token header is checked in constant time,
-    and the answer (200) comes only after the update is handled and committed."""
+    and the answer (200) comes as soon as the update is committed (`handle` calls its second
+    argument then); its replies are sent after the answer. An update that fails before its
+    commit is answered as its handling ends (an error status when it must come again)."""
     expected = secret.get_secret_value().encode()
+    running: set[asyncio.Task[Any]] = set()
 
     async def zalo_update(request: web.Request) -> web.Response:
         given = request.headers.get(ZALO_SECRET_HEADER, "").encode()
@@ -90,10 +93,38 @@ def add_zalo_route(
             event = None
         if not isinstance(event, dict):
             return web.Response(status=400, text="Bad Request")
-        await handle(event)
+        committed = asyncio.Event()
+        task = asyncio.create_task(handle(event, committed.set))
+        running.add(task)
+        task.add_done_callback(_after_handling(running, committed))
+        waiting = asyncio.create_task(committed.wait())
+        try:
+            await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiting.cancel()
+        if task.done() and not committed.is_set():
+            task.result()  # failed before its commit: an update to redeliver raises here
         return web.json_response({"ok": True})
 
+    async def finish_sending(_: web.Application) -> None:
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+
     web_app.router.add_post(path, zalo_update)
+    web_app.on_shutdown.append(finish_sending)
+
+
+def _after_handling(running: set[asyncio.Task[Any]], committed: asyncio.Event
+                    ) -> Callable[[asyncio.Task[Any]], None]:
+    def done(task: asyncio.Task[Any]) -> None:
+        running.discard(task)
+        if task.cancelled() or task.exception() is None or not committed.is_set():
+            return
+        # Answered already: what failed after the commit are sends, kept for the sweep.
+        log.warning("the replies of a Zalo update wait to be sent again: %s",
+                    type(task.exception()).__name__)
+
+    return done
 
 
 async def serve_forever(
