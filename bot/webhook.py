@@ -8,9 +8,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from aiogram import Bot
+from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import text
 
 from bot.app import App
@@ -20,6 +21,38 @@ from db.session import make_read_sessionmaker
 log = logging.getLogger(__name__)
 
 ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
+# The kinds of update Telegram sends (Update's fields): only these are named in a log line.
+UPDATE_KINDS = frozenset(Update.model_fields) - {"update_id"}
+# Telegram's update ids are 32-bit; anything far beyond that is not Telegram's.
+MAX_UPDATE_ID = 2**53
+
+
+class TelegramUpdates(SimpleRequestHandler):
+    """aiogram's webhook handler, for bodies Telegram may really send.
+
+    A body that is not JSON, not an object, or has no integer `update_id` is answered 400 (it
+    is not an update). An update aiogram cannot read (the Bot API grew, or the sender wrote it
+    for an older one: an id given as a number, a member in an old shape) is answered 200 and
+    logged by its id and kind only: Telegram would redeliver it forever otherwise, and the
+    validation error quotes what the user wrote."""
+
+    async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
+        try:
+            body = await request.json(loads=bot.session.json_loads)
+        except ValueError:  # not JSON, or not UTF-8
+            body = None
+        update_id = body.get("update_id") if isinstance(body, dict) else None
+        if isinstance(update_id, bool) or not isinstance(update_id, int) \
+                or not 0 <= update_id < MAX_UPDATE_ID:
+            return web.Response(status=400, text="Bad Request")
+        try:
+            update = Update.model_validate(body, context={"bot": bot})
+        except ValidationError:
+            kind = next((key for key in body if key in UPDATE_KINDS), "unknown")
+            log.warning("update %s (%s) is not one this bot can read; skipped", update_id, kind)
+            return web.json_response({})
+        result = await self.dispatcher.feed_webhook_update(bot, update, **self.data)
+        return web.Response(body=self._build_response_writer(bot=bot, result=result))
 
 
 def web_application(
@@ -34,7 +67,7 @@ def web_application(
     """
     web_app = web.Application()
     if bot is not None:
-        SimpleRequestHandler(
+        TelegramUpdates(
             app.dispatcher,
             bot,
             handle_in_background=False,
