@@ -29,6 +29,7 @@ from bot.exactly_once.transaction import UpdateTransactionMiddleware
 from bot.filters import inline_sync_filters
 from bot.middlewares.locale import MemberLocaleMiddleware
 from bot.middlewares.member import MemberMiddleware
+from bot.middlewares.private import PrivateChatMiddleware
 from bot.middlewares.problems import ProblemMiddleware
 from bot.middlewares.roles import RoleMiddleware
 from bot.middlewares.text import CarriableTextMiddleware
@@ -123,8 +124,10 @@ def build_dispatcher(
     dispatcher["ledger"] = ledger  # its sweep sends kept replies still waiting (bot/serve.py)
     dispatcher.update.outer_middleware(MemberMiddleware())
     MemberLocaleMiddleware(i18n).setup(dispatcher)
-    # Inside the role check: a service's Problem becomes the reply, in the user's language.
+    # A personal command in a group is sent to the private chat before any role check; inside
+    # the role check, a service's Problem becomes the reply, in the user's language.
     for observer in (dispatcher.message, dispatcher.callback_query):
+        observer.middleware(PrivateChatMiddleware())
         observer.middleware(RoleMiddleware())
         observer.middleware(ProblemMiddleware())
     dispatcher.include_router(errors_router())

@@ -9,7 +9,6 @@ import asyncio
 import logging
 
 from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -41,7 +40,7 @@ from db.services.tips import (
     submit_tip,
 )
 from db.text import Problem
-from handlers.tips.drafting import begin, cancel, live_draft, private_only, step, typed_text
+from handlers.tips.drafting import begin, cancel, live_draft, step, typed_text
 from handlers.tips.inbox import send_to_officers, triage_keyboard
 from handlers.tips.status import StatusAction
 
@@ -486,10 +485,8 @@ def _draft_photos(tip_keys: TipKeys, kept: list[str]) -> tuple[list[bytes], int]
 def router() -> Router:
     """The /tip conversation."""
     router = Router(name="tips")
-    private = F.chat.type == ChatType.PRIVATE
     typed = F.text & ~F.text.startswith("/")
-    router.message.register(start_tip, Command("tip"), private, flags=COMMANDS["tip"].flags)
-    router.message.register(private_only, Command("tip"), flags=COMMANDS["tip"].flags)
+    router.message.register(start_tip, Command("tip"), flags=COMMANDS["tip"].flags)
     router.message.register(cancel, Command("cancel"), StateFilter(TipForm))
     router.callback_query.register(cancel, TipStep.filter(F.action == "cancel"), StateFilter(TipForm))
     router.callback_query.register(choose_kind, KindChoice.filter(), TipForm.kind)

@@ -207,8 +207,10 @@ async def test_stickers_unknown_text_and_unknown_commands_get_a_polite_answer(za
 
 
 async def test_a_group_chat_is_answered_in_the_group(zalo, zalo_api):
-    [reply] = await say(zalo, zalo_api, "/start", chat="nhom-ap-binh-long", chat_type="GROUP")
-    assert zalo_api.texts[-1]["chat_id"] == "nhom-ap-binh-long" and "113" in reply
+    [reply] = await say(zalo, zalo_api, "/id", chat="nhom-ap-binh-long", chat_type="GROUP")
+    assert zalo_api.texts[-1]["chat_id"] == "nhom-ap-binh-long" and "nhom-ap-binh-long" in reply
+    [private] = await say(zalo, zalo_api, "/start", chat="nhom-ap-binh-long", chat_type="GROUP")
+    assert "nhắn riêng" in private and "t.me" not in private  # Zalo has no deep links
     assert aiogram_id("nhom-ap-binh-long", group=True) < 0 < aiogram_id(LAN)
 
 
