@@ -17,9 +17,10 @@ Sender and records the outcome in its own transaction as soon as it is known:
   in a row for one member, while others receive, the member is marked unreachable;
 - failed: retried with exponential backoff, then failed with the reason.
 
-Crash rule: a worker renews the lease of the rows it holds every few seconds. Rows of a worker
-that died stay 'sending' until their lease runs out, then any worker gives them back and they are
-sent again. So a crash re-sends at most the rows that were in flight (claimed, not yet recorded);
+Crash rule: a worker renews the lease of the rows it holds every few seconds (only those it
+knows it holds: a claim whose COMMIT went through while the answer was lost, in an outage, is
+not renewed, so its rows run out like a dead worker's). Rows of a worker that died stay
+'sending' until their lease runs out, then any worker gives them back and they are sent again. So a crash re-sends at most the rows that were in flight (claimed, not yet recorded);
 the ones the channel had accepted before the crash reach their chat twice. No row recorded as
 sent is ever sent again.
 
@@ -118,6 +119,7 @@ class DeliveryWorker:
         self.gates = {name: ChatGate(c.per_chat_interval, self.clock) for name, c in self.channels.items()}
         self.slots = asyncio.Semaphore(concurrency)
         self.waiting: set[int] = set()  # claimed, not yet handed to the channel
+        self.held: set[int] = set()  # claimed, outcome not yet recorded: the leases we renew
         self.in_flight: set[asyncio.Task] = set()
         # Outcomes known but not yet stored (the database was away), oldest first.
         self.unrecorded: list[tuple[Claimed, Outcome]] = []
@@ -174,6 +176,7 @@ class DeliveryWorker:
                     await deliveries.release(session, list(self.waiting), self.clock.now())
             except Exception as error:  # they come back when the lease runs out
                 log.warning("could not give back claimed deliveries: %s", type(error).__name__)
+            self.held.difference_update(self.waiting)
             self.waiting.clear()
 
     def _database_failed(self, error: Exception) -> None:
@@ -220,7 +223,7 @@ class DeliveryWorker:
         now, tick = self.clock.now(), self.clock.monotonic()
         if tick - state["last_lease"] >= self.lease / 3:
             async with self.sessions() as session, session.begin():
-                await deliveries.renew_leases(session, self.name, now)
+                await deliveries.renew_leases(session, self.name, list(self.held), now)
                 back = await deliveries.reclaim_expired(
                     session, now - timedelta(seconds=self.lease), now)
             state["last_lease"] = tick
@@ -267,6 +270,7 @@ class DeliveryWorker:
                 await self.clock.wait(self._wakeup, self.idle_poll)
                 continue
             self.waiting.update(row.id for row in rows)
+            self.held.update(row.id for row in rows)
             queue = list(rows)
             while queue:
                 # The next row whose chat may have a message now: one that must wait for its
@@ -297,6 +301,7 @@ class DeliveryWorker:
             self._database_failed(error)
             return
         self.waiting.difference_update(ids)
+        self.held.difference_update(ids)
 
     async def _claim(self, channel: str, limit: int, now: datetime, quiet: bool) -> list[Claimed]:
         async with self.reads() as session:
@@ -388,6 +393,7 @@ class DeliveryWorker:
                     else:
                         log.warning("delivery %s failed: %s", row.id, reason)
                         await deliveries.record_failed(session, row.id, reason)
+        self.held.discard(row.id)
         self.recorded += 1
 
     async def _after_refusal(self, session: AsyncSession, row: Claimed, reason: str,

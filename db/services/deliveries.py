@@ -213,11 +213,14 @@ async def quota_pauses(session: AsyncSession, now: datetime) -> dict[str, dateti
     return {channel: until for channel, until in await session.execute(query)}
 
 
-async def renew_leases(session: AsyncSession, worker: str, now: datetime) -> None:
-    """Keep this worker's rows claimed: it is alive."""
-    await session.execute(
-        update(Delivery).where(Delivery.status == "sending", Delivery.claimed_by == worker)
-        .values(claimed_at=now))
+async def renew_leases(session: AsyncSession, worker: str, delivery_ids: list[int], now: datetime) -> None:
+    """Keep the rows this worker holds claimed: it is alive. Only those it names: a row it
+    claimed without hearing so (the answer to the claim was lost) must run out."""
+    if delivery_ids:
+        await session.execute(
+            update(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.status == "sending",
+                                   Delivery.claimed_by == worker)
+            .values(claimed_at=now))
 
 
 async def reclaim_expired(session: AsyncSession, before: datetime, now: datetime) -> int:
