@@ -2,9 +2,10 @@
 commit, and kept replies that survive a crash (bot/exactly_once/ keeps and re-sends them)."""
 
 import asyncio
+import contextlib
 import contextvars
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from aiogram import Bot
@@ -17,6 +18,14 @@ log = logging.getLogger(__name__)
 # is left with the ledger row for a redelivery or the sweep; so is one asked to wait longer.
 KEPT_RETRY_DELAYS = (0.5, 2.0)
 MAX_RETRY_AFTER = 5
+
+# The update being handled, until its transaction commits (bot/exactly_once/transaction.py).
+_handling: contextvars.ContextVar["AfterCommit | None"] = contextvars.ContextVar(
+    "binhyen_after_commit", default=None)
+# Set by a channel whose webhook answers as soon as the update is committed (Zalo): called
+# then, while the update's replies, kept with its ledger row, are still to be sent.
+_on_commit: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "binhyen_on_commit", default=None)
 
 
 class AfterCommit:
@@ -34,6 +43,16 @@ class AfterCommit:
         self.kept: list[TelegramMethod[Any]] = []
         # Kept replies that could not be sent yet: they stay with the ledger row.
         self.unsent: list[TelegramMethod[Any]] = []
+        self.committed = False
+
+    @contextlib.contextmanager
+    def handling(self) -> Iterator["AfterCommit"]:
+        """Make this the update being handled for the block (the handler's run)."""
+        token = _handling.set(self)
+        try:
+            yield self
+        finally:
+            _handling.reset(token)
 
     def call(self, function: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> None:
         """Call `function(*args, **kwargs)` after the commit."""
@@ -49,13 +68,23 @@ class AfterCommit:
         self.kept.append(method)
         self.call(self._send_kept, method)
 
+    def keep_method(self, method: TelegramMethod[Any]) -> None:
+        """Keep a Bot API call as `keep` does, for a channel that makes its own."""
+        self.kept.append(method)
+        self.call(self._send_kept, method)
+
     async def _send_kept(self, method: TelegramMethod[Any]) -> None:
         if not await deliver_kept(method.bot, method):
             self.unsent.append(method)
 
     async def run(self) -> None:
-        """Make the calls in order; one that fails is logged and does not stop the others
-        (what they confirm is stored already)."""
+        """The transaction is committed: tell a channel waiting for that, then make the calls
+        in order; one that fails is logged and does not stop the others (what they confirm is
+        stored already)."""
+        self.committed = True
+        committed = _on_commit.get()
+        if committed is not None:
+            committed()
         async def call(function: Callable[..., Awaitable[Any]], args: tuple, kwargs: dict) -> None:
             # aiogram's shortcuts (message.answer, ...) return awaitable methods, not coroutines.
             await function(*args, **kwargs)
@@ -89,3 +118,26 @@ async def deliver_kept(bot: Bot, method: TelegramMethod[Any]) -> bool:
             return False
         pause = pauses.pop(0)
         await asyncio.sleep(pause if asked is None else asked)
+
+
+@contextlib.contextmanager
+def replies_after_commit(committed: Callable[[], None]) -> Iterator[None]:
+    """Within the block (one update of a channel whose webhook answers early), the replies a
+    handler sends are kept with the update's ledger row and sent once it is committed, right
+    after `committed()` is called (see reply_after_commit)."""
+    token = _on_commit.set(committed)
+    try:
+        yield
+    finally:
+        _on_commit.reset(token)
+
+
+def reply_after_commit(method: TelegramMethod[Any]) -> bool:
+    """Keep a reply for after the commit when the update being handled asks for that
+    (replies_after_commit); False when it must be sent now (no such update, or already
+    committed: a send after the commit, or outside any update)."""
+    after_commit = _handling.get()
+    if after_commit is None or after_commit.committed or _on_commit.get() is None:
+        return False
+    after_commit.keep_method(method)
+    return True

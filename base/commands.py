@@ -1,4 +1,4 @@
-"""Every chat command, who may use it and what /help says of it: one table."""
+"""Every chat command, who may use it, where, and what /help says of it: one table."""
 
 from dataclasses import dataclass
 
@@ -11,6 +11,9 @@ from db.services.members import OFFICER_ROLES
 ANYONE: frozenset[str] = frozenset()
 STAFF = frozenset({"hamlet_head", "officer", "admin"})
 ROLES_FLAG = "roles"
+# Handlers flagged so answer in a group or channel only "write to me privately"
+# (bot/middlewares/private.py).
+PRIVATE_FLAG = "private_chat"
 
 
 def requires(*roles: str) -> dict[str, frozenset[str]]:
@@ -20,16 +23,25 @@ def requires(*roles: str) -> dict[str, frozenset[str]]:
 
 @dataclass(frozen=True)
 class CommandInfo:
-    """A command; empty `roles` means anyone, even someone who never registered."""
+    """A command; empty `roles` means anyone, even someone who never registered.
+
+    `in_groups`: the command does something in a group. Every other command shows or changes
+    something of one person (their household, pledge, data, language, tips, their staff
+    lists), so in a group it only says "write to me privately"."""
 
     name: str
     description: LazyProxy
     roles: frozenset[str] = ANYONE
+    in_groups: bool = False
 
     @property
-    def flags(self) -> dict[str, frozenset[str]]:
-        """Handler flags that make the role middleware enforce `roles`."""
-        return requires(*self.roles) if self.roles else {}
+    def flags(self) -> dict[str, object]:
+        """Handler flags that make the role middleware enforce `roles`, and the private-chat
+        middleware keep the command out of groups."""
+        flags: dict[str, object] = requires(*self.roles) if self.roles else {}
+        if not self.in_groups:
+            flags[PRIVATE_FLAG] = True
+        return flags
 
 
 COMMANDS = {
@@ -45,7 +57,7 @@ COMMANDS = {
         CommandInfo("forget", __("Xóa dữ liệu cá nhân của bạn")),
         CommandInfo("language", __("Đổi ngôn ngữ (Tiếng Việt / English)")),
         CommandInfo("cancel", __("Dừng việc đang làm dở")),
-        CommandInfo("id", __("Xem mã tài khoản của bạn (và của nhóm) trên kênh này")),
+        CommandInfo("id", __("Xem mã tài khoản của bạn (và của nhóm) trên kênh này"), in_groups=True),
         CommandInfo("households", __("Danh sách hộ chưa ký cam kết, chưa được tuyên truyền"), STAFF),
         CommandInfo("approve", __("Duyệt hộ mới đăng ký"), STAFF),
         CommandInfo("stats", __("Số liệu phong trào so với chỉ tiêu, kèm biểu đồ"), STAFF),
@@ -53,7 +65,8 @@ COMMANDS = {
         CommandInfo("tip", __("Gửi tin báo tội phạm, giữ kín danh tính")),
         CommandInfo("tipstatus", __("Xem trạng thái tin báo bằng mã biên nhận")),
         CommandInfo("tips", __("Tin báo đang mở trong địa bàn phụ trách"), OFFICER_ROLES),
-        CommandInfo("reply", __("Trả lời người báo: /reply MÃ-TIN nội dung"), OFFICER_ROLES),
+        CommandInfo("reply", __("Trả lời người báo: /reply MÃ-TIN nội dung"), OFFICER_ROLES,
+                    in_groups=True),
         CommandInfo("broadcast", __("Gửi thông báo tới bà con trong địa bàn"), STAFF),
         CommandInfo("broadcasts", __("Xem, hủy các thông báo đã gửi và đã hẹn"), STAFF),
         CommandInfo("campaign", __("Lịch chiến dịch: các mốc và lời nhắc"), OFFICER_ROLES),
@@ -70,3 +83,8 @@ def commands_for(member: Member | None) -> list[CommandInfo]:
     """The commands this member's role may use, in table order."""
     role = member.role if member else None
     return [info for info in COMMANDS.values() if not info.roles or role in info.roles]
+
+
+def group_commands() -> list[CommandInfo]:
+    """The commands that work in a group, in table order."""
+    return [info for info in COMMANDS.values() if info.in_groups]

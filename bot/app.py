@@ -2,7 +2,7 @@
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -39,6 +39,7 @@ from bot.filters import inline_sync_filters
 from bot.middlewares.inline_buttons import ButtonWithoutChatMiddleware
 from bot.middlewares.locale import MemberLocaleMiddleware
 from bot.middlewares.member import MemberMiddleware
+from bot.middlewares.private import PrivateChatMiddleware
 from bot.middlewares.problems import ProblemMiddleware
 from bot.middlewares.roles import RoleMiddleware
 from bot.middlewares.text import CarriableTextMiddleware
@@ -66,6 +67,8 @@ class App:
     i18n: I18n
     dispatcher: Dispatcher
     redis: Redis | None
+    # What /healthz tells besides "ok", by subject (e.g. a webhook Zalo could not reach).
+    notes: dict[str, str] = field(default_factory=dict)
 
     async def close(self) -> None:
         """Close the FSM storage, Redis and the database pool."""
@@ -141,8 +144,10 @@ def build_dispatcher(
     MemberLocaleMiddleware(i18n).setup(dispatcher)
     # After the locale (the notice is in the user's language), before any callback handler.
     dispatcher.callback_query.outer_middleware(ButtonWithoutChatMiddleware())
-    # Inside the role check: a service's Problem becomes the reply, in the user's language.
+    # A personal command in a group is sent to the private chat before any role check; inside
+    # the role check, a service's Problem becomes the reply, in the user's language.
     for observer in (dispatcher.message, dispatcher.callback_query):
+        observer.middleware(PrivateChatMiddleware())
         observer.middleware(RoleMiddleware())
         observer.middleware(ProblemMiddleware())
     dispatcher.include_router(errors_router())

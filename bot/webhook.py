@@ -4,19 +4,55 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
 from typing import Any
 
 from aiogram import Bot
+from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import text
 
 from bot.app import App
+from db.services.deliveries import quota_pauses
+from db.session import make_read_sessionmaker
 
 log = logging.getLogger(__name__)
 
 ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
+# The kinds of update Telegram sends (Update's fields): only these are named in a log line.
+UPDATE_KINDS = frozenset(Update.model_fields) - {"update_id"}
+# Telegram's update ids are 32-bit; anything far beyond that is not Telegram's.
+MAX_UPDATE_ID = 2**53
+
+
+class TelegramUpdates(SimpleRequestHandler):
+    """aiogram's webhook handler, for bodies Telegram may really send.
+
+    A body that is not JSON, not an object, or has no integer `update_id` is answered 400 (it
+    is not an update). An update aiogram cannot read (the Bot API grew, or the sender wrote it
+    for an older one: an id given as a number, a member in an old shape) is answered 200 and
+    logged by its id and kind only: Telegram would redeliver it forever otherwise, and the
+    validation error quotes what the user wrote."""
+
+    async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
+        try:
+            body = await request.json(loads=bot.session.json_loads)
+        except ValueError:  # not JSON, or not UTF-8
+            body = None
+        update_id = body.get("update_id") if isinstance(body, dict) else None
+        if isinstance(update_id, bool) or not isinstance(update_id, int) \
+                or not 0 <= update_id < MAX_UPDATE_ID:
+            return web.Response(status=400, text="Bad Request")
+        try:
+            update = Update.model_validate(body, context={"bot": bot})
+        except ValidationError:
+            kind = next((key for key in body if key in UPDATE_KINDS), "unknown")
+            log.warning("update %s (%s) is not one this bot can read; skipped", update_id, kind)
+            return web.json_response({})
+        result = await self.dispatcher.feed_webhook_update(bot, update, **self.data)
+        return web.Response(body=self._build_response_writer(bot=bot, result=result))
 
 
 def web_application(
@@ -31,7 +67,7 @@ def web_application(
     """
     web_app = web.Application()
     if bot is not None:
-        SimpleRequestHandler(
+        TelegramUpdates(
             app.dispatcher,
             bot,
             handle_in_background=False,
@@ -39,11 +75,13 @@ def web_application(
             channel="telegram",
         ).register(web_app, path=path)
         setup_application(web_app, app.dispatcher, bot=bot)
+    reads = make_read_sessionmaker(app.engine)
 
     async def health(_: web.Request) -> web.Response:
         try:
-            async with app.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            async with reads() as session:
+                await session.execute(text("SELECT 1"))
+                paused = await quota_pauses(session, datetime.now(timezone.utc))
         except Exception:
             return web.Response(status=503, text="database unavailable")
         if app.redis is not None:
@@ -51,21 +89,32 @@ def web_application(
                 await app.redis.ping()
             except Exception:  # without it no update can be handled (conversation state, locks)
                 return web.Response(status=503, text="redis unavailable")
-        return web.Response(text="ok")
+        return web.Response(text="\n".join(["ok", *health_notes(app, paused)]))
 
     web_app.router.add_get("/healthz", health)
     return web_app
 
 
+def health_notes(app: App, paused: dict[str, datetime]) -> list[str]:
+    """What the health check says besides "ok": channels paused by their quota, and the
+    channels' own notes (a webhook Zalo could not reach)."""
+    lines = [f"{channel}: quota exceeded (429), sending paused until {until:%Y-%m-%d %H:%M:%S} UTC"
+             for channel, until in sorted(paused.items())]
+    return lines + [f"{subject}: {note}" for subject, note in sorted(app.notes.items())]
+
+
 def add_zalo_route(
     web_app: web.Application,
-    handle: Callable[[dict[str, Any]], Awaitable[Any]],
+    handle: Callable[[dict[str, Any], Callable[[], None]], Awaitable[Any]],
     path: str,
     secret: SecretStr,
 ) -> None:
     """Zalo updates on `path`: the X-Bot-Api-Secret-Token header is checked in constant time,
-    and the answer (200) comes only after the update is handled and committed."""
+    and the answer (200) comes as soon as the update is committed (`handle` calls its second
+    argument then); its replies are sent after the answer. An update that fails before its
+    commit is answered as its handling ends (an error status when it must come again)."""
     expected = secret.get_secret_value().encode()
+    running: set[asyncio.Task[Any]] = set()
 
     async def zalo_update(request: web.Request) -> web.Response:
         given = request.headers.get(ZALO_SECRET_HEADER, "").encode()
@@ -77,10 +126,38 @@ def add_zalo_route(
             event = None
         if not isinstance(event, dict):
             return web.Response(status=400, text="Bad Request")
-        await handle(event)
+        committed = asyncio.Event()
+        task = asyncio.create_task(handle(event, committed.set))
+        running.add(task)
+        task.add_done_callback(_after_handling(running, committed))
+        waiting = asyncio.create_task(committed.wait())
+        try:
+            await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiting.cancel()
+        if task.done() and not committed.is_set():
+            task.result()  # failed before its commit: an update to redeliver raises here
         return web.json_response({"ok": True})
 
+    async def finish_sending(_: web.Application) -> None:
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+
     web_app.router.add_post(path, zalo_update)
+    web_app.on_shutdown.append(finish_sending)
+
+
+def _after_handling(running: set[asyncio.Task[Any]], committed: asyncio.Event
+                    ) -> Callable[[asyncio.Task[Any]], None]:
+    def done(task: asyncio.Task[Any]) -> None:
+        running.discard(task)
+        if task.cancelled() or task.exception() is None or not committed.is_set():
+            return
+        # Answered already: what failed after the commit are sends, kept for the sweep.
+        log.warning("the replies of a Zalo update wait to be sent again: %s",
+                    type(task.exception()).__name__)
+
+    return done
 
 
 async def serve_forever(

@@ -24,8 +24,28 @@ class RetryAfter:
 
 
 @dataclass(frozen=True)
+class QuotaExceeded:
+    """The channel's quota is used up and it does not say until when (Zalo's 429): the worker
+    pauses the whole channel, longer each time the quota is still exhausted; `seconds` is the
+    pause the worker chose for this row."""
+
+    reason: str
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
 class Unreachable:
     """The recipient blocked the bot or no longer exists (Telegram's 403): stop sending to them."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The channel refused this message for good without saying the recipient is gone (Zalo's
+    400 or 404, which no document ties to a blocked user): the row fails, and the member is
+    marked unreachable only after `Channel.refusals_before_unreachable` such refusals in a row
+    while the channel delivers to others."""
 
     reason: str
 
@@ -38,7 +58,7 @@ class Failed:
     retry: bool = True
 
 
-Outcome = Sent | RetryAfter | Unreachable | Failed
+Outcome = Sent | RetryAfter | QuotaExceeded | Unreachable | Refused | Failed
 SENT = Sent()
 # Waits for the turn of one more message to the same chat (the channel's rate, and one
 # message per second to a chat).
@@ -61,3 +81,5 @@ class Channel:
     sender: Sender
     rate: float  # messages per second for the whole channel
     per_chat_interval: float = 1.0  # seconds between two messages to one chat
+    # Refused messages in a row (see Refused) after which a member is marked unreachable.
+    refusals_before_unreachable: int = 3

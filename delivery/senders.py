@@ -13,12 +13,11 @@ from aiogram.exceptions import (
 )
 
 from base.plain_text import plain_text
-from delivery.sender import SENT, Failed, Outcome, Pace, RetryAfter, Unreachable
+from delivery.sender import SENT, Failed, Outcome, Pace, QuotaExceeded, Refused, RetryAfter, Unreachable
 from delivery.zalo_api import (
     ZaloBadRequest,
     ZaloClient,
     ZaloError,
-    ZaloForbidden,
     ZaloNetworkError,
     ZaloRateLimited,
     split_text,
@@ -56,16 +55,20 @@ class TelegramSender:
 
 
 class ZaloSender:
-    """Sends through the Zalo Bot API (plain text: Zalo shows no HTML) and maps its errors.
+    """Sends through the Zalo Bot API (plain text: Zalo shows no HTML) and maps its errors as
+    the docs' error-code table gives them (delivery/zalo_api.py):
+
+    - 429 "quota exceeded": QuotaExceeded, the worker pauses the channel with growing waits;
+    - 400 / 404: Refused, this row fails (no code is documented to mean a blocked user, so no
+      single answer marks anyone unreachable);
+    - 403 ("internal server error"), 5xx, 408, network errors: Failed and retried.
 
     A text over Zalo's 2,000 characters goes as several messages. When a later part fails and
     the row is retried, the parts Zalo already accepted are not sent again: the sender keeps,
     in memory, how far each such text got (a crash forgets it, as it forgets any send in
-    flight). The parts go one at a time, each at the worker's `pace` (one message a second
-    to a chat)."""
+    flight). The parts go one at a time, each at the worker's `pace` (our own caution of one
+    message a second to a chat: Zalo documents no such limit)."""
 
-    # Zalo does not say how long to wait on 429: pause the channel this long.
-    DEFAULT_RETRY_AFTER = 5.0
     # Texts cut short and waiting for their retry; the oldest are forgotten beyond this.
     MAX_RESUMABLE = 10_000
 
@@ -86,7 +89,8 @@ class ZaloSender:
                 sent += 1
         except ZaloError as error:
             outcome = self._outcome(error)
-            retried = isinstance(outcome, RetryAfter) or (isinstance(outcome, Failed) and outcome.retry)
+            retried = isinstance(outcome, (RetryAfter, QuotaExceeded)) or (
+                isinstance(outcome, Failed) and outcome.retry)
             if sent and retried:
                 self._remember(key, sent)
             return outcome
@@ -99,11 +103,9 @@ class ZaloSender:
 
     def _outcome(self, error: ZaloError) -> Outcome:
         if isinstance(error, ZaloRateLimited):
-            return RetryAfter(error.retry_after or self.DEFAULT_RETRY_AFTER)
-        if isinstance(error, ZaloForbidden):
-            return Unreachable(error.description)
+            return QuotaExceeded(error.description)
         if isinstance(error, ZaloBadRequest):
-            return Failed(error.description, retry=False)
+            return Refused(f"{error.code}: {error.description}")
         if isinstance(error, ZaloNetworkError):
             return Failed(f"network: {error.description}")
         return Failed(error.description)

@@ -5,13 +5,22 @@ channel's messages per second, one per second per chat), sends each through the 
 Sender and records the outcome in its own transaction as soon as it is known:
 
 - sent: never sent again;
-- retry after N s (429): the channel pauses N s and the same row is retried then;
-- unreachable (403): the member is marked unreachable and their pending rows are dropped;
+- retry after N s (Telegram's 429): the channel pauses N s and the same row is retried then;
+- quota exceeded (Zalo's 429, which says neither how long nor when the quota resets): the
+  channel pauses for 1 minute, then twice as long each time its first message is refused
+  again, up to an hour; the other channels go on. One WARNING per pause, the rows waiting
+  carry QUOTA_WAIT (so /healthz, `binhyen campaign show` and a broadcast's progress can say
+  so), and the first message that goes through ends it;
+- unreachable (Telegram's 403): the member is marked unreachable and their pending rows are
+  dropped;
+- refused (Zalo's 400/404): the row fails; after the channel's `refusals_before_unreachable`
+  in a row for one member, while others receive, the member is marked unreachable;
 - failed: retried with exponential backoff, then failed with the reason.
 
-Crash rule: a worker renews the lease of the rows it holds every few seconds. Rows of a worker
-that died stay 'sending' until their lease runs out, then any worker gives them back and they are
-sent again. So a crash re-sends at most the rows that were in flight (claimed, not yet recorded);
+Crash rule: a worker renews the lease of the rows it holds every few seconds (only those it
+knows it holds: a claim whose COMMIT went through while the answer was lost, in an outage, is
+not renewed, so its rows run out like a dead worker's). Rows of a worker that died stay
+'sending' until their lease runs out, then any worker gives them back and they are sent again. So a crash re-sends at most the rows that were in flight (claimed, not yet recorded);
 the ones the channel had accepted before the crash reach their chat twice. No row recorded as
 sent is ever sent again.
 
@@ -27,6 +36,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -38,12 +48,34 @@ from db.services.deliveries import Claimed
 from db.services.schedule_times import QuietHours
 from db.session import make_read_sessionmaker, make_sessionmaker
 from delivery.rate_limit import ChatGate, Pacer
-from delivery.sender import Channel, Failed, Outcome, RetryAfter, Sent, Unreachable
+from delivery.sender import (
+    Channel,
+    Failed,
+    Outcome,
+    QuotaExceeded,
+    Refused,
+    RetryAfter,
+    Sent,
+    Unreachable,
+)
 
 log = logging.getLogger(__name__)
 
 # While the database does not answer, look again this often (seconds).
 DB_RETRY = 2.0
+# A channel whose quota is used up pauses this long first, then twice as long each time it is
+# still used up, up to the longest wait (seconds).
+QUOTA_FIRST_WAIT = 60.0
+QUOTA_LONGEST_WAIT = 3600.0
+
+
+@dataclass
+class QuotaPause:
+    """A channel paused because its quota is used up: since when, and its current wait."""
+
+    since: datetime
+    wait: float
+    until: float  # on the worker clock's monotonic time
 
 # Called after outcomes were recorded, in a transaction (e.g. to close finished broadcasts).
 AfterRecording = Callable[[AsyncSession, datetime], Awaitable[None]]
@@ -87,10 +119,14 @@ class DeliveryWorker:
         self.gates = {name: ChatGate(c.per_chat_interval, self.clock) for name, c in self.channels.items()}
         self.slots = asyncio.Semaphore(concurrency)
         self.waiting: set[int] = set()  # claimed, not yet handed to the channel
+        self.held: set[int] = set()  # claimed, outcome not yet recorded: the leases we renew
         self.in_flight: set[asyncio.Task] = set()
         # Outcomes known but not yet stored (the database was away), oldest first.
         self.unrecorded: list[tuple[Claimed, Outcome]] = []
         self.database_down = False
+        # Channels paused because their quota is used up (one entry per pause, until a send
+        # goes through).
+        self.quota: dict[str, QuotaPause] = {}
         self.recorded = 0
         self._wakeup = asyncio.Event()
         self._stop = asyncio.Event()
@@ -140,6 +176,7 @@ class DeliveryWorker:
                     await deliveries.release(session, list(self.waiting), self.clock.now())
             except Exception as error:  # they come back when the lease runs out
                 log.warning("could not give back claimed deliveries: %s", type(error).__name__)
+            self.held.difference_update(self.waiting)
             self.waiting.clear()
 
     def _database_failed(self, error: Exception) -> None:
@@ -186,7 +223,7 @@ class DeliveryWorker:
         now, tick = self.clock.now(), self.clock.monotonic()
         if tick - state["last_lease"] >= self.lease / 3:
             async with self.sessions() as session, session.begin():
-                await deliveries.renew_leases(session, self.name, now)
+                await deliveries.renew_leases(session, self.name, list(self.held), now)
                 back = await deliveries.reclaim_expired(
                     session, now - timedelta(seconds=self.lease), now)
             state["last_lease"] = tick
@@ -214,6 +251,11 @@ class DeliveryWorker:
         pacer, gate = self.pacers[channel], self.gates[channel]
         batch = max(1, round(self.channels[channel].rate))  # about one second of sending
         while not self._stop.is_set():
+            paused = pacer.paused_until - self.clock.monotonic()
+            if paused > 0 and channel in self.quota:
+                # Claim nothing while the quota is used up: the rows stay free meanwhile.
+                await self.clock.wait(self._stop, paused)
+                continue
             now = self.clock.now()
             quiet = self.quiet is not None and self.quiet.covers(now, self.tz)
             try:
@@ -228,11 +270,15 @@ class DeliveryWorker:
                 await self.clock.wait(self._wakeup, self.idle_poll)
                 continue
             self.waiting.update(row.id for row in rows)
+            self.held.update(row.id for row in rows)
             queue = list(rows)
             while queue:
                 # The next row whose chat may have a message now: one that must wait for its
                 # chat's second does not hold back the rows to other chats behind it.
                 tick = self.clock.monotonic()
+                if channel in self.quota and pacer.paused_until > tick:
+                    await self._give_back_rows(queue)  # sent once the pause is over
+                    break
                 row = next((r for r in queue if gate.ready_at(r.chat_id) <= tick), None)
                 if row is None:
                     await self.clock.sleep(min(gate.ready_at(r.chat_id) for r in queue) - tick)
@@ -245,6 +291,17 @@ class DeliveryWorker:
                 task = asyncio.create_task(self._deliver(channel, row))
                 self.in_flight.add(task)
                 task.add_done_callback(self.in_flight.discard)
+
+    async def _give_back_rows(self, rows: list[Claimed]) -> None:
+        ids = [row.id for row in rows]
+        try:
+            async with self.sessions() as session, session.begin():
+                await deliveries.release(session, ids, self.clock.now())
+        except Exception as error:  # they come back when the lease runs out
+            self._database_failed(error)
+            return
+        self.waiting.difference_update(ids)
+        self.held.difference_update(ids)
 
     async def _claim(self, channel: str, limit: int, now: datetime, quiet: bool) -> list[Claimed]:
         async with self.reads() as session:
@@ -267,6 +324,12 @@ class DeliveryWorker:
                 # Hold the channel back at once, before anything else is handed to it.
                 self.pacers[channel].pause(outcome.seconds)
                 log.warning("%s asks to wait %.0f s; pausing the channel", channel, outcome.seconds)
+            elif isinstance(outcome, QuotaExceeded):
+                outcome = replace(outcome, seconds=self._quota_used_up(channel))
+            elif isinstance(outcome, Sent) and channel in self.quota:
+                pause = self.quota.pop(channel)
+                log.info("%s sends again after its quota pause of %s", channel,
+                         self.clock.now() - pause.since)
             if self.unrecorded:
                 self.unrecorded.append((row, outcome))  # after the older ones
                 return
@@ -278,6 +341,24 @@ class DeliveryWorker:
                 self.unrecorded.append((row, outcome))
         finally:
             self.slots.release()
+
+    def _quota_used_up(self, channel: str) -> float:
+        """Pause the channel for its quota: the first wait, or twice the last when the message
+        sent after it was refused too; the seconds left of the pause."""
+        tick = self.clock.monotonic()
+        pause = self.quota.get(channel)
+        if pause is None:
+            pause = self.quota[channel] = QuotaPause(self.clock.now(), QUOTA_FIRST_WAIT,
+                                                     tick + QUOTA_FIRST_WAIT)
+            log.warning("%s: quota exceeded (429); the channel pauses %.0f s, then longer each "
+                        "time it is still exceeded (up to %.0f s), until a message goes through",
+                        channel, QUOTA_FIRST_WAIT, QUOTA_LONGEST_WAIT)
+        elif tick >= pause.until:
+            pause.wait = min(pause.wait * 2, QUOTA_LONGEST_WAIT)
+            pause.until = tick + pause.wait
+        # else: a message handed over before the pause began: the same pause holds.
+        self.pacers[channel].pause(pause.until - tick)
+        return pause.until - tick
 
     async def _next_message(self, channel: str, chat_id: str) -> None:
         """The turn of a text's next part (on Zalo, 2,000 characters a message): a second after
@@ -296,8 +377,14 @@ class DeliveryWorker:
                 case RetryAfter(seconds=seconds):
                     await deliveries.record_retry(
                         session, row.id, now + timedelta(seconds=seconds), None, counts=False)
+                case QuotaExceeded(seconds=seconds):
+                    await deliveries.record_retry(session, row.id, now + timedelta(seconds=seconds),
+                                                  deliveries.QUOTA_WAIT, counts=False)
                 case Unreachable(reason=reason):
                     await deliveries.record_unreachable(session, row.id, row.member_id, reason, now)
+                case Refused(reason=reason):
+                    await deliveries.record_refused(session, row.id, reason)
+                    await self._after_refusal(session, row, reason, now)
                 case Failed(reason=reason, retry=retry):
                     if retry and row.attempts + 1 < self.max_attempts:
                         delay = min(self.backoff_max, self.backoff * 2 ** row.attempts)
@@ -306,4 +393,17 @@ class DeliveryWorker:
                     else:
                         log.warning("delivery %s failed: %s", row.id, reason)
                         await deliveries.record_failed(session, row.id, reason)
+        self.held.discard(row.id)
         self.recorded += 1
+
+    async def _after_refusal(self, session: AsyncSession, row: Claimed, reason: str,
+                             now: datetime) -> None:
+        """Mark the member unreachable once their channel refused them often enough in a row."""
+        channel = self.channels.get(row.channel)
+        if row.member_id is None or channel is None:
+            return
+        if await deliveries.refused_in_a_row(session, row.member_id, row.channel,
+                                             channel.refusals_before_unreachable):
+            log.warning("a member on %s was refused %s times in a row: marked unreachable",
+                        row.channel, channel.refusals_before_unreachable)
+            await deliveries.mark_unreachable(session, row.member_id, deliveries.REFUSED + reason, now)

@@ -9,11 +9,15 @@ lucanhost/go-zalo-bot-api):
   `https://bot-api.zaloplatforms.com` (the older host `bot-api.zapps.me` answers too).
   The token has the form `{bot_id}:{access_token}` and is the only credential.
 - Every answer is `{"ok": true, "result": ...}` or
-  `{"ok": false, "error_code": N, "description": "..."}`; the HTTP status usually carries
-  the same code. 401: bad token; 403: not allowed (a user who blocked the bot or that the
-  bot may not reach); 429: too many requests; 400: bad parameters (e.g. a text over
-  2,000 characters). No document promises a `retry_after`: we read
-  `parameters.retry_after` or a `Retry-After` header when one is there.
+  `{"ok": false, "error_code": N, "description": "..."}`, and the HTTP status cannot be relied
+  on: a call with a wrong token was seen answered `{"ok": false, "error_code": 401}` with HTTP
+  200. So the code is read from `error_code` (the HTTP status only when there is none). The
+  docs' error-code page (6/8/2025) lists 400 bad request (wrong path or API name), 401 token
+  expired or invalid, 403 "internal server error" (sic: not "forbidden"), 404 not found
+  (invalid access request), 408 request timeout and 429 "quota exceeded". No code is
+  documented to mean "this user blocked the bot" or "no such chat", and nothing documents a
+  `retry_after`, the quota's size or when it resets: we read `parameters.retry_after` or a
+  `Retry-After` header when one is there, and otherwise leave the wait to the caller.
 - `getMe` → `{"id": "1459…", "account_name": "bot.VDKyGxQvc", "account_type": "BASIC",
   "can_join_groups": false}`.
 - `getUpdates` `{"timeout": "30"}` (seconds, as a string) long-polls and returns ONE
@@ -66,19 +70,22 @@ class ZaloError(Exception):
 
 
 class ZaloBadRequest(ZaloError):
-    """400: the call's parameters were refused (e.g. a text too long or an unknown chat)."""
+    """400 ("bad request"), or 404 ("not found, invalid access request"): the call as made was
+    refused; the same call will be refused again."""
 
 
 class ZaloUnauthorized(ZaloError):
     """401: the bot token is wrong or was revoked; retrying cannot help."""
 
 
-class ZaloForbidden(ZaloError):
-    """403: the bot may not reach this user (blocked the bot, or not reachable)."""
+class ZaloServerError(ZaloError):
+    """403 (which the docs call "internal server error"), or a 5xx: Zalo's fault, for a while;
+    the same call may succeed later."""
 
 
 class ZaloRateLimited(ZaloError):
-    """429: too many requests; `retry_after` seconds when the API said how long to wait."""
+    """429, "quota exceeded" in the docs: the bot's quota is used up, for a time nobody says
+    (`retry_after` only if the API ever gives one)."""
 
     def __init__(self, method: str, code: int | None, description: str,
                  retry_after: float | None = None) -> None:
@@ -93,7 +100,8 @@ class ZaloNetworkError(ZaloError):
 _ERRORS: dict[int, type[ZaloError]] = {
     400: ZaloBadRequest,
     401: ZaloUnauthorized,
-    403: ZaloForbidden,
+    403: ZaloServerError,
+    404: ZaloBadRequest,
     429: ZaloRateLimited,
 }
 
@@ -170,7 +178,7 @@ class ZaloClient:
         description = self._scrub(str(answer.get("description") or f"HTTP {status}"))[:300]
         if not answer and status == 200:
             return ZaloNetworkError(method, None, "the answer was not the API's JSON")
-        kind = _ERRORS.get(code) or _ERRORS.get(status) or ZaloError
+        kind = _ERRORS.get(code) or (ZaloServerError if code >= 500 else ZaloError)
         if kind is ZaloRateLimited:
             return ZaloRateLimited(method, code, description, _retry_after(answer, headers))
         return kind(method, code, description)
@@ -213,9 +221,9 @@ class ZaloClient:
     async def send_text(self, chat_id: str, text: str) -> list[str]:
         """Send a text of any length as one or more messages; returns their message ids.
 
-        Raises ZaloRateLimited (retry_after may be None), ZaloForbidden (the user cannot
-        be reached), ZaloUnauthorized, ZaloBadRequest, ZaloNetworkError or ZaloError. When
-        a later part fails, the earlier parts have been sent."""
+        Raises ZaloRateLimited (the quota), ZaloServerError, ZaloUnauthorized, ZaloBadRequest,
+        ZaloNetworkError or ZaloError. When a later part fails, the earlier parts have been
+        sent."""
         sent = []
         for part in split_text(text):
             result = await self.send_message(chat_id, part)

@@ -9,7 +9,7 @@ from aiogram import Router
 from handlers.areas import area, households, stats
 from handlers.broadcasts import compose, listing
 from handlers.campaign import calendar
-from handlers.general import cancel, dashboard, fallback, help, start, whoami
+from handlers.general import cancel, dashboard, fallback, help, service, start, whoami, withheld
 from handlers.movement import models, organizations, recognition
 from handlers.outreach import learn, quiz
 from handlers.residents import join_requests, joining, language, pledge, privacy
@@ -17,11 +17,13 @@ from handlers.tips import inbox, status, submit
 
 
 def routers() -> list[Router]:
-    """Fresh routers for one dispatcher: joining before /start (it takes /start j_CODE),
-    /broadcasts before /broadcast (its command must not be read as a broadcast's text), the
-    general /cancel after the conversations that cancel in their own words, the fallback
-    last."""
+    """Fresh routers for one dispatcher: service messages and messages whose content the
+    channel withheld first (no step of any conversation can use them), joining before /start
+    (it takes /start j_CODE), /broadcasts before /broadcast (its command must not be read as
+    a broadcast's text), the general /cancel after the conversations that cancel in their own
+    words, the fallback last."""
     return [
+        service.router(), withheld.router(),
         joining.router(), join_requests.router(), start.router(), help.router(), language.router(),
         learn.router(), quiz.router(), pledge.router(), privacy.router(), households.router(),
         stats.router(), area.router(), submit.router(), status.router(), inbox.router(),

@@ -1,7 +1,9 @@
 """A fake Zalo Bot API server on 127.0.0.1, answering in the documented shapes.
 
-See delivery/zalo_api.py for the shapes and where they come from: one update per
-getUpdates and HTTP 408 when none came in time, sendMessage refusing texts over 2,000
+See delivery/zalo_api.py for the shapes and where they come from. Errors come as Zalo was
+seen to send them: HTTP 200 with `{"ok": false, "error_code": N, "description": …}`, the
+codes of the docs' table (403 "Internal server error", 429 "Quota exceeded"). One update per
+getUpdates and error_code 408 when none came in time, sendMessage refusing texts over 2,000
 characters, failures on demand (per chat, for a number of sends or until healed; or of a
 method, a number of times), setWebhook recording the secret, and every send attempt with
 the time it arrived. It is Zalo's CDN too: images users send are served from it, and
@@ -11,6 +13,7 @@ bot's public address really listens (`public_bases`).
 
 import asyncio
 import itertools
+import json
 import secrets
 import time
 from collections.abc import Callable
@@ -38,6 +41,11 @@ def text_event(text: str, user: str = "e4ea2cd5189df1c3a88c", message_id: str | 
     if event_name == "message.text.received":
         message["text"] = text
     return {"event_name": event_name, "message": message}
+
+
+# The bot's name in the Zalo app, as a member's @mention shows it: getMe does not give it (its
+# documented answer has `account_name` only), so the bot must cope without knowing it.
+BOT_DISPLAY_NAME = "Bình Yên"
 
 
 def image_event(photo: str, caption: str | None = None, user: str = "e4ea2cd5189df1c3a88c",
@@ -74,7 +82,8 @@ class Failure:
 
 @dataclass(frozen=True)
 class Attempt:
-    """One sendMessage or sendPhoto as the server saw it: when, to whom, and the status answered."""
+    """One sendMessage or sendPhoto as the server saw it: when, to whom, and the code answered
+    (the `error_code`, or 200 when it was accepted)."""
 
     at: float
     method: str
@@ -111,6 +120,11 @@ class FakeZalo:
         self.photos: dict[str, bytes] = {}
         # A public address of the bot (https://bot.example.vn) → where it listens in the test.
         self.public_bases: dict[str, str] = {}
+        # While set and not released, sendMessage and sendPhoto wait (a slow line to Zalo).
+        self.sends_held: asyncio.Event | None = None
+        # What setWebhook's answer says of Zalo's probe of the URL (newer docs); None: the
+        # older answer, {url, updated_at} only.
+        self.verification: dict[str, Any] | None = None
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.base = ""
@@ -126,6 +140,8 @@ class FakeZalo:
         return self
 
     async def stop(self) -> None:
+        if self.sends_held is not None:
+            self.sends_held.set()
         if self._runner:
             await self._runner.cleanup()
 
@@ -139,6 +155,19 @@ class FakeZalo:
         `times` sends, or all until `heal` (parameters such as retry_after go into the
         error's `parameters`)."""
         self.failures[chat_id] = Failure(code, description, parameters, after, times)
+
+    def group_event(self, text: str, user: str, group: str, name: str = "Chị Lan",
+                    replying: bool = False, mentioning: bool = False) -> dict[str, Any] | None:
+        """What Zalo delivers to the bot when `user` writes `text` in `group`: only a reply to
+        one of the bot's messages or an @mention of the bot (the docs' group page); None for
+        anything else, which the bot never hears. The docs show no group payload: a reply
+        carries the member's words as `text` (no quote field is invented here), and a mention
+        keeps "@Name " in front of them (the worse case for the bot)."""
+        if not (replying or mentioning):
+            return None
+        if mentioning:
+            text = f"@{BOT_DISPLAY_NAME} {text}"
+        return text_event(text, user=user, chat=group, chat_type="GROUP", name=name)
 
     def fail_method(self, method: str, code: int, description: str, times: int = 1) -> None:
         """Make the next `times` calls of `method` fail with this error."""
@@ -177,10 +206,11 @@ class FakeZalo:
 
     @staticmethod
     def _error(code: int, description: str, **parameters: Any) -> web.Response:
+        """An error as Zalo answers one: HTTP 200, the code in the body only."""
         body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
         if parameters:
             body["parameters"] = parameters
-        return web.json_response(body, status=code)
+        return web.json_response(body)
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
@@ -225,7 +255,10 @@ class FakeZalo:
             return self._error(400, "Bad Request: url must be https and secret_token 8-256 characters")
         self.webhook = {"url": url, "secret_token": secret}
         self.webhook_set.set()
-        return self._answer({"url": url, "updated_at": int(time.time() * 1000)})
+        result: dict[str, Any] = {"url": url, "updated_at": int(time.time() * 1000)}
+        if self.verification is not None:
+            result["verification"] = self.verification
+        return self._answer(result)
 
     async def _deleteWebhook(self, params):
         self.webhook = {"url": "", "secret_token": None}
@@ -251,10 +284,14 @@ class FakeZalo:
         return self._error(failure.code, failure.description, **failure.parameters)
 
     def _attempt(self, method: str, params, answer: web.Response) -> web.Response:
-        self.attempts.append(Attempt(self.clock(), method, str(params.get("chat_id")), answer.status))
+        body = json.loads(answer.body)
+        code = 200 if body.get("ok") else body.get("error_code")
+        self.attempts.append(Attempt(self.clock(), method, str(params.get("chat_id")), code))
         return answer
 
     async def _sendMessage(self, params):
+        if self.sends_held is not None:
+            await self.sends_held.wait()
         refused = self._refused(params)
         if refused is not None:
             return self._attempt("sendMessage", params, refused)
@@ -265,6 +302,8 @@ class FakeZalo:
         return self._attempt("sendMessage", params, await self._sent(params))
 
     async def _sendPhoto(self, params):
+        if self.sends_held is not None:
+            await self.sends_held.wait()
         refused = self._refused(params)
         if refused is not None:
             return self._attempt("sendPhoto", params, refused)

@@ -96,16 +96,20 @@ class ChatDriver:
 
     async def send_media(self, user_id: int = 1001, *, photo: bytes | None = None,
                          document: bytes | None = None, mime_type: str = "image/jpeg",
-                         location: tuple[float, float] | None = None) -> list[str]:
-        """The user sends a photo, a file or a location; the bot can download the bytes."""
+                         location: tuple[float, float] | None = None,
+                         downloadable: bool = True) -> list[str]:
+        """The user sends a photo, a file or a location; the bot can download the bytes (not
+        when `downloadable` is False: the file is gone from the server)."""
         extra: dict[str, Any] = {}
         file_id = f"file{next(self._ids)}"
-        if photo is not None:
+        if photo is not None and downloadable:
             self.session.files[file_id] = photo
+        if photo is not None:
             extra["photo"] = [PhotoSize(file_id=file_id, file_unique_id=file_id, width=64, height=48,
                                         file_size=len(photo))]
         if document is not None:
-            self.session.files[file_id] = document
+            if downloadable:
+                self.session.files[file_id] = document
             extra["document"] = Document(file_id=file_id, file_unique_id=file_id, mime_type=mime_type,
                                          file_size=len(document))
         if location is not None:

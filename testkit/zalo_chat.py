@@ -1,10 +1,11 @@
 """A chat driver over the real Zalo transport: users write to the bot through the webhook (HTTP,
 with the secret header) or through long polling, against the fake Zalo Bot API on 127.0.0.1.
 
-`send` returns once the update is handled and committed, with the texts the chat received;
-`choose` reads the numbered options of the chat's latest message and types the number of one,
-as a Zalo user does. No sleeps: the webhook answers after handling, and polling signals each
-handled event.
+`send` returns once the update is handled and its replies sent, with the texts the chat
+received; `choose` reads the numbered options of the chat's latest message and types the number
+of one, as a Zalo user does. No sleeps: the channel signals each handled event (the webhook
+answers once the update is committed, before its replies go out). In a group, Zalo delivers
+only replies to the bot and @mentions of it (FakeZalo.group_event): `send` says which.
 """
 
 import asyncio
@@ -65,6 +66,15 @@ class ZaloChat:
         self.names: dict[str, str] = {}  # display names by Zalo id ("Chị Lan" otherwise)
 
     async def start(self) -> "ZaloChat":
+        handle = self.channel.handle
+
+        async def handled(event: dict, *args: object) -> object:
+            try:
+                return await handle(event, *args)
+            finally:
+                self._handled.setdefault(event["message"]["message_id"], asyncio.Event()).set()
+
+        self.channel.handle = handled  # the webhook and the polling loop call it for each event
         if self.transport == "webhook":
             web_app = web_application(self.app)
             self.channel.attach_webhook(web_app)  # registers the webhook with the fake at start
@@ -73,15 +83,6 @@ class ZaloChat:
             # Zalo fetches the photos the bot sends from its public address: this server.
             self.api.public_bases[PUBLIC_BASE] = f"http://127.0.0.1:{port}"
         else:
-            handle = self.channel.handle
-
-            async def handled(event: dict) -> object:
-                try:
-                    return await handle(event)
-                finally:
-                    self._handled[event["message"]["message_id"]].set()
-
-            self.channel.handle = handled  # the polling loop calls it for each event taken
             # Long polls end with 408 "nothing new" within a moment, as Zalo's do after their
             # timeout: every polling flow starts after one and runs through more of them.
             self.api.max_wait = 0.05
@@ -98,24 +99,34 @@ class ZaloChat:
             await self._runner.cleanup()
         await self.channel.close()
 
-    async def deliver(self, event: dict) -> None:
-        """Hand one event to the bot as Zalo would, and wait until it is handled."""
+    async def deliver(self, event: dict | None) -> None:
+        """Hand one event to the bot as Zalo would (None: Zalo keeps it from the bot), and wait
+        until it is handled and its replies sent."""
+        if event is None:
+            return
+        done = self._handled.setdefault(event["message"]["message_id"], asyncio.Event())
         if self.transport == "webhook":
             status = await self.api.post_webhook(self.url, event, SECRET)
             assert status == 200, status
-            return
-        done = self._handled.setdefault(event["message"]["message_id"], asyncio.Event())
-        self.api.push(event)
+        else:
+            self.api.push(event)
         await asyncio.wait_for(done.wait(), 10)
 
     async def send(self, text: str, user: str = LAN, chat: str | None = None,
-                   chat_type: str = "PRIVATE") -> list[str]:
-        """`user` types `text` in their chat with the bot (or in group `chat`); the texts that
-        chat received in answer."""
+                   chat_type: str = "PRIVATE", replying: bool = True, mentioning: bool = False
+                   ) -> list[str]:
+        """`user` types `text` in their chat with the bot (or in group `chat`: as a reply to
+        the bot's latest message there, or after an @mention of the bot, or neither); the texts
+        that chat received in answer."""
         where = chat or user
         before = len(self.api.texts_to(where))
-        await self.deliver(text_event(text, user=user, chat=chat, chat_type=chat_type,
-                                      name=self.names.get(user, "Chị Lan")))
+        name = self.names.get(user, "Chị Lan")
+        if chat_type == "GROUP":
+            event = self.api.group_event(text, user=user, group=chat, name=name,
+                                         replying=replying and not mentioning, mentioning=mentioning)
+        else:
+            event = text_event(text, user=user, chat=chat, chat_type=chat_type, name=name)
+        await self.deliver(event)
         return self.api.texts_to(where)[before:]
 
     async def send_image(self, data: bytes, caption: str | None = None, user: str = LAN) -> list[str]:
@@ -134,12 +145,13 @@ class ZaloChat:
         return {}
 
     async def choose(self, label: str, user: str = LAN, chat: str | None = None,
-                     chat_type: str = "PRIVATE") -> list[str]:
-        """Type the number of the option whose label starts with `label` (asserting there is one)."""
+                     chat_type: str = "PRIVATE", mentioning: bool = False) -> list[str]:
+        """Type the number of the option whose label starts with `label` (asserting there is
+        one); in a group as a reply to the bot's message, or after an @mention."""
         offered = self.menu(chat or user)
         numbers = [number for text, number in offered.items() if text.startswith(label)]
         assert len(numbers) == 1, f"no single option {label!r} in {list(offered)}"
-        return await self.send(str(numbers[0]), user, chat, chat_type)
+        return await self.send(str(numbers[0]), user, chat, chat_type, mentioning=mentioning)
 
 
 @pytest.fixture

@@ -4,10 +4,15 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramUnauthorizedError
-from aiogram.types import BotCommand
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+)
 from aiohttp import web
 
-from base.commands import COMMANDS
+from base.commands import COMMANDS, group_commands
 from base.i18n import use_locale
 from base.settings import LOCALES, ServiceUnreachable, Settings, TokenRefused
 from bot.app import App, telegram_bot
@@ -38,16 +43,21 @@ async def check_token(settings: Settings) -> None:
 
 
 async def publish_commands(app: App, bot: Bot) -> None:
-    """Show the commands anyone may use in Telegram's menu, in each language."""
+    """Show the commands in Telegram's menu, in each language and per scope: in private chats
+    those anyone may use; in groups only those that work there (/id: every other command
+    answers "write to me privately"); to group administrators those and the officers' /reply."""
     for locale in LOCALES:
         with use_locale(app.i18n, locale):
-            commands = [
-                BotCommand(command=info.name, description=str(info.description))
-                for info in COMMANDS.values()
-                if not info.roles
+            menus = [
+                (BotCommandScopeAllPrivateChats(), [info for info in COMMANDS.values() if not info.roles]),
+                (BotCommandScopeAllGroupChats(), [info for info in group_commands() if not info.roles]),
+                (BotCommandScopeAllChatAdministrators(), group_commands()),
             ]
+            menus = [(scope, [BotCommand(command=info.name, description=str(info.description))
+                              for info in shown]) for scope, shown in menus]
         language = None if locale == app.settings.default_locale else locale
-        await bot.set_my_commands(commands, language_code=language)
+        for scope, commands in menus:
+            await bot.set_my_commands(commands, scope=scope, language_code=language)
 
 
 async def run_polling(app: App, bot: Bot, handle_signals: bool = True) -> None:

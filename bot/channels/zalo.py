@@ -12,9 +12,20 @@
   storage too, so with Redis any instance understands the number.
 - Texts and images are understood. An image becomes an aiogram photo whose file id stands
   for the image's URL on Zalo's CDN: getFile and the download fetch it from there, so the
-  tip flow cleans and seals it as on Telegram. A sticker, voice or other event becomes a
-  message without text, which the fallback answers politely in the user's language
-  ("Bình Yên chưa hiểu ý bạn…"); so does an image anywhere but at the tip's photo step.
+  tip flow fetches, cleans and seals it as on Telegram, when it arrives. A sticker, voice or
+  other event becomes a message without text, which the fallback answers politely in the
+  user's language ("Bình Yên chưa hiểu ý bạn…"); so does an image anywhere but at the tip's
+  photo step. `message.unsupported.received`, which Zalo sends instead of the content of a
+  specially protected user (a child, a person with a disability, a person who cannot read:
+  the webhook page), goes with `content_withheld=True`, and the answer does not ask for
+  typing (handlers/general/withheld.py).
+- Messages whose sender is a bot or the bot itself (a client guards against Zalo echoing
+  them) are ignored. In a group Zalo delivers only replies to the bot and @mentions of it;
+  the mention is taken off the text (bot/channels/zalo_groups.py).
+- With the webhook, the HTTP answer comes once the update is committed: the replies its
+  handler sent are kept with its ledger row (bot/channels/zalo_replies.py) and go out right
+  after, so a slow or failing send never holds the answer (nor does Zalo's redelivery, which
+  nobody documents, decide whether a user hears back: the sweep sends what is left).
 - A photo the bot sends goes by URL: one that is only bytes (the /stats chart, a tip's
   cleaned photo for the officers) is served from the webhook server for a few minutes
   (bot/channels/photo_links.py). Without a webhook the handler is told the photo cannot be
@@ -29,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import logging
 import math
@@ -38,6 +50,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
@@ -45,7 +58,6 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
-    TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
@@ -56,18 +68,21 @@ from aiogram.methods import GetFile, SendChatAction, TelegramMethod
 from aiogram.types import Chat, File, Message, PhotoSize, User
 from aiohttp import web
 
+from base.after_commit import replies_after_commit, reply_after_commit
 from bot.app import App
 from bot.channels.photo_links import PhotoLinks
 from bot.channels.text_session import Menu, Option, TextChannelSession
+from bot.channels.zalo_groups import without_mention
+from bot.channels.zalo_replies import DeliverPhoto, DeliverText
 from bot.webhook import add_zalo_route
 from delivery.zalo_api import (
     POLL_SECONDS,
     ZaloBadRequest,
     ZaloClient,
     ZaloError,
-    ZaloForbidden,
     ZaloNetworkError,
     ZaloRateLimited,
+    ZaloServerError,
     ZaloUnauthorized,
 )
 
@@ -76,8 +91,11 @@ log = logging.getLogger(__name__)
 CHANNEL = "zalo"
 TEXT_EVENT = "message.text.received"
 IMAGE_EVENT = "message.image.received"
+UNSUPPORTED_EVENT = "message.unsupported.received"
 EVENTS = (TEXT_EVENT, IMAGE_EVENT, "message.sticker.received", "message.voice.received",
-          "message.unsupported.received")
+          UNSUPPORTED_EVENT)
+# The /healthz note of a webhook Zalo saved but could not reach.
+WEBHOOK_NOTE = "zalo webhook"
 MENU_DESTINY = "zalo-menu"
 ID_BITS = 52
 # Updates handled at once while polling (each chat's in order), as for Telegram.
@@ -147,7 +165,7 @@ def _telegram_error(method: TelegramMethod[Any], error: ZaloError) -> TelegramAP
     if isinstance(error, ZaloRateLimited):
         return TelegramRetryAfter(method, message, math.ceil(error.retry_after or 1))
     kinds: list[tuple[type[ZaloError], type[TelegramAPIError]]] = [
-        (ZaloForbidden, TelegramForbiddenError),
+        (ZaloServerError, TelegramServerError),  # 403 is Zalo's "internal server error"
         (ZaloUnauthorized, TelegramUnauthorizedError),
         (ZaloBadRequest, TelegramBadRequest),
         (ZaloNetworkError, TelegramNetworkError),
@@ -173,10 +191,15 @@ class ZaloSession(TextChannelSession):
         # Saves a chat's options at once when a send changed them outside its update (a copy
         # sent again in the background), so the next number typed there finds them.
         self.save_menu: Callable[[int], Awaitable[None]] | None = None
+        # The bot the kept replies are sent with (set by ZaloChannel).
+        self.bot: Bot | None = None
 
     async def deliver(self, chat_id: int, text: str) -> None:
-        """Send a text (split in parts of 2,000 characters when longer)."""
-        await self.client.send_text(self.ids.zalo_id(chat_id), text)
+        """Send a text (split in parts of 2,000 characters when longer); kept and sent after
+        the commit when the update asks for that (the webhook)."""
+        zalo_id = self.ids.zalo_id(chat_id)
+        if not reply_after_commit(DeliverText(chat_id=zalo_id, text=text).as_(self.bot)):
+            await self.client.send_text(zalo_id, text)
 
     async def deliver_photo(self, chat_id: int, photo: object, caption: str) -> bool:
         """Zalo sends photos by URL: a URL goes as it is, bytes (a chart) are served from
@@ -188,7 +211,10 @@ class ZaloSession(TextChannelSession):
             if self.photo_links is None or not isinstance(data, bytes):
                 return False
             url = await self.photo_links.publish(data)
-        await self.client.send_photo(self.ids.zalo_id(chat_id), url, caption)
+        zalo_id = self.ids.zalo_id(chat_id)
+        kept = DeliverPhoto(chat_id=zalo_id, photo=url, caption=caption).as_(self.bot)
+        if not reply_after_commit(kept):
+            await self.client.send_photo(zalo_id, url, caption)
         return True
 
     async def stream_content(self, url: str, *args: Any, chunk_size: int = 65536, **kwargs: Any) -> Any:
@@ -205,6 +231,15 @@ class ZaloSession(TextChannelSession):
         self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
     ) -> Any:
         """Carry out a Bot API call on Zalo; a string chat id is a Zalo id (a stored member's)."""
+        try:
+            if isinstance(method, DeliverText):  # a kept reply
+                await self.client.send_text(method.chat_id, method.text)
+                return True
+            if isinstance(method, DeliverPhoto):
+                await self.client.send_photo(method.chat_id, method.photo, method.caption)
+                return True
+        except ZaloError as error:
+            raise _telegram_error(method, error) from None
         chat_id = getattr(method, "chat_id", None)
         if isinstance(chat_id, str):
             method.chat_id = self.ids.remember(chat_id)
@@ -281,6 +316,8 @@ class ZaloMessage:
     text: str | None = None
     photo: str | None = None
     caption: str | None = None
+    # Zalo withheld the content (a specially protected sender, or a kind it does not pass on).
+    withheld: bool = False
 
 
 def _zalo_id(value: object) -> str | None:
@@ -327,6 +364,7 @@ def parse_event(event: dict[str, Any]) -> ZaloMessage | None:
         text=_string(message.get("text")) if known == TEXT_EVENT else None,
         photo=photo if known == IMAGE_EVENT and photo and photo.startswith(("https://", "http://")) else None,
         caption=_string(message.get("caption")) if known == IMAGE_EVENT else None,
+        withheld=known == UNSUPPORTED_EVENT,
     )
 
 
@@ -349,11 +387,34 @@ class ZaloChannel:
         )
         self._chats = _ChatLocks()
         self.session.save_menu = self._save_menu
+        self.session.bot = self.bot
+        # The bot's own ids and names (from the token, then getMe): its own messages are
+        # ignored, and a mention of it is taken off a group message.
+        self.own_ids: set[str] = {client.bot_id}
+        self.names: set[str] = set()
+        # Poll even when a webhook is registered, deleting it (`binhyen run --take-over-zalo-webhook`).
+        self.take_over_webhook = False
 
-    async def handle(self, event: dict[str, Any]) -> Any:
-        """Handle one Zalo event through the dispatcher (a duplicate does nothing)."""
+    def know_me(self, me: object) -> None:
+        """Remember the bot's id and names from getMe's answer."""
+        if not isinstance(me, dict):
+            return
+        if (own := _zalo_id(me.get("id"))) is not None:
+            self.own_ids.add(own)
+        for key in ("account_name", "display_name", "name"):
+            if isinstance(me.get(key), str) and me[key].strip():
+                self.names.add(me[key].strip())
+
+    async def handle(self, event: dict[str, Any], committed: Callable[[], None] | None = None) -> Any:
+        """Handle one Zalo event through the dispatcher (a duplicate does nothing).
+
+        With `committed` (the webhook), the replies are kept with the update's ledger row and
+        sent after the commit, once `committed()` has been called."""
         message = parse_event(unwrap(event))
         if message is None:
+            return None
+        if message.is_bot or message.user_id in self.own_ids:
+            log.info("ignored a Zalo %s event sent by a bot", message.event_name)
             return None
         async with self._chats.hold(message.chat_id):
             user = User(id=self.ids.remember(message.user_id), is_bot=message.is_bot,
@@ -364,13 +425,20 @@ class ZaloChannel:
             if message.photo is not None:
                 file_id = photo_file_id(message.photo)
                 photo = [PhotoSize(file_id=file_id, file_unique_id=_unique_id(file_id), width=0, height=0)]
-            update = self.session.incoming(user, message.text, number, photo=photo, caption=message.caption)
+            text = message.text
+            if message.group and text:
+                menu = self.session.menus.get(number)
+                text = without_mention(text, self.names, menu.options if menu else [])
+            update = self.session.incoming(user, text, number, photo=photo, caption=message.caption)
             handled = _handled_chat.set(number)
+            deferring = replies_after_commit(committed) if committed else contextlib.nullcontext()
             try:
-                return await self.app.dispatcher.feed_update(
-                    self.bot, update, channel=CHANNEL, channel_user_id=message.user_id,
-                    channel_chat_id=message.chat_id, ledger_id=_ledger_id(message.message_id),
-                )
+                with deferring:
+                    return await self.app.dispatcher.feed_update(
+                        self.bot, update, channel=CHANNEL, channel_user_id=message.user_id,
+                        channel_chat_id=message.chat_id, ledger_id=_ledger_id(message.message_id),
+                        content_withheld=message.withheld,
+                    )
             finally:
                 _handled_chat.reset(handled)
                 await self._save_menus()
@@ -460,9 +528,19 @@ class ZaloChannel:
                 await asyncio.gather(*running, return_exceptions=True)
 
     async def _start_polling(self) -> bool:
-        """Drop any webhook (getUpdates does not work while one is set) and say who we are."""
-        await self.client.delete_webhook()
+        """Refuse to poll while a webhook is registered, unless told to take it over (getUpdates
+        does not work while one is set, and deleting it takes the updates away from whatever
+        serves it); then say who we are."""
+        info = await self.client.get_webhook_info()
+        url = info.get("url") if isinstance(info, dict) else None
+        if isinstance(url, str) and url:
+            if not self.take_over_webhook:
+                raise ZaloWebhookInUse(url)
+            log.warning("taking the Zalo webhook of %s over to poll (--take-over-zalo-webhook)",
+                        webhook_host(url))
+            await self.client.delete_webhook()
         me = await self.client.get_me()
+        self.know_me(me)
         log.info("Zalo polling as %s", me.get("account_name") if isinstance(me, dict) else "?")
         return True
 
@@ -485,8 +563,12 @@ class ZaloChannel:
         retrying: list[asyncio.Task[None]] = []
 
         async def set_webhook() -> None:
-            await self.client.set_webhook(settings.zalo_webhook_url, settings.zalo_webhook_secret)
-            log.info("Zalo webhook registered at %s", settings.zalo_webhook_path)
+            result = await self.client.set_webhook(settings.zalo_webhook_url, settings.zalo_webhook_secret)
+            self._check_verification(result)
+            try:
+                self.know_me(await self.client.get_me())
+            except ZaloError as error:  # only the names of mentions wait for it
+                log.warning("Zalo getMe failed: %s (%s)", type(error).__name__, error.code)
 
         async def keep_trying(first: ZaloError) -> None:
             error, backoff = first, retry_pause
@@ -519,6 +601,42 @@ class ZaloChannel:
         if register:
             web_app.on_startup.append(register_webhook)
             web_app.on_cleanup.append(stop_trying)
+
+
+    def _check_verification(self, result: object) -> None:
+        """Warn (and note in /healthz) when Zalo saved the webhook but its probe of the URL
+        failed: newer docs say setWebhook answers `verification: {ok, outcome, status_code,
+        hint}` and keeps the URL even then; older answers have no such field."""
+        settings = self.app.settings
+        verification = result.get("verification") if isinstance(result, dict) else None
+        if not isinstance(verification, dict) or verification.get("ok") is not False:
+            self.app.notes.pop(WEBHOOK_NOTE, None)
+            log.info("Zalo webhook registered at %s", settings.zalo_webhook_path)
+            return
+
+        def shown(key: str) -> str:  # Zalo's words, without our URL or its secret path
+            text = " ".join(str(verification.get(key) or "?").split())[:200]
+            for secret in (settings.zalo_webhook_url or "", settings.zalo_webhook_path):
+                text = text.replace(secret, "<webhook>") if secret and secret != "/" else text
+            return text
+
+        note = (f"Zalo saved the webhook but could not reach it: {shown('outcome')}, "
+                f"HTTP {shown('status_code')}, {shown('hint')}")
+        self.app.notes[WEBHOOK_NOTE] = note
+        log.warning("%s; check the proxy in front of BINHYEN_ZALO_WEBHOOK_URL", note)
+
+
+class ZaloWebhookInUse(Exception):
+    """A webhook is registered for this Zalo bot: polling would take its updates away."""
+
+    def __init__(self, url: str) -> None:
+        self.host = webhook_host(url)
+        super().__init__(f"a Zalo webhook is registered at {self.host}")
+
+
+def webhook_host(url: str) -> str:
+    """The host of a webhook URL (its path may be a secret of the deployment)."""
+    return urlsplit(url).hostname or "?"
 
 
 def zalo_channel(app: App) -> ZaloChannel:

@@ -20,7 +20,7 @@ from content.catalog import Catalog
 from db.models import AUDIENCES, CHANNELS, MILESTONE_KINDS, Broadcast, Campaign
 from db.services.areas import require_area
 from db.services.broadcasts import create_broadcast, require_recipients
-from db.services.deliveries import busy_workers, counts_by_broadcast, outstanding
+from db.services.deliveries import busy_workers, counts_by_broadcast, outstanding, quota_pauses
 from db.services.milestones import (
     ReminderSpec,
     add_milestone_in_year,
@@ -86,12 +86,25 @@ async def close_channels(channels: list[Channel]) -> None:
             await channel.sender.client.close()
 
 
+def quota_line(channel: str, until: datetime, settings: Settings) -> str:
+    """The operator's line about a channel paused because its quota is used up."""
+    return _("Kênh {channel} tạm dừng gửi đến {when}: kênh báo hết hạn mức gửi tin (429, quota). "
+             "Bình Yên sẽ thử lại, mỗi lần chờ lâu hơn (tới 1 giờ); các kênh khác vẫn gửi.").format(
+        channel=channel, when=_local(until, settings))
+
+
 async def _progress(app: App, broadcast_id: int, total: int, done: asyncio.Event) -> None:
-    """A one-line progress bar on stderr until `done`."""
+    """A one-line progress bar on stderr until `done`, and a line for each channel the quota
+    pauses meanwhile."""
     reads = make_read_sessionmaker(app.engine)
+    told: set[str] = set()
     while True:
         async with reads() as session:
             counts = (await counts_by_broadcast(session, [broadcast_id]))[broadcast_id]
+            paused = await quota_pauses(session, SystemClock().now())
+        for channel in sorted(paused.keys() - told):
+            print("\n" + quota_line(channel, paused[channel], app.settings), file=sys.stderr, flush=True)
+        told = set(paused)
         finished = counts["sent"] + counts["unreachable"] + counts["failed"]
         width = 30
         filled = width * finished // total if total else width
@@ -286,6 +299,8 @@ async def cmd_campaign_show(args: argparse.Namespace, settings: Settings) -> int
                     print(f"    #{reminder.id} {_local(reminder.due_at, settings)} "
                           f"{reminder.days_before}d@{reminder.at_time}:{reminder.audience} "
                           f"{reminder.area.code} {reminder.status}")
+        for channel, until in sorted((await quota_pauses(session, SystemClock().now())).items()):
+            print(quota_line(channel, until, settings))
         return 0
 
     return await _in_session(settings, work)

@@ -72,7 +72,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
         await check_token(settings)
     app = await build_app(settings)
-    from bot.channels.zalo import zalo_channel
+    from bot.channels.zalo import ZaloWebhookInUse, zalo_channel
     from bot.serve import serve
     from delivery.zalo_api import ZaloError, ZaloUnauthorized
 
@@ -80,6 +80,8 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     background = await start_background(app, role, channels)
     bot = telegram_bot(settings) if runs_bot(role) and settings.telegram_token else None
     zalo = zalo_channel(app) if runs_bot(role) and settings.zalo_token else None
+    if zalo is not None:
+        zalo.take_over_webhook = getattr(args, "take_over_zalo_webhook", False)
     try:
         if bot is None and zalo is None and not runs_desk(role):
             print(_("Bình Yên đang chạy vai trò {role}. Nhấn Ctrl-C để dừng.").format(role=role))
@@ -90,6 +92,14 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             await serve(app, bot, zalo, desk=runs_desk(role))
     except ZaloUnauthorized:
         print(_("Zalo không nhận BINHYEN_ZALO_TOKEN: hãy kiểm tra lại mã của bot."),
+              file=sys.stderr)
+        return 1
+    except ZaloWebhookInUse as in_use:
+        print(_("Bot Zalo này đang nhận tin qua webhook tại {host}, nên không nhận tin bằng "
+                "getUpdates được (chưa đặt BINHYEN_ZALO_WEBHOOK_URL ở đây). Xóa webhook sẽ lấy "
+                "mất tin của tiến trình đang chạy bằng webhook đó. Hãy đặt "
+                "BINHYEN_ZALO_WEBHOOK_URL như ở đó, hoặc nếu chắc chắn muốn chuyển sang "
+                "getUpdates, chạy: binhyen run --take-over-zalo-webhook").format(host=in_use.host),
               file=sys.stderr)
         return 1
     except ZaloError as error:  # the message never holds the token (delivery/zalo_api.py)
@@ -506,6 +516,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--user", type=int, default=1, help="console user id when no token is set")
     run.add_argument("--role", choices=RUN_ROLES, default="all",
                      help="all (one instance), bot, scheduler (exactly one), worker or web (the desk)")
+    run.add_argument("--take-over-zalo-webhook", action="store_true",
+                     help="poll Zalo even if a webhook is registered for the bot, deleting it "
+                          "(whatever serves that webhook stops receiving updates)")
     run.set_defaults(handler=cmd_run)
 
     chat = commands.add_parser("chat", help="chat with the bot on the console")

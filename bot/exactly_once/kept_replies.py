@@ -19,6 +19,14 @@ from aiogram.methods import TelegramMethod
 from nacl.secret import SecretBox
 
 _PLAIN, _SEALED = b"P", b"S"
+# A channel's own calls that may be kept besides aiogram's (bot/channels/zalo_replies.py).
+CHANNEL_METHODS: dict[str, type[TelegramMethod[Any]]] = {}
+
+
+def keepable(method_type: type[TelegramMethod[Any]]) -> type[TelegramMethod[Any]]:
+    """Let a channel's own call be kept with a ledger row (a class decorator)."""
+    CHANNEL_METHODS[method_type.__name__] = method_type
+    return method_type
 
 
 def replies_key(secret: bytes | None) -> bytes | None:
@@ -54,7 +62,7 @@ def unpack(kept: bytes, key: bytes | None) -> list[TelegramMethod[Any]]:
         raise ValueError("not kept replies")
     methods = []
     for item in json.loads(body):
-        method_type = getattr(aiogram.methods, item["method"], None)
+        method_type = CHANNEL_METHODS.get(item["method"]) or getattr(aiogram.methods, item["method"], None)
         if not (isinstance(method_type, type) and issubclass(method_type, TelegramMethod)):
             raise ValueError(f"unknown Bot API method {item['method']!r}")
         methods.append(method_type.model_validate(item["fields"]))

@@ -138,7 +138,8 @@ class UpdateTransactionMiddleware(BaseMiddleware):
                         data["session"] = session
                         data["after_commit"] = after_commit
                         try:
-                            result = await handler(update, data)
+                            with after_commit.handling():
+                                result = await handler(update, data)
                         finally:
                             del data["session"], data["after_commit"]
                         if after_commit.kept:

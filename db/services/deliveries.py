@@ -18,6 +18,11 @@ from db.models import Delivery, Member
 from db.models.utc import UTCDateTime
 
 ERROR_LENGTH = 300
+# The error of a row waiting because its channel's quota is used up (Zalo's 429): while such
+# rows wait, the channel is paused (delivery/worker.py), and the operator is told so.
+QUOTA_WAIT = "quota exceeded (429): the channel is paused"
+# The start of the error of a row the channel refused for good (Zalo's 400/404).
+REFUSED = "refused: "
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,7 @@ class Claimed:
     text: str
     member_id: int | None
     attempts: int
+    channel: str = ""
 
 
 def _insert(session: AsyncSession):
@@ -97,7 +103,8 @@ async def claim(
     the same rows; SQLite serialises writers anyway.
     """
     query = (
-        select(Delivery.id, Delivery.chat_id, Delivery.text, Delivery.member_id, Delivery.attempts)
+        select(Delivery.id, Delivery.chat_id, Delivery.text, Delivery.member_id, Delivery.attempts,
+               Delivery.channel)
         .where(Delivery.status == "pending", Delivery.channel == channel,
                Delivery.next_attempt_at <= now)
         .order_by(Delivery.next_attempt_at, Delivery.id)
@@ -160,18 +167,60 @@ async def record_unreachable(
         update(Delivery).where(Delivery.id == delivery_id)
         .values(attempts=Delivery.attempts + 1, **values))
     if member_id is not None:
-        await session.execute(
-            update(Member).where(Member.id == member_id).values(unreachable_at=now))
-        await session.execute(
-            update(Delivery).where(Delivery.member_id == member_id, Delivery.status == "pending")
-            .values(**values))
+        await mark_unreachable(session, member_id, error, now)
 
 
-async def renew_leases(session: AsyncSession, worker: str, now: datetime) -> None:
-    """Keep this worker's rows claimed: it is alive."""
+async def mark_unreachable(session: AsyncSession, member_id: int, error: str, now: datetime) -> None:
+    """Audiences skip the member until they write again; their pending messages are dropped."""
+    values = {"status": "unreachable", "last_error": error[:ERROR_LENGTH], **_released()}
+    await session.execute(update(Member).where(Member.id == member_id).values(unreachable_at=now))
     await session.execute(
-        update(Delivery).where(Delivery.status == "sending", Delivery.claimed_by == worker)
-        .values(claimed_at=now))
+        update(Delivery).where(Delivery.member_id == member_id, Delivery.status == "pending")
+        .values(**values))
+
+
+async def record_refused(session: AsyncSession, delivery_id: int, error: str) -> None:
+    """The channel refused this message for good: the row fails, marked as refused."""
+    await record_failed(session, delivery_id, REFUSED + error)
+
+
+async def refused_in_a_row(session: AsyncSession, member_id: int, channel: str, count: int) -> bool:
+    """Were the member's last `count` finished messages on this channel all refused, while the
+    channel delivered to someone else since the first of them? (When every send is refused the
+    fault is the bot's, its token or address, not the member's.)"""
+    last = (await session.execute(
+        select(Delivery.id, Delivery.status, Delivery.last_error)
+        .where(Delivery.member_id == member_id, Delivery.channel == channel,
+               Delivery.status.in_(("sent", "failed")))
+        .order_by(Delivery.id.desc()).limit(count))).all()
+    if len(last) < count or not all(
+            status == "failed" and (error or "").startswith(REFUSED) for _, status, error in last):
+        return False
+    delivered = select(Delivery.id).where(
+        Delivery.channel == channel, Delivery.status == "sent", Delivery.id > last[-1].id).limit(1)
+    return await session.scalar(delivered) is not None
+
+
+async def quota_pauses(session: AsyncSession, now: datetime) -> dict[str, datetime]:
+    """The channels paused because their quota is used up, and until when (the latest row
+    waiting for it)."""
+    query = (
+        select(Delivery.channel, func.max(Delivery.next_attempt_at))
+        .where(Delivery.status == "pending", Delivery.last_error == QUOTA_WAIT,
+               Delivery.next_attempt_at > now)
+        .group_by(Delivery.channel)
+    )
+    return {channel: until for channel, until in await session.execute(query)}
+
+
+async def renew_leases(session: AsyncSession, worker: str, delivery_ids: list[int], now: datetime) -> None:
+    """Keep the rows this worker holds claimed: it is alive. Only those it names: a row it
+    claimed without hearing so (the answer to the claim was lost) must run out."""
+    if delivery_ids:
+        await session.execute(
+            update(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.status == "sending",
+                                   Delivery.claimed_by == worker)
+            .values(claimed_at=now))
 
 
 async def reclaim_expired(session: AsyncSession, before: datetime, now: datetime) -> int:

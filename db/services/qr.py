@@ -21,6 +21,11 @@ def is_bot_username(name: str) -> bool:
     return BOT_USERNAME.match(name.removeprefix("@")) is not None
 
 
+def chat_link(bot_username: str) -> str:
+    """https://t.me/<bot>: Telegram opens the private chat with the bot."""
+    return f"https://t.me/{bot_username.lstrip('@')}"
+
+
 def join_link(bot_username: str, join_code: str) -> str:
     """https://t.me/<bot>?start=j_<code>: Telegram opens the bot and sends /start j_<code>."""
     return f"https://t.me/{bot_username.lstrip('@')}?start=j_{join_code}"

@@ -89,8 +89,3 @@ async def cancel(event: Message | CallbackQuery, state: FSMContext) -> None:
         await event.answer()
         event = event.message
     await event.answer(_("Đã hủy. Không có gì được lưu."))
-
-
-async def private_only(message: Message) -> None:
-    """Tips and receipt codes are never handled in a group, where others would see them."""
-    await message.answer(_("Để giữ kín danh tính, bạn hãy dùng lệnh này trong tin nhắn riêng với Bình Yên."))

@@ -9,8 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
@@ -210,6 +209,5 @@ def router() -> Router:
     router = Router(name="tip-inbox")
     router.callback_query.register(triage, Triage.filter(), flags=requires(*OFFICER_ROLES))
     router.message.register(reply, Command("reply"), flags=COMMANDS["reply"].flags)
-    router.message.register(list_open, Command("tips"), F.chat.type == ChatType.PRIVATE,
-                            flags=COMMANDS["tips"].flags)
+    router.message.register(list_open, Command("tips"), flags=COMMANDS["tips"].flags)
     return router

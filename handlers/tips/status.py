@@ -5,7 +5,6 @@ server's secret) and opens the replies (by the key it derives). Wrong codes are 
 """
 
 from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -28,7 +27,7 @@ from db.services.tips import MAX_TEXT, add_addition, check_addition_room, find_b
 from db.text import Problem
 from handlers.common.callbacks import Word
 from handlers.common.keyboards import button
-from handlers.tips.drafting import answer_long, begin, cancel, live_draft, private_only, step, typed_text
+from handlers.tips.drafting import answer_long, begin, cancel, live_draft, step, typed_text
 from handlers.tips.inbox import send_to_officers
 
 # How long the chat keeps the tip a status check opened: time to press "Bổ sung thông tin"
@@ -201,9 +200,7 @@ def router() -> Router:
     """/tipstatus and additions."""
     router = Router(name="tip-status")
     typed = F.text & ~F.text.startswith("/")
-    private = F.chat.type == ChatType.PRIVATE
-    router.message.register(ask_status, Command("tipstatus"), private, flags=COMMANDS["tipstatus"].flags)
-    router.message.register(private_only, Command("tipstatus"), flags=COMMANDS["tipstatus"].flags)
+    router.message.register(ask_status, Command("tipstatus"), flags=COMMANDS["tipstatus"].flags)
     router.callback_query.register(ask_code, StatusAction.filter(F.action == "ask"))
     router.message.register(cancel, Command("cancel"), StateFilter(TipStatusForm))
     router.message.register(give_code, TipStatusForm.code, typed)

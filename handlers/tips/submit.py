@@ -10,7 +10,6 @@ import logging
 from typing import Annotated
 
 from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -30,7 +29,7 @@ from base.tip_labels import KIND_LABELS, WHEN_LABELS, group_copy, tip_details
 from db.models import TIP_KINDS, Area
 from db.services.areas import children
 from db.services.tip_limits import BotBusy, TipLimits
-from db.services.tip_photos import MAX_PHOTO_BYTES, clean_photo
+from db.services.tip_photos import MAX_PHOTO_BYTES, clean_photo, open_from_draft, seal_for_draft
 from db.services.tip_sealing import TipKeys, grouped
 from db.services.tips import (
     MAX_PHOTOS,
@@ -45,7 +44,7 @@ from db.services.tips import (
 from db.text import Problem
 from handlers.common.callbacks import Page, Word
 from handlers.common.keyboards import button
-from handlers.tips.drafting import begin, cancel, live_draft, private_only, step, typed_text
+from handlers.tips.drafting import begin, cancel, live_draft, step, typed_text
 from handlers.tips.inbox import send_to_officers, triage_keyboard
 from handlers.tips.status import StatusAction
 
@@ -313,10 +312,14 @@ def _photos_keyboard() -> InlineKeyboardMarkup:
     return _keyboard([[button(_("Tiếp tục"), TipStep(action="photos_done"))]])
 
 
-async def give_photo(message: Message, state: FSMContext) -> None:
-    """Keep the photo's file id (the picture itself is fetched only when the tip is sent)."""
+async def give_photo(message: Message, state: FSMContext, bot: Bot, tip_keys: TipKeys | None) -> None:
+    """Fetch the photo now (a link to it, Zalo's CDN address, may not last until the tip is
+    sent), clean it and keep it sealed in the draft."""
     data = await live_draft(message, state)
     if data is None:
+        return
+    if tip_keys is None:
+        await message.answer(_not_configured())
         return
     if message.photo:
         picture = message.photo[-1]
@@ -334,7 +337,17 @@ async def give_photo(message: Message, state: FSMContext) -> None:
     if size is not None and size > MAX_PHOTO_BYTES:
         await message.answer(_("Ảnh quá lớn (tối đa 20 MB)."), reply_markup=_photos_keyboard())
         return
-    photos.append(file_id)
+    try:
+        photo = await _fetch_photo(bot, file_id)
+    except Problem as problem:
+        await message.answer(render_problem(problem), reply_markup=_photos_keyboard())
+        return
+    except Exception as error:  # the file could not be fetched: the tipster may send it again
+        log.warning("a tip photo could not be fetched: %s", type(error).__name__)
+        await message.answer(_("Bình Yên chưa tải được ảnh này. Bạn gửi lại ảnh, hoặc bấm “Tiếp tục”."),
+                             reply_markup=_photos_keyboard())
+        return
+    photos.append(seal_for_draft(tip_keys, photo))
     await step(state, TipForm.photos, photos=photos)
     await message.answer(_("Đã nhận ảnh {number}/{count}. Gửi thêm, hoặc bấm “Tiếp tục”.").format(
         number=len(photos), count=MAX_PHOTOS), reply_markup=_photos_keyboard())
@@ -414,7 +427,7 @@ async def send_tip(
         return
     tip_draft = _tip_draft(data)
     try:
-        photos, lost = await _fetch_photos(bot, data.get("photos", []))
+        photos, lost = _draft_photos(tip_keys, data.get("photos", []))
         tip, code = await submit_tip(session, tip_keys, tip_draft, photos)
         lines = [
             _("✅ <b>Đã gửi tin báo.</b> Cảm ơn bạn đã góp phần giữ bình yên cho xóm làng."),
@@ -450,15 +463,21 @@ async def send_tip(
     )
 
 
-async def _fetch_photos(bot: Bot, file_ids: list[str]) -> tuple[list[bytes], int]:
-    """Download and clean each photo; count those that could not be read."""
+async def _fetch_photo(bot: Bot, file_id: str) -> bytes:
+    """Download a photo and clean it (a Problem when it is not a picture one can keep)."""
+    downloaded = await bot.download(file_id)
+    return await asyncio.to_thread(clean_photo, downloaded.read())
+
+
+def _draft_photos(tip_keys: TipKeys, kept: list[str]) -> tuple[list[bytes], int]:
+    """The cleaned photos kept in the draft; count those that cannot be opened (a draft begun
+    before an upgrade, or under another secret)."""
     photos, lost = [], 0
-    for file_id in file_ids:
+    for sealed in kept:
         try:
-            downloaded = await bot.download(file_id)
-            photos.append(await asyncio.to_thread(clean_photo, downloaded.read()))
-        except Exception as error:  # one bad photo must not lose the tip
-            log.warning("a tip photo was dropped: %s", type(error).__name__)
+            photos.append(open_from_draft(tip_keys, sealed))
+        except ValueError:  # one bad photo must not lose the tip
+            log.warning("a tip photo was dropped: it could not be opened")
             lost += 1
     return photos, lost
 
@@ -466,10 +485,8 @@ async def _fetch_photos(bot: Bot, file_ids: list[str]) -> tuple[list[bytes], int
 def router() -> Router:
     """The /tip conversation."""
     router = Router(name="tips")
-    private = F.chat.type == ChatType.PRIVATE
     typed = F.text & ~F.text.startswith("/")
-    router.message.register(start_tip, Command("tip"), private, flags=COMMANDS["tip"].flags)
-    router.message.register(private_only, Command("tip"), flags=COMMANDS["tip"].flags)
+    router.message.register(start_tip, Command("tip"), flags=COMMANDS["tip"].flags)
     router.message.register(cancel, Command("cancel"), StateFilter(TipForm))
     router.callback_query.register(cancel, TipStep.filter(F.action == "cancel"), StateFilter(TipForm))
     router.callback_query.register(choose_kind, KindChoice.filter(), TipForm.kind)

@@ -11,9 +11,9 @@ from delivery.zalo_api import (
     ZaloBadRequest,
     ZaloClient,
     ZaloError,
-    ZaloForbidden,
     ZaloNetworkError,
     ZaloRateLimited,
+    ZaloServerError,
     ZaloUnauthorized,
     split_text,
     text_size,
@@ -86,10 +86,14 @@ async def test_an_oversized_text_is_sent_in_parts_the_api_accepts(client, zalo_a
 
 
 async def test_a_failed_send_raises_the_typed_exception(client, zalo_api):
-    zalo_api.fail(LAN, 403, "Forbidden: the user blocked the bot")
-    with pytest.raises(ZaloForbidden) as blocked:
+    # The docs' table: 403 is an internal server error (to retry), not a blocked user.
+    zalo_api.fail(LAN, 403, "Internal server error")
+    with pytest.raises(ZaloServerError) as internal:
         await client.send_text(LAN, "Xin chào")
-    assert blocked.value.code == 403 and "blocked" in blocked.value.description
+    assert internal.value.code == 403
+    zalo_api.fail(LAN, 404, "Not found")
+    with pytest.raises(ZaloBadRequest):
+        await client.send_text(LAN, "Xin chào")
     zalo_api.fail(LAN, 429, "Too Many Requests", retry_after=7)
     with pytest.raises(ZaloRateLimited) as limited:
         await client.send_text(LAN, "Xin chào")
@@ -99,9 +103,13 @@ async def test_a_failed_send_raises_the_typed_exception(client, zalo_api):
         await client.send_text(LAN, "Xin chào")
     assert unsaid.value.retry_after is None
     zalo_api.fail(LAN, 500, "Internal Server Error")
-    with pytest.raises(ZaloError) as failed:
+    with pytest.raises(ZaloServerError) as failed:
         await client.send_photo(LAN, "https://example.vn/a.jpg", "Ảnh")
-    assert type(failed.value) is ZaloError and failed.value.code == 500
+    assert failed.value.code == 500
+    zalo_api.fail(LAN, 418, "Something new")
+    with pytest.raises(ZaloError) as unknown:
+        await client.send_text(LAN, "Xin chào")
+    assert type(unknown.value) is ZaloError and unknown.value.code == 418
     assert zalo_api.texts == []
     zalo_api.heal(LAN)
     assert len(await client.send_text(LAN, "Xin chào")) == 1

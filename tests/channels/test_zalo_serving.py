@@ -133,7 +133,7 @@ async def test_telegram_goes_on_while_the_zalo_api_is_unreachable(app, telegram,
         await asyncio.wait_for(running, 10)
         await zalo.close()
     assert "113" in on_telegram["text"]
-    assert "Zalo deleteWebhook failed: ZaloNetworkError" in caplog.text
+    assert "Zalo getWebhookInfo failed: ZaloNetworkError" in caplog.text
 
 
 @contextlib.contextmanager

@@ -1,6 +1,7 @@
 """The delivery worker: one message per recipient in their language, 429 and 403 handling,
 retries with backoff, crash-resume, quiet hours, and the sender's final count."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -251,3 +252,28 @@ async def test_two_workers_share_the_rows_on_postgresql_each_sent_once(engine, s
     assert sorted(chats) == sorted(str(7000 + n) for n in range(60))  # each exactly once
     assert senders[0].calls and senders[1].calls  # both took part
     assert {row.status for row in await rows(session)} == {"sent"}
+
+
+async def test_rows_claimed_when_the_answer_to_the_claim_was_lost_are_sent_after_their_lease(
+        engine, session, world, clock, translator):
+    """The database committed a claim, then the connection broke before the worker heard back
+    (an outage that starts during the COMMIT): the worker does not know it holds those rows.
+    It must not keep renewing their lease (they would stay 'sending' for ever): they run out
+    and are sent."""
+    item = await broadcast(session, world, clock, translator)
+    sender = FakeSender(clock)
+    worker = make_worker(engine, sender, clock, translator)
+    claim, lost = worker._claim, []
+
+    async def claim_but_lose_the_answer(*args, **kwargs):
+        rows = await claim(*args, **kwargs)
+        if rows and not lost:
+            lost.extend(rows)
+            raise ConnectionResetError("the connection broke after the COMMIT")
+        return rows
+
+    worker._claim = claim_but_lose_the_answer
+    await asyncio.wait_for(worker.drain(), 60)
+    assert lost and sorted(sender.chats()) == ["101", "102", "103", "201"]
+    assert all(row.status == "sent" for row in await rows(session))
+    assert await status_of(session, Broadcast, item.id) == "done"

@@ -67,6 +67,25 @@ async def scalar(session, statement):
     return await session.scalar(statement)
 
 
+async def until(condition, seconds: float, what: str, explain=None) -> None:
+    """Wait until `condition()` (a value or an awaitable) is true, looking every 50 ms, for at
+    most `seconds`: a test never waits on time alone, nor for ever. On failure the message says
+    what was awaited, and `explain()` (if given) what the world looked like."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = condition()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return
+        if time.monotonic() > deadline:
+            detail = explain() if explain is not None else ""
+            if asyncio.iscoroutine(detail):
+                detail = await detail
+            raise AssertionError(f"not within {seconds:.0f} s: {what}\n{detail}")
+        await asyncio.sleep(0.05)
+
+
 # --- the delivery worker through an outage -----------------------------------------------------
 
 class CuttingSender(FakeSender):
@@ -99,15 +118,19 @@ async def test_a_worker_keeps_what_it_sent_while_the_database_is_away(direct, pr
     worker = DeliveryWorker(engine, [Channel("telegram", sender, 25.0)], clock=clock, tz=TZ,
                             after_recording=after)
     draining = asyncio.create_task(worker.drain())
+
+    def unrecorded() -> set[str]:
+        return {row.chat_id for row, outcome in worker.unrecorded}
+
     try:
         # The message to 102 went out, then the database went away: its outcome waits in memory.
-        while not (worker.database_down and worker.unrecorded):
-            assert not draining.done(), draining
-            await asyncio.sleep(0.01)
-        waiting = {row.chat_id for row, outcome in worker.unrecorded}
-        assert "102" in waiting and waiting <= {"101", "102", "103"}
+        # (Other sends may fail to be recorded first, in any order: wait for 102's own.)
+        await until(lambda: draining.done() or (worker.database_down and "102" in unrecorded()),
+                    120, "the outcome of 102 kept in memory", lambda: f"unrecorded: {unrecorded()}")
+        assert not draining.done(), draining
+        assert unrecorded() <= {"101", "102", "103"}
         await proxy.restore()
-        await asyncio.wait_for(draining, 60)  # it finishes by itself, without a restart
+        await asyncio.wait_for(draining, 120)  # it finishes by itself, without a restart
     finally:
         worker.stop()
         await engine.dispose()
@@ -217,16 +240,23 @@ async def test_the_database_away_for_ten_seconds(pg_url, proxy, direct, redis, t
             await traffic.tip_until_send(places, user_id)
         for user_id in RESIDENTS[:2]:
             await traffic.press("pledge:confirm", user_id)
-        while sum(telegram.delivered.values()) < OUTAGE_RECIPIENTS // 4:  # the broadcast is going
+
+        def broadcast_going() -> bool:
             process.check_alive()
-            await asyncio.sleep(0.05)
+            return sum(telegram.delivered.values()) >= OUTAGE_RECIPIENTS // 4
+
+        await until(broadcast_going, 240, "a quarter of the broadcast sent", process.tail)
 
         # The outage begins while six residents confirm at once: some of their transactions
         # are cut in the middle. Then, for 10 s, every action is answered with the apology.
         failed = []
         confirming = asyncio.gather(*[traffic.press("pledge:confirm", user_id)
                                       for user_id in RESIDENTS[2:]])
-        await proxy.traffic(24)  # their transactions are under way
+        # Their transactions are under way (or, on a slow machine, already over: then the cut
+        # interrupts nothing of theirs, and their redelivery below changes nothing).
+        under_way = asyncio.create_task(proxy.traffic(24))
+        await asyncio.wait({under_way, confirming}, timeout=120, return_when=asyncio.FIRST_COMPLETED)
+        under_way.cancel()
         await asyncio.gather(proxy.cut(), process_proxy.cut())
         started = time.monotonic()
         failed += [(update, user_id) for (update, _), user_id in zip(await confirming, RESIDENTS[2:])]
@@ -261,12 +291,21 @@ async def test_the_database_away_for_ten_seconds(pg_url, proxy, direct, redis, t
         # The pool came back by itself (pool_pre_ping): no connection is left checked out.
         assert app.engine.pool.checkedout() == 0
         # The process too: it answers, and its worker finishes the broadcast.
-        await webhook.deliver(process, updates.message(4446, "/help"))
+        await asyncio.wait_for(webhook.deliver(process, updates.message(4446, "/help")), 180)
         assert "Những việc bạn làm được" in telegram.texts(4446)[-1]
-        while await scalar(direct, select(func.count()).select_from(Delivery).where(
-                Delivery.status.in_(("pending", "sending")))):
+
+        async def broadcast_done() -> bool:
             process.check_alive()
-            await asyncio.sleep(0.1)
+            return not await scalar(direct, select(func.count()).select_from(Delivery).where(
+                Delivery.status.in_(("pending", "sending"))))
+
+        async def left() -> str:
+            await direct.rollback()
+            rows = (await direct.execute(select(Delivery.status, Delivery.claimed_by, func.count())
+                                         .group_by(Delivery.status, Delivery.claimed_by))).all()
+            return f"deliveries: {rows}\n{process.tail()}"
+
+        await until(broadcast_done, 300, "the broadcast finished after the outage", left)
         process.check_alive()
     finally:
         await app.close()

@@ -287,8 +287,11 @@ async def test_an_image_file_is_cleaned_too_and_garbage_is_refused(chat, session
         dict(document=b"\xff\xd8\xff garbage that claims to be a jpeg", mime_type="image/jpeg"),
     ])
     assert any("Bạn hãy gửi ảnh (tệp ảnh)" in text for text in sent)  # the PDF, at the photo step
-    assert any("Đã nhận ảnh 2/5" in text for text in sent)
-    assert code and any("1 ảnh không đọc được" in text for text in sent)
+    assert any("Đã nhận ảnh 1/5" in text for text in sent)
+    # The garbage is refused as it arrives (photos are fetched and cleaned then), not counted.
+    assert any("Tệp này không phải là ảnh đọc được." in text for text in sent)
+    assert not any("Đã nhận ảnh 2/5" in text for text in sent)
+    assert code and not any("không đọc được nên không được lưu" in text for text in sent)
     await session.rollback()
     [stored] = (await session.scalars(select(TipPhoto))).all()
     photo = unseal(officers_key[0], stored.sealed)
@@ -742,7 +745,9 @@ async def test_logs_carry_no_tip_text_sender_or_code(chat, tree, caplog):
     import logging
 
     caplog.set_level(logging.DEBUG)
-    code, _ = await file_tip(chat, tree, photo=b"not a picture")  # a dropped photo is logged too
+    # A photo that cannot be fetched is logged too.
+    code, sent = await file_tip(chat, tree, media=[dict(photo=b"gone", downloadable=False)])
+    assert any("chưa tải được ảnh này" in text for text in sent)
     await chat.send(f"/tipstatus {code}", user_id=TIPSTER)
     assert caplog.records  # the logging did run
     for secret in (TEXT, PLACE, str(TIPSTER), code):

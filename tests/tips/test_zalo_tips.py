@@ -22,6 +22,7 @@ from handlers.tips import inbox as tip_inbox
 from handlers.tips.inbox import copies_sent
 from testkit.arrange import tree
 from testkit.delivery_fakes import TZ
+from testkit.fake_zalo import image_event
 from testkit.fakes import count, fetch
 from testkit.zalo_chat import LAN, WEBHOOK_URL, zalo, zalo_polling, zalo_settings  # noqa: F401  (fixtures)
 from tests.tips.test_tips import SECRET as TIP_SECRET
@@ -291,3 +292,56 @@ async def test_a_copy_the_group_keeps_refusing_is_given_up_and_logged_without_it
     for secret in (TEXT, PLACE, code, LAN):
         assert secret not in caplog.text
     assert await count(session, Tip) == 1
+
+
+async def test_in_the_officers_zalo_group_a_reply_or_a_mention_triages_a_bare_number_is_never_heard(
+        zalo, zalo_api, session, places):
+    await file_tip(zalo)
+    first = re.search(r"T-\d{4}-\d{6}", zalo_api.texts_to(GROUP)[-1]).group(0)
+    # A bare number typed in the group: Zalo does not deliver it to the bot (the group page).
+    assert await zalo.send("1", user=OFFICER, chat=GROUP, chat_type="GROUP", replying=False) == []
+    assert {tip.status for tip in (await session.scalars(select(Tip))).all()} == {"received"}
+    # "@Bình Yên 1": the mention is read off and the option chosen.
+    [moved] = await zalo.choose("Đang xác minh", user=OFFICER, chat=GROUP, chat_type="GROUP",
+                                mentioning=True)
+    assert moved.startswith(f"{first}: chuyển sang “Đang xác minh”")
+    # A reply to the bot's copy of the next tip, the option's label typed out.
+    await file_tip(zalo)
+    second = re.search(r"T-\d{4}-\d{6}", zalo_api.texts_to(GROUP)[-1]).group(0)
+    [handled] = await zalo.send("Đã xử lý", user=OFFICER, chat=GROUP, chat_type="GROUP")
+    assert handled.startswith(f"{second}: chuyển sang “Đã xử lý”")
+    [saved] = await zalo.send(f"/reply {first} Đã nhận, cảm ơn bạn.", user=OFFICER, chat=GROUP,
+                              chat_type="GROUP", mentioning=True)
+    assert f"Đã lưu trả lời cho {first}" in saved
+    await session.rollback()
+    statuses = {tip.reference_in(TZ): tip.status for tip in (await session.scalars(select(Tip))).all()}
+    assert statuses == {first: "checking", second: "handled"}
+
+
+async def test_a_photo_is_fetched_from_zalos_cdn_as_it_arrives(zalo, zalo_api, session, places, officers_key):
+    await zalo.send("/tip")
+    for label in ("Ma túy", "Xã Tân Hòa", "Ấp Bình Long", "Bỏ qua", "Hôm nay"):
+        await zalo.choose(label)
+    await zalo.send(TEXT)
+    [received] = await zalo.send_image(jpeg_with_metadata())
+    assert "Đã nhận ảnh 1/5" in received
+    zalo_api.images.clear()  # the CDN link no longer works by the time the tip is sent
+    await zalo.choose("Tiếp tục")
+    [receipt] = await zalo.choose("Gửi")
+    assert "Mã biên nhận của bạn:" in receipt and "không đọc được" not in receipt
+    [stored] = (await session.scalars(select(TipPhoto))).all()
+    photo = unseal(officers_key[0], stored.sealed)
+    with Image.open(io.BytesIO(photo)) as picture:
+        assert picture.size == (64, 48) and not dict(picture.getexif())
+
+
+async def test_a_photo_the_cdn_does_not_give_is_asked_again(zalo, zalo_api, places):
+    await zalo.send("/tip")
+    for label in ("Ma túy", "Xã Tân Hòa", "Ấp Bình Long", "Bỏ qua", "Hôm nay"):
+        await zalo.choose(label)
+    await zalo.send(TEXT)
+    url = zalo_api.image_url("gone.jpg", b"")
+    del zalo_api.images["gone.jpg"]  # the CDN answers 404
+    await zalo.deliver(image_event(url))
+    assert "chưa tải được ảnh này" in zalo_api.texts_to(LAN)[-1]
+    assert "Tiếp tục" in zalo.menu()
