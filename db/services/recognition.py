@@ -19,6 +19,7 @@ from db.models import (
     RecognitionCriterion,
     utcnow,
 )
+from db.services.audit import record, unit_area
 from db.services.campaigns import current_campaign
 from db.services.criteria import Checklist, RecognitionUnit, checklist
 from db.services.members import OFFICER_ROLES, scope_covers
@@ -141,8 +142,16 @@ async def register_unit(session: AsyncSession, member: Member | None, campaign: 
     conflict = ["campaign_id", "area_id"] if unit.area is not None else ["campaign_id", "organization_id"]
     recognition = await insert_returning(session, Recognition, values, conflict)
     if recognition is not None:
+        await _audit(session, member, "recognition_step", unit, recognition, "registered")
         return recognition, True
     return await recognition_of(session, campaign, unit), False
+
+
+async def _audit(session: AsyncSession, member: Member | None, action: str, unit: RecognitionUnit,
+                 recognition: Recognition, detail: str) -> None:
+    """A step or decision in the audit log, filed under the unit's area (an organization's commune)."""
+    await record(session, member, action, await unit_area(session, unit.area, unit.organization),
+                 subject=f"recognition:{recognition.id}", detail=detail)
 
 
 def _unit_of(recognition: Recognition) -> RecognitionUnit:
@@ -209,6 +218,7 @@ async def advance(session: AsyncSession, member: Member, recognition: Recognitio
                       status=STATUS_LABELS[recognition.status])
     recognition.status, recognition.updated_at = status, utcnow()
     await session.flush()
+    await _audit(session, member, "recognition_step", unit, recognition, status)
     return recognition
 
 
@@ -257,6 +267,7 @@ async def decide(session: AsyncSession, member: Member | None, recognition: Reco
     recognition.decided_by_role = member.role if member else "operator"
     recognition.updated_at = utcnow()
     await session.flush()
+    await _audit(session, member, "recognition_decision", unit, recognition, decision.result)
     return recognition
 
 
