@@ -31,9 +31,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     compile_catalogs()
 
 
+ADMIN_SECONDS = 300
+
+
 async def _admin(url: str, *statements: str) -> None:
-    """Run statements outside a transaction (CREATE/DROP DATABASE need that)."""
-    engine = make_engine(url, isolation_level="AUTOCOMMIT")
+    """Run statements outside a transaction (CREATE/DROP DATABASE need that). Copying the
+    template can take longer than the bot's 20 s statement limit when other work loads the
+    machine's disk and cores: these get a bound of their own, well under pytest-timeout's."""
+    engine = make_engine(url, command_timeout=ADMIN_SECONDS, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:
             for statement in statements:
