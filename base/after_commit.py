@@ -44,7 +44,7 @@ class AfterCommit:
         after the commit (a tip's receipt: nothing can give its code again). `shortcut` is an
         aiogram shortcut such as `message.answer`; the Bot API call it makes is kept with the
         update's ledger row until it is sent, and a redelivery of the update (or the sweep,
-        where nothing redelivers) sends it again (see bot/kept_replies.py)."""
+        where nothing redelivers) sends it again (see bot/exactly_once/kept_replies.py)."""
         method = shortcut(*args, **kwargs)
         self.kept.append(method)
         self.call(self._send_kept, method)

@@ -56,6 +56,7 @@ COMMANDS = {
         CommandInfo("broadcast", __("Gửi thông báo tới bà con trong địa bàn"), STAFF),
         CommandInfo("broadcasts", __("Xem, hủy các thông báo đã gửi và đã hẹn"), STAFF),
         CommandInfo("campaign", __("Lịch chiến dịch: các mốc và lời nhắc"), OFFICER_ROLES),
+        CommandInfo("dashboard", __("Nhận đường dẫn đăng nhập bàn làm việc trên web"), STAFF),
         CommandInfo("org", __("Đơn vị bạn đại diện: đăng ký phong trào, tiêu chí An toàn về ANTT")),
         CommandInfo("orgs", __("Cơ quan, doanh nghiệp, trường học: đăng ký phong trào"), OFFICER_ROLES),
         CommandInfo("models", __("Mô hình tự quản: xem, thêm, rà soát"), STAFF),

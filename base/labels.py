@@ -20,6 +20,18 @@ LEVEL_LABELS = {
     "hamlet": __("Ấp, khóm, thôn, tổ dân phố"),
 }
 
+# A campaign's targets (Campaign.targets), as a reader is told them: the indicator and its value.
+TARGET_LABELS = {
+    "households_reached_pct": __("Hộ gia đình được tuyên truyền về phòng, chống tội phạm, tệ nạn xã hội: "
+                                 "{value}%"),
+    "households_pledged_pct": __("Hộ gia đình ký cam kết giao ước thi đua: {value}%"),
+    "communes_safe_pct": __("Xã, phường, đặc khu đạt tiêu chuẩn “An toàn về an ninh, trật tự”: {value}%"),
+    "agencies_safe_pct": __("Cơ quan, doanh nghiệp, nhà trường đạt tiêu chuẩn “An toàn về an ninh, "
+                            "trật tự”: {value}%"),
+    "agencies_registered_pct": __("Cơ quan, doanh nghiệp, nhà trường đăng ký tham gia phong trào: {value}%"),
+    "models_per_commune": __("Mô hình tự quản hoạt động hiệu quả: ít nhất {value} ở mỗi xã, phường, đặc khu"),
+}
+
 
 def role_label(member: Member | None) -> str:
     """The member's role, with its area when it has one."""

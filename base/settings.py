@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1:8080"
+    web_listen: str = "127.0.0.1:8080"
+    web_url: str | None = None
     redis_url: str | None = None
     zalo_token: SecretStr | None = None
     zalo_api_base: str = ZALO_API_BASE
@@ -73,6 +75,7 @@ class Settings(BaseSettings):
     tip_private_key_file: Path | None = None
     tip_limit_per_sender_day: int = Field(5, ge=1)
     tip_limit_per_hour: int = Field(1000, ge=1)
+    tip_wrong_codes_per_hour: int = Field(100, ge=1)
     telegram_rate: float = 25.0
     zalo_rate: float = 10.0
     quiet_hours: str = "21:00-06:00"
@@ -171,7 +174,19 @@ class Settings(BaseSettings):
             raise ValueError("must be 8-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
-    @field_validator("webhook_listen")
+    @field_validator("web_url", mode="before")
+    @classmethod
+    def _web_url(cls, value: object) -> object:
+        if not value:
+            return None
+        url = cls._http_url(value)
+        if urlsplit(url).path in ("", "/"):
+            raise ValueError("needs a path for the desk, for example https://binhyen.example.org/desk")
+        if urlsplit(url).query or urlsplit(url).fragment:
+            raise ValueError("must be a plain base URL, without ? or #")
+        return url
+
+    @field_validator("webhook_listen", "web_listen")
     @classmethod
     def _webhook_listen(cls, value: str) -> str:
         host, sep, port = value.rpartition(":")
@@ -287,6 +302,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "BINHYEN_WEBHOOK_URL and BINHYEN_ZALO_WEBHOOK_URL must have different paths"
             )
+        for name, url, path in (("BINHYEN_WEBHOOK_URL", self.webhook_url, self.webhook_path),
+                                ("BINHYEN_ZALO_WEBHOOK_URL", self.zalo_webhook_url, self.zalo_webhook_path)):
+            if url and self.web_listen == self.webhook_listen and (
+                    path == self.web_path or path.startswith(self.web_path + "/")):
+                raise ValueError(f"{name} must not lie under the desk's path {self.web_path} "
+                                 "(BINHYEN_WEB_URL)")
         return self
 
     @property
@@ -313,6 +334,22 @@ class Settings(BaseSettings):
     def zalo_webhook_path(self) -> str:
         """The path the Zalo webhook answers on: the path of BINHYEN_ZALO_WEBHOOK_URL."""
         return urlsplit(self.zalo_webhook_url or "").path or "/"
+
+    @property
+    def web_base_url(self) -> str:
+        """The desk's public base URL: BINHYEN_WEB_URL, else http://BINHYEN_WEB_LISTEN/desk."""
+        return self.web_url or f"http://{self.web_listen}/desk"
+
+    @property
+    def web_path(self) -> str:
+        """The path the desk is mounted at (the path of its base URL), e.g. /desk."""
+        return urlsplit(self.web_base_url).path.rstrip("/")
+
+    @property
+    def web_host_port(self) -> tuple[str, int]:
+        """BINHYEN_WEB_LISTEN split into host and port."""
+        host, _, port = self.web_listen.rpartition(":")
+        return host.strip("[]"), int(port)
 
     @property
     def listen_host_port(self) -> tuple[str, int]:

@@ -4,7 +4,8 @@
 - all (default, one instance): the bot, the scheduler and the delivery worker;
 - bot: only the bot (more instances behind a webhook);
 - scheduler: the scheduler and a delivery worker, no updates (exactly one such process);
-- worker: only a delivery worker (more of them share the rows on PostgreSQL).
+- worker: only a delivery worker (more of them share the rows on PostgreSQL);
+- web: only the desk, the web dashboard (all serves it too).
 """
 
 import asyncio
@@ -25,7 +26,7 @@ from scheduler.planner import Planner
 
 log = logging.getLogger(__name__)
 
-RUN_ROLES = ("all", "bot", "scheduler", "worker")
+RUN_ROLES = ("all", "bot", "scheduler", "worker", "web")
 
 
 def runs_bot(role: str) -> bool:
@@ -70,7 +71,7 @@ class Background:
 async def start_background(app: App, role: str, channels: list[Channel]) -> Background:
     """Start what `role` runs beside the bot."""
     background = Background()
-    if role == "bot":
+    if role in ("bot", "web"):
         return background
     if channels:
         background.worker = make_worker(app, channels)

@@ -17,11 +17,12 @@ from aiohttp import web
 from bot.app import App
 from bot.channels.telegram import run_polling, webhook_application
 from bot.channels.zalo import ZaloChannel
+from bot.web_desk import mount_desk
 from bot.webhook import serve_forever, web_application
 
 log = logging.getLogger(__name__)
 
-# How often kept replies still waiting are sent again (bot/middlewares/transaction.py).
+# How often kept replies still waiting are sent again (bot/exactly_once/transaction.py).
 SWEEP_SECONDS = 60
 
 
@@ -32,8 +33,9 @@ async def serve(
     stop: asyncio.Event | None = None,
     handle_signals: bool = True,
     listening: asyncio.Event | None = None,
+    desk: bool = False,
 ) -> None:
-    """Run the channels until `stop` is set, SIGINT/SIGTERM arrives, or one of them ends;
+    """Run the channels (and the desk, when `desk`) until `stop` is set, SIGINT/SIGTERM arrives, or one of them ends;
     then stop the others gracefully (updates being handled are finished) and re-raise
     the first failure. `listening` is set once the webhook server accepts requests."""
     settings = app.settings
@@ -51,6 +53,14 @@ async def serve(
             zalo.attach_webhook(web_app)
         else:
             jobs.append(zalo.run_polling(stop))
+    if desk:
+        if web_app is not None and settings.web_listen == settings.webhook_listen:
+            mount_desk(web_app, app)
+        else:
+            desk_server = web_application(app)
+            mount_desk(desk_server, app)
+            jobs.append(serve_forever(desk_server, *settings.web_host_port, stop,
+                                      listening if web_app is None else None))
     if web_app is not None:
         jobs.append(serve_forever(web_app, *settings.listen_host_port, stop, listening))
     if not jobs:

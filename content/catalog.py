@@ -7,6 +7,7 @@ agency, enterprise or school), each with YAML front matter. See content/check.py
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import yaml
 
 from content.markdown import ARTICLE_LINK, links, to_html
+from content.sources import Source, parse_reviewed, parse_sources
 
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
@@ -44,6 +46,11 @@ class Article:
     body: str
     quiz: tuple[Question, ...] = ()
     path: Path | None = None
+    sources: tuple[Source, ...] = ()
+    # When a reviewer last checked the text against its sources.
+    reviewed: date | None = None
+    # Passages about the time before the 2025 reform, copied from the text (content/place_words.py).
+    historical: tuple[str, ...] = ()
 
     @property
     def html(self) -> str:
@@ -112,6 +119,10 @@ def parse_article(path: Path) -> Article:
         body=body,
         quiz=quiz,
         path=path,
+        sources=parse_sources(meta.get("sources")),
+        reviewed=parse_reviewed(meta.get("reviewed")),
+        historical=tuple(str(item) for item in meta.get("historical") or ()
+                         if isinstance(item, str)) if isinstance(meta.get("historical"), list) else (),
     )
 
 

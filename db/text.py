@@ -24,6 +24,23 @@ def nfc(text: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 
+# Bidi embeddings, overrides and isolates make a text read otherwise than it is stored (an
+# officer or a hamlet head would see another number, name or address): typed text with one is
+# refused. Other format characters (zero-width spaces, soft hyphens, BOMs) are invisible and
+# dropped.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+ODD_TEXT = N_("Nội dung có ký tự lạ, không đọc được. Bạn hãy gõ lại bằng chữ thường.")
+
+
+def visible_text(text: str) -> str:
+    """Typed text in NFC without invisible format characters; a Problem (ODD_TEXT) when it
+    holds a bidi control."""
+    text = unicodedata.normalize("NFC", text)
+    if BIDI_CONTROLS & set(text):
+        raise Problem(ODD_TEXT)
+    return "".join(char for char in text if unicodedata.category(char) != "Cf")
+
+
 def fold(text: str) -> str:
     """Lower case without diacritics ("Nguyễn Văn Đức" → "nguyen van duc"), for search."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))

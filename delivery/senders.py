@@ -1,4 +1,4 @@
-"""Senders of the delivery worker (the protocol is in scheduler/sender.py), one per channel."""
+"""Senders of the delivery worker (the protocol is in delivery/sender.py), one per channel."""
 
 import hashlib
 from collections.abc import Callable

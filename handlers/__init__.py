@@ -9,7 +9,7 @@ from aiogram import Router
 from handlers.areas import area, households, stats
 from handlers.broadcasts import compose, listing
 from handlers.campaign import calendar
-from handlers.general import cancel, fallback, help, start, whoami
+from handlers.general import cancel, dashboard, fallback, help, start, whoami
 from handlers.movement import models, organizations, recognition
 from handlers.outreach import learn, quiz
 from handlers.residents import joining, language, pledge, privacy
@@ -27,5 +27,5 @@ def routers() -> list[Router]:
         stats.router(), area.router(), submit.router(), status.router(), inbox.router(),
         listing.router(), compose.router(), calendar.router(), organizations.router(),
         models.router(), recognition.router(),
-        whoami.router(), cancel.router(), fallback.router(),
+        whoami.router(), dashboard.router(), cancel.router(), fallback.router(),
     ]

@@ -1,6 +1,6 @@
 """A fake Zalo Bot API server on 127.0.0.1, answering in the documented shapes.
 
-See bot/channels/zalo_client.py for the shapes and where they come from: one update per
+See delivery/zalo_api.py for the shapes and where they come from: one update per
 getUpdates and HTTP 408 when none came in time, sendMessage refusing texts over 2,000
 characters, failures on demand (per chat, for a number of sends or until healed; or of a
 method, a number of times), setWebhook recording the secret, and every send attempt with

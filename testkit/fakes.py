@@ -29,7 +29,7 @@ class RecordingSession(TextChannelSession):
 
     It answers only the methods the text channels support, so a handler that would break
     on Zalo or the console breaks here too. A photo is shown as "[photo] caption", as the
-    console and Zalo with a webhook show one (tests/test_zalo_photos.py: Zalo without one).
+    console and Zalo with a webhook show one (tests/channels/test_zalo_photos.py: Zalo without one).
     """
 
     def __init__(self) -> None:

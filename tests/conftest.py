@@ -168,7 +168,7 @@ def chat(app: App) -> ChatDriver:
 
 @pytest.fixture
 async def zalo_api() -> AsyncIterator[FakeZalo]:
-    """A fake Zalo Bot API on 127.0.0.1 (tests/fake_zalo.py)."""
+    """A fake Zalo Bot API on 127.0.0.1 (testkit/fake_zalo.py)."""
     server = await FakeZalo().start()
     yield server
     await server.stop()

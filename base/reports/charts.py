@@ -46,7 +46,23 @@ def _movement_panel(axes, report: Report) -> None:
 
 
 def chart_png(report: Report) -> bytes:
-    """A PNG with the bar chart of the children (or the area itself) and the progress line.
+    """A PNG with the bar chart of the children (or the area itself) and the progress line."""
+    return _save(draw(report), "png")
+
+
+def chart_svg(report: Report) -> bytes:
+    """The same chart as SVG, for the desk's pages (text drawn as paths: no fonts needed)."""
+    return _save(draw(report), "svg")
+
+
+def _save(figure, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=fmt, dpi=110, metadata={"Date": None} if fmt == "svg" else None)
+    return buffer.getvalue()
+
+
+def draw(report: Report):
+    """The chart's matplotlib Figure.
 
     It uses matplotlib's Figure directly (not pyplot), so charts can be drawn in a worker
     thread while the bot goes on answering. matplotlib is imported here, on the first chart:
@@ -101,6 +117,4 @@ def chart_png(report: Report) -> bytes:
         progress.legend(fontsize=8, loc="lower right")
     _movement_panel(movement, report)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
-    return buffer.getvalue()
+    return figure

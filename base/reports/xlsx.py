@@ -1,5 +1,6 @@
 """Reports as Excel workbooks: a summary, one sheet per level, and progress over time."""
 
+import io
 import re
 from pathlib import Path
 
@@ -246,3 +247,10 @@ def _progress_sheet(sheet, report: Report) -> None:
 
 def _pct(part: float, whole: float) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
+
+
+def xlsx_bytes(report: Report) -> bytes:
+    """The workbook as bytes (the desk's download)."""
+    buffer = io.BytesIO()
+    write_xlsx(report, buffer)
+    return buffer.getvalue()

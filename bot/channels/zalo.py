@@ -6,7 +6,7 @@
   along with each update as `channel_user_id`, so members are stored under their Zalo id
   and a sender can reach them later by it, with no map at all.
 - The Zalo message id is the update's ledger id: an event Zalo delivers twice takes
-  effect once (bot/middlewares/transaction.py).
+  effect once (bot/exactly_once/transaction.py).
 - Zalo has no buttons: inline keyboards are numbered options and a typed number presses
   the button (bot/channels/text_session.py). The options are kept in the dispatcher's
   storage too, so with Redis any instance understands the number.

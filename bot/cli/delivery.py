@@ -1,4 +1,4 @@
-"""The `binhyen broadcast` and `binhyen campaign …` commands (registered by bot/cli.py)."""
+"""The `binhyen broadcast` and `binhyen campaign …` commands (registered by bot/cli/main.py)."""
 
 import argparse
 import asyncio
@@ -45,7 +45,7 @@ CONSOLE_RATE = 100.0
 # How long a just-queued broadcast is watched for another worker taking its rows (seconds): a
 # running `binhyen run` worker looks for new rows every second.
 HANDOFF_SECONDS = 2.5
-# A worker renews its leases every 10 s (scheduler/worker.py): one renewed within this is alive.
+# A worker renews its leases every 10 s (delivery/worker.py): one renewed within this is alive.
 LIVE_LEASE = timedelta(seconds=30)
 # The exit status of a request refused as given (as argparse does for bad arguments).
 REFUSED = 2

@@ -16,12 +16,14 @@ from base.labels import render_problem
 from base.settings import ServiceUnreachable, Settings, SettingsError, TokenRefused, load_settings
 from bot.app import App, build_app, telegram_bot, tip_keys
 from bot.background import RUN_ROLES, runs_bot, start_background
+from bot.web_desk import runs_desk
 from bot.cli import delivery as delivery_commands
 from bot.cli.delivery import channels_for, close_channels
 from bot.cli.models import add_models_commands
 from bot.cli.organizations import add_organizations_commands
 from bot.cli.recognition import add_recognition_commands
 from bot.cli.tips import add_tips_commands
+from bot.cli.web import add_web_commands
 from content.catalog import Catalog
 from db import migrate
 from db.migrate import NotMigrated
@@ -74,21 +76,23 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.serve import serve
     from delivery.zalo_api import ZaloError, ZaloUnauthorized
 
-    channels = [] if role == "bot" else channels_for(settings)
+    channels = [] if role in ("bot", "web") else channels_for(settings)
     background = await start_background(app, role, channels)
     bot = telegram_bot(settings) if runs_bot(role) and settings.telegram_token else None
     zalo = zalo_channel(app) if runs_bot(role) and settings.zalo_token else None
     try:
-        if bot is None and zalo is None:
+        if bot is None and zalo is None and not runs_desk(role):
             print(_("Bình Yên đang chạy vai trò {role}. Nhấn Ctrl-C để dừng.").format(role=role))
             await asyncio.Event().wait()
         else:
-            await serve(app, bot, zalo)
+            if runs_desk(role):
+                print(_("Bàn làm việc: {url}").format(url=settings.web_base_url))
+            await serve(app, bot, zalo, desk=runs_desk(role))
     except ZaloUnauthorized:
         print(_("Zalo không nhận BINHYEN_ZALO_TOKEN: hãy kiểm tra lại mã của bot."),
               file=sys.stderr)
         return 1
-    except ZaloError as error:  # the message never holds the token (bot/channels/zalo_client.py)
+    except ZaloError as error:  # the message never holds the token (delivery/zalo_api.py)
         # The parts, not str(error): that is English, for the logs.
         answer = str(error.code) if error.code else _("không trả lời")
         print(_("Zalo Bot API từ chối hoặc không trả lời ({method}: {answer}, {description}). "
@@ -122,6 +126,7 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings, role: str = "bo
     app: App = await build_app(settings)
     # `binhyen run` without a token also runs the scheduler and delivers console messages here.
     background = await start_background(app, role, channels_for(settings, console_only=True))
+    desk = await _console_desk(app) if runs_desk(role) else None
     try:
         chat = ConsoleChat(app, args.user)
         if script is not None:
@@ -130,9 +135,34 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings, role: str = "bo
             print(_("Bình Yên — kênh thử trên máy. Gõ /start để bắt đầu, /quit để thoát.\n"))
             await chat.interact()
     finally:
+        if desk is not None:
+            await desk.cleanup()
         await background.stop()
         await app.close()
     return 0
+
+
+async def _console_desk(app: App):
+    """The desk beside the console chat (`make run`), on BINHYEN_WEB_LISTEN; its runner."""
+    from aiohttp import web
+
+    from bot.web_desk import mount_desk
+    from bot.webhook import web_application
+
+    server = web_application(app)
+    mount_desk(server, app)
+    runner = web.AppRunner(server)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, *app.settings.web_host_port).start()
+    except OSError as error:  # the port is taken: the chat still works
+        print(_("Không mở được bàn làm việc trên {listen}: {error}").format(
+            listen=app.settings.web_listen, error=error.strerror or error), file=sys.stderr)
+        await runner.cleanup()
+        return None
+    print(_("Bàn làm việc: {url} (gõ /dashboard để nhận đường dẫn đăng nhập)").format(
+        url=app.settings.web_base_url))
+    return runner
 
 
 def read_text_file(name: str) -> str | None:
@@ -324,10 +354,14 @@ async def cmd_content_check(args: argparse.Namespace, settings: Settings) -> int
     """Validate the outreach catalog, and that every campaign in the database has its pledge
     text in every language."""
     from content.catalog import default_root
-    from content.check import check_catalog
+    from content.check import examine
 
     root = Path(args.root) if args.root else default_root()
-    problems = check_catalog(root)
+    findings = examine(root, args.today or local_today(settings))
+    problems = findings.problems
+    for name, message, params in findings.warnings:
+        print(_("{file}: cảnh báo: {warning}").format(file=name, warning=_(message).format(**params)),
+              file=sys.stderr)
     if not problems:
         catalog = Catalog.load(root)
         missing = await _campaigns_missing_pledge_text(settings, catalog)
@@ -471,7 +505,7 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="start the bot (Telegram and/or Zalo; the console without a token)")
     run.add_argument("--user", type=int, default=1, help="console user id when no token is set")
     run.add_argument("--role", choices=RUN_ROLES, default="all",
-                     help="all (one instance), bot, scheduler (exactly one) or worker")
+                     help="all (one instance), bot, scheduler (exactly one), worker or web (the desk)")
     run.set_defaults(handler=cmd_run)
 
     chat = commands.add_parser("chat", help="chat with the bot on the console")
@@ -521,6 +555,8 @@ def parser() -> argparse.ArgumentParser:
         dest="content_command", required=True, metavar="ACTION")
     check = content.add_parser("check", help="validate articles, quizzes and pledge texts")
     check.add_argument("--root", help="a catalog folder (default: the one shipped)")
+    check.add_argument("--today", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                       help="judge review dates as on this day (default: today where the bot runs)")
     check.set_defaults(handler=cmd_content_check)
 
     report = commands.add_parser("report", help="a report of an area against the campaign targets")
@@ -536,6 +572,7 @@ def parser() -> argparse.ArgumentParser:
     tallies.add_parser("sync", help="store today's snapshot of every running campaign").set_defaults(
         handler=cmd_tallies_sync)
     add_tips_commands(commands)
+    add_web_commands(commands)
     add_organizations_commands(commands)
     add_models_commands(commands)
     add_recognition_commands(commands)

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StateType, StorageKey
-from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.fsm.storage.base import BaseStorage, KeyBuilder, StateType, StorageKey
 from nacl.exceptions import CryptoError
 from nacl.secret import SecretBox
 from redis.asyncio import Redis
+
+from bot.exactly_once.expiring_storage import ExpiringRedisStorage
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,6 @@ class _Writes:
 
     state: str | None = _UNSET
     data: dict[str, Any] = _UNSET
-    ttl: int | None = None
 
 
 @dataclass
@@ -83,8 +83,6 @@ class CommittedStorage(BaseStorage):
                 await self.inner.set_state(key, writes.state)
             if writes.data is not _UNSET:
                 await self.inner.set_data(key, writes.data)
-            if writes.ttl is not None:
-                await self._expire(key, writes.ttl)
 
     @staticmethod
     def _held() -> PendingState | None:
@@ -124,20 +122,6 @@ class CommittedStorage(BaseStorage):
             return dict(writes.data)
         return await self.inner.get_data(key)
 
-    async def expire(self, key: StorageKey, seconds: int) -> None:
-        """Forget the state and data under `key` after `seconds` (Redis; memory keeps them
-        for the life of the process)."""
-        pending = self._held()
-        if pending is None:
-            await self._expire(key, seconds)
-        else:
-            pending.at(key).ttl = seconds
-
-    async def _expire(self, key: StorageKey, seconds: int) -> None:
-        if isinstance(self.inner, RedisStorage):
-            for part in ("state", "data"):
-                await self.inner.redis.expire(self.inner.key_builder.build(key, part), seconds)
-
     async def close(self) -> None:
         """Close the real storage."""
         await self.inner.close()
@@ -152,43 +136,60 @@ def state_key(secret: bytes | None) -> bytes | None:
                            digest_size=SecretBox.KEY_SIZE).digest()
 
 
-class SealedRedisStorage(RedisStorage):
-    """aiogram's Redis storage with every state and data value sealed (secret box).
+class SealedRedisStorage(ExpiringRedisStorage):
+    """The expiring Redis storage with every state and data value sealed (secret box).
 
     A tip draft (kind, place, what happened), the tip a status check opened, or a Zalo chat's
     last message (a receipt, say) must not be readable in Redis, its dumps or its backups.
-    Values written plain before sealing began are still read."""
+    Values are padded before sealing, so that their length does not name the state either: a
+    state to STATE_PAD bytes, data to a power of two of at least DATA_PAD. Values written plain
+    before sealing began are still read."""
 
-    def __init__(self, redis: Redis, key_builder: DefaultKeyBuilder, key: bytes) -> None:
+    def __init__(self, redis: Redis, key_builder: KeyBuilder, key: bytes) -> None:
         super().__init__(redis, key_builder=key_builder, json_dumps=self._dumps, json_loads=self._loads)
         self._box = SecretBox(key)
 
-    def _seal(self, text: str) -> str:
-        return _SEALED + base64.b64encode(self._box.encrypt(text.encode("utf-8"))).decode("ascii")
+    def _seal(self, text: str, size: int) -> str:
+        data = text.encode("utf-8")
+        # NUL never occurs in a state name or in JSON text: it pads, and is stripped when opened.
+        data += b"\0" * (_padded(len(data), size) - len(data))
+        return _SEALED + base64.b64encode(self._box.encrypt(data)).decode("ascii")
 
     def _open(self, text: str) -> str | None:
         if not text.startswith(_SEALED):
             return text
         try:
-            return self._box.decrypt(base64.b64decode(text[len(_SEALED):])).decode("utf-8")
+            opened = self._box.decrypt(base64.b64decode(text[len(_SEALED):]))
+            return opened.rstrip(b"\0").decode("utf-8")
         except (CryptoError, binascii.Error, UnicodeDecodeError):
             # Sealed under another BINHYEN_TIP_SECRET: the conversation starts afresh.
             log.warning("a conversation state in Redis cannot be opened; it is ignored")
             return None
 
     def _dumps(self, data: Any) -> str:
-        return self._seal(json.dumps(data, ensure_ascii=False))
+        return self._seal(json.dumps(data, ensure_ascii=False), DATA_PAD)
 
     def _loads(self, text: str) -> dict[str, Any]:
         opened = self._open(text)
         return {} if opened is None else json.loads(opened)
 
-    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        """Set the state, sealed (its name tells what the user is doing: writing a tip, say)."""
-        value = state.state if isinstance(state, State) else state
-        await super().set_state(key, None if value is None else self._seal(value))
+    def state_value(self, state: str) -> str:
+        """The state sealed (its name tells what the user is doing: writing a tip, say)."""
+        return self._seal(state, STATE_PAD)
 
     async def get_state(self, key: StorageKey) -> str | None:
         """The state, opened."""
         value = await super().get_state(key)
         return None if value is None else self._open(value)
+
+
+STATE_PAD = 64
+DATA_PAD = 512
+
+
+def _padded(length: int, least: int) -> int:
+    """`least`, or the power of two that holds `length` bytes."""
+    size = least
+    while size < length:
+        size *= 2
+    return size

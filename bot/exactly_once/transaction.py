@@ -22,6 +22,7 @@ from db.services.updates import (
     keep_replies,
     kept_replies,
     record_update,
+    scrub_kept_replies,
     updates_with_replies,
 )
 from db.session import write_lock
@@ -35,6 +36,13 @@ DONE_SECONDS = 48 * 3600
 # The sweep sends kept replies left this long ago: the update's own handling (and the
 # channel's redelivery) goes first.
 SWEEP_AFTER = timedelta(minutes=1)
+
+
+def done_until() -> int:
+    """When a "done" key expires: DONE_SECONDS after the hour it was set in, so that its time
+    to live tells when the update was handled to the hour only, like the ledger."""
+    hour = int(utcnow().timestamp()) // 3600 * 3600
+    return hour + 3600 + DONE_SECONDS
 
 
 class Redeliver(Exception):
@@ -63,7 +71,7 @@ class UpdateTransactionMiddleware(BaseMiddleware):
     before the commit leaves neither, and a redelivered update that was committed is skipped
     (its kept replies, if a crash or a failed send stopped them, are sent then). The
     conversation state the handler wrote is applied only after the commit
-    (bot/fsm_storage.py), so an update that failed leaves the conversation where it was.
+    (bot/exactly_once/fsm_storage.py), so an update that failed leaves the conversation where it was.
     With Redis, a short "busy" key keeps two instances from working on one update at once
     and a "done" key answers redeliveries without touching the database.
     """
@@ -99,7 +107,7 @@ class UpdateTransactionMiddleware(BaseMiddleware):
                 await self.redis.delete(key)
             raise
         if self.redis is not None:
-            await self.redis.set(key, "done", ex=DONE_SECONDS)
+            await self.redis.set(key, "done", exat=done_until())
         return result
 
     def _keeping_busy(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
@@ -190,11 +198,14 @@ class UpdateTransactionMiddleware(BaseMiddleware):
         raise KeptRepliesUnsent(f"{len(unsent)} kept replies of update {source}:{update_id} wait")
 
     async def _forget_replies(self, source: str, update_id: str) -> None:
+        engine = self.sessionmaker.kw["bind"]
         try:
-            async with write_lock(self.sessionmaker.kw["bind"]), self.sessionmaker() as session, \
-                    session.begin():
+            async with write_lock(engine), self.sessionmaker() as session, session.begin():
                 await forget_replies(session, source, update_id)
-        except Exception as error:  # kept a little longer: pruned with the ledger row
+            # The row is gone; so must be its traces on disk (the WAL), within the second.
+            if not await scrub_kept_replies(engine):
+                log.info("the traces of kept replies wait for the next scrub")
+        except Exception as error:  # kept a little longer: the sweep sends them again
             log.warning("kept replies of update %s:%s stay: %s", source, update_id,
                         type(error).__name__)
 
@@ -219,7 +230,7 @@ class UpdateTransactionMiddleware(BaseMiddleware):
                 pass  # still waiting: the next sweep tries again
             finally:
                 if self.redis is not None:
-                    await (self.redis.set(key, "done", ex=DONE_SECONDS) if sent else self.redis.delete(key))
+                    await (self.redis.set(key, "done", exat=done_until()) if sent else self.redis.delete(key))
 
 
 def _addressed(methods: list[TelegramMethod[Any]], data: dict[str, Any]) -> list[TelegramMethod[Any]]:

@@ -14,7 +14,7 @@ from base.commands import ROLES_FLAG
 class RoleMiddleware(BaseMiddleware):
     """Refuses, politely and without running it, a handler the member's role may not use.
 
-    Handlers declare their roles with `flags=requires(...)` (see handlers/commands.py).
+    Handlers declare their roles with `flags=requires(...)` (see base/commands.py).
     """
 
     async def __call__(

@@ -4,6 +4,7 @@ from db.models.areas import LEVELS, Area
 from db.models.base import Base, utcnow
 from db.models.broadcasts import BROADCAST_STATUSES, Broadcast
 from db.models.campaigns import SEED_TARGETS, Campaign
+from db.models.desk import AuditEntry, DeskLink, DeskSession
 from db.models.deliveries import DELIVERY_STATUSES, FINAL_STATUSES, Delivery
 from db.models.households import Household
 from db.models.members import CHANNELS, ROLES, Member
@@ -22,8 +23,17 @@ from db.models.recognition import (
 from db.models.scheduler_jobs import SCHEDULER_JOBS_TABLE, scheduler_jobs
 from db.models.self_management import MODEL_STATUSES, ModelType, MovementModel
 from db.models.tallies import Tally
-from db.models.tips import TIP_ENTRY_KINDS, TIP_KINDS, TIP_STATUSES, Tip, TipEntry, TipPhoto, TipRoute
-from db.models.updates import ProcessedUpdate
+from db.models.tips import (
+    TIP_ENTRY_KINDS,
+    TIP_KINDS,
+    TIP_STATUSES,
+    Tip,
+    TipEntry,
+    TipPhoto,
+    TipRoute,
+    WrongCodeMinute,
+)
+from db.models.updates import KeptReply, ProcessedUpdate
 
 __all__ = [
     "AUDIENCES",
@@ -44,7 +54,10 @@ __all__ = [
     "Recognition",
     "RecognitionCriterion",
     "SCHEDULER_JOBS_TABLE",
+    "AuditEntry",
     "Broadcast",
+    "DeskLink",
+    "DeskSession",
     "Delivery",
     "Milestone",
     "Reminder",
@@ -60,6 +73,7 @@ __all__ = [
     "Base",
     "Campaign",
     "Household",
+    "KeptReply",
     "Member",
     "Pledge",
     "ProcessedUpdate",
@@ -70,5 +84,6 @@ __all__ = [
     "TipEntry",
     "TipPhoto",
     "TipRoute",
+    "WrongCodeMinute",
     "utcnow",
 ]

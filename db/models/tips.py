@@ -13,8 +13,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.models.areas import Area
 from db.models.base import Base, utcnow
+from db.models.utc import UTCDateTime
 
-# Stable codes; the chat shows them through gettext (handlers/tip_labels.py).
+# Stable codes; the chat shows them through gettext (base/tip_labels.py).
 TIP_KINDS = (
     "drugs", "gambling", "theft", "online_fraud", "child_abuse", "domestic_violence",
     "trafficking", "public_disorder", "other",
@@ -42,10 +43,12 @@ class Tip(Base):
     kind: Mapped[str] = mapped_column(String(24))
     status: Mapped[str] = mapped_column(String(16), default="received")
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    # HMAC of the receipt code under the server's secret: finds the tip, cannot be reversed.
+    # What the receipt code derives with argon2id under a salt of the server's secret (for a
+    # 12-digit code of before 0009: its HMAC under the secret, stretched with argon2id): finds
+    # the tip, and costs a guess some 70 ms and 64 MiB (db/services/tip_sealing.py).
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # Salt and public half of the key pair derived from the receipt code (argon2id):
-    # replies are sealed to it, so only someone holding the code can read them.
+    # Salt and public half of the key pair derived from the receipt code: replies are sealed
+    # to it, so only someone holding the code can read them.
     code_salt: Mapped[bytes] = mapped_column(LargeBinary(16))
     reply_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     # Rounded down to the hour, so the time cannot be matched against other records.
@@ -116,3 +119,15 @@ class TipRoute(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     area: Mapped[Area] = relationship(lazy="joined", innerjoin=True)
+
+
+class WrongCodeMinute(Base):
+    """How many wrong receipt codes the whole bot was given in a minute (no sender, no code):
+    the bot-wide ceiling's count, kept in the database when there is no Redis, so that a
+    restart does not reset it; rows older than the hour-long window are deleted
+    (db/services/tip_limits.py)."""
+
+    __tablename__ = "wrong_code_minutes"
+
+    minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.catalog import DEFAULT_LANGUAGE, Article, Catalog
 from db.models import Area, Broadcast, Delivery, Member
+from db.services.audit import record
 from db.services.audiences import NEEDS_CAMPAIGN, check_audience, count_recipients, recipients_query
 from db.services.campaigns import current_campaign
 from db.services.deliveries import counts_by_broadcast, enqueue_audience, enqueue_one
@@ -180,6 +181,9 @@ async def create_broadcast(
     )
     session.add(broadcast)
     await session.flush()
+    if sender is not None:
+        await record(session, sender, "broadcast", area, subject=f"broadcast:{broadcast.id}",
+                     detail="urgent" if urgent else None, at=now)
     if when <= now:
         await start_broadcast(session, broadcast, now, tz, translator, catalog)
     return broadcast
@@ -244,6 +248,7 @@ async def cancel_broadcast(session: AsyncSession, member: Member, broadcast_id: 
         raise Problem(N_("Thông báo #{id} đã bắt đầu gửi hoặc đã kết thúc, không hủy được nữa."),
                       id=broadcast_id)
     broadcast.status, broadcast.cancelled_by_id = "cancelled", member.id
+    await record(session, member, "broadcast_cancel", broadcast.area, subject=f"broadcast:{broadcast.id}")
     return broadcast
 
 

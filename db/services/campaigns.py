@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import SEED_TARGETS, Area, Campaign
+from db.models import SEED_TARGETS, Area, Campaign, Member
 
 
 def ancestor_ids(area: Area) -> list[int]:
@@ -26,6 +26,15 @@ async def current_campaign(session: AsyncSession, area: Area, today: date) -> Ca
     campaigns = list(await session.scalars(_RUNNING, {"ids": ids, "today": today}))
     campaigns.sort(key=lambda campaign: ids.index(campaign.area_id), reverse=True)
     return campaigns[0] if campaigns else None
+
+
+async def campaign_of_member(session: AsyncSession, member: Member | None, today: date) -> Campaign | None:
+    """The campaign running on `today` where the member lives (their household's hamlet, approved
+    or not) or, without a household, over the area of their role; None when neither has one."""
+    if member is None:
+        return None
+    area = member.household.hamlet if member.household is not None else member.area
+    return await current_campaign(session, area, today) if area is not None else None
 
 
 async def campaign_for_report(
@@ -76,3 +85,9 @@ async def create_campaign(
 async def all_campaigns(session: AsyncSession) -> list[Campaign]:
     """Every campaign, oldest year first (to check their pledge texts exist)."""
     return list(await session.scalars(select(Campaign).order_by(Campaign.year, Campaign.id)))
+
+
+async def campaign_years(session: AsyncSession, area: Area) -> list[int]:
+    """The years of the campaigns that cover `area` (set at it or above it), newest first."""
+    query = select(Campaign.year).where(Campaign.area_id.in_(ancestor_ids(area))).distinct()
+    return sorted(await session.scalars(query), reverse=True)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Area, Household
 from db.services.areas import add_area, check_parent
-from db.text import N_, Problem, fold, nfc
+from db.text import BIDI_CONTROLS, N_, ODD_TEXT, Problem, fold, nfc
 
 AREA_COLUMNS = ("code", "name", "level", "parent_code")
 HOUSEHOLD_COLUMNS = ("hamlet_code", "code", "head_name", "address", "size")
@@ -201,6 +201,9 @@ def _household_values(row: Row, hamlets: dict[str, Area], failed: ImportFailed) 
         failed.add(row.line, N_("Tên chủ hộ phải có từ 1 đến 200 ký tự."))
     elif len(cells.get("address", "")) > 300:
         failed.add(row.line, N_("Địa chỉ dài quá 300 ký tự."))
+    elif BIDI_CONTROLS & set(cells["head_name"] + cells.get("address", "")):
+        # Shown to hamlet heads and residents: it must read as it is stored.
+        failed.add(row.line, ODD_TEXT)
     elif not (size_text.isascii() and size_text.isdigit()) or not 1 <= int(size_text) <= 99:
         failed.add(row.line, N_("Số nhân khẩu phải là số từ 1 đến 99, không phải “{size}”."),
                    size=size_text)

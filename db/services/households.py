@@ -30,3 +30,18 @@ async def households_missing(
         .order_by(Household.code).offset(page * size).limit(size)
     )
     return list(await session.scalars(statement)), total or 0
+
+
+async def household_statuses(
+    session: AsyncSession, hamlet: Area, campaign: Campaign, which: str | None = None
+) -> list[tuple[Household, bool, bool]]:
+    """The hamlet's active households with whether each pledged and was reached in the campaign;
+    `which` ("unpledged", "unreached") keeps only those missing it."""
+    pledged = ~_missing("unpledged", campaign)
+    reached = ~_missing("unreached", campaign)
+    query = select(Household, pledged.label("pledged"), reached.label("reached")).where(
+        Household.hamlet_id == hamlet.id, Household.status == "active")
+    if which in LISTS:
+        query = query.where(_missing(which, campaign))
+    rows = await session.execute(query.order_by(Household.code))
+    return [(household, bool(p), bool(r)) for household, p, r in rows]

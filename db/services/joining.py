@@ -7,9 +7,10 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Area, Household, Member, utcnow
+from db.services.audit import record
 from db.services.deliveries import enqueue_one
 from db.services.members import ensure_member, scope_covers
-from db.text import N_, Problem, Translator, fold, nfc
+from db.text import N_, Problem, Translator, fold, nfc, visible_text
 
 # Bump when the privacy notice changes: members then agree to the new text.
 CONSENT_VERSION = "2026.1"
@@ -93,10 +94,22 @@ async def join_household(session: AsyncSession, member: Member, household_id: in
 
 
 def _clean(text: str, limit: int, message: str) -> str:
-    value = nfc(text)
+    # A bidi control would show the hamlet head another name or address than the one stored.
+    value = nfc(visible_text(text))
     if not value or len(value) > limit or any(ord(ch) < 32 for ch in value):
         raise Problem(message, limit=limit)
     return value
+
+
+def clean_head_name(text: str) -> str:
+    """A typed head's name as it is stored (NFC, spaces collapsed, no invisible characters),
+    or a Problem (bidi controls are refused)."""
+    return _clean(text, MAX_NAME, N_("Tên chủ hộ cần từ 1 đến {limit} ký tự."))
+
+
+def clean_address(text: str) -> str:
+    """A typed address as it is stored, or a Problem (bidi controls are refused)."""
+    return _clean(text, MAX_ADDRESS, N_("Địa chỉ cần từ 1 đến {limit} ký tự."))
 
 
 async def register_household(
@@ -105,8 +118,7 @@ async def register_household(
 ) -> Household:
     """A household not on the list, waiting for the hamlet head's approval; the member is in it,
     and the hamlet's heads are told (through the delivery worker) that it waits for them."""
-    head_name = _clean(head_name, MAX_NAME, N_("Tên chủ hộ cần từ 1 đến {limit} ký tự."))
-    address = _clean(address, MAX_ADDRESS, N_("Địa chỉ cần từ 1 đến {limit} ký tự."))
+    head_name, address = clean_head_name(head_name), clean_address(address)
     if not 1 <= size <= 99:
         raise Problem(N_("Số người trong hộ phải từ 1 đến 99."))
     taken = set(await session.scalars(select(Household.code).where(Household.hamlet_id == hamlet.id)))
@@ -165,6 +177,8 @@ async def decide_household(
             member.household_id = None
             member.household = None
     await session.flush()
+    await record(session, staff, "household_decision", household.hamlet, subject=f"household:{household.id}",
+                 detail="approved" if approve else "rejected", at=now)
     message = (N_("✅ Trưởng ấp đã duyệt hộ {head} ({code}). Gõ /pledge để xác nhận cam kết của hộ.")
                if approve else
                N_("Đăng ký hộ {head} chưa được trưởng ấp duyệt. Bạn gõ /join để chọn lại hộ, "

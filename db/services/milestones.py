@@ -12,6 +12,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AUDIENCES, MILESTONE_KINDS, Area, Campaign, Member, Milestone, Reminder
+from db.services.audit import record
 from db.services.audiences import check_audience, recipients_query
 from db.services.campaigns import ancestor_ids, create_campaign
 from db.services.deliveries import enqueue_audience
@@ -164,11 +165,15 @@ async def add_milestone(
     if existing is not None:
         existing.happens_on, existing.title = day, title or existing.title
         await replan_reminders(session, existing, tz, quiet)
+        if added_by is not None:
+            await record(session, added_by, "milestone", area, subject=f"milestone:{existing.id}", detail=kind)
         return existing, False
     milestone = Milestone(campaign_id=campaign.id, campaign=campaign, area_id=area.id, area=area,
                           kind=kind, title=title, happens_on=day)
     session.add(milestone)
     await session.flush()
+    if added_by is not None:
+        await record(session, added_by, "milestone", area, subject=f"milestone:{milestone.id}", detail=kind)
     return milestone, True
 
 
@@ -246,6 +251,8 @@ async def add_reminder(
     )
     session.add(reminder)
     await session.flush()
+    if created_by is not None:
+        await record(session, created_by, "reminder", area, subject=f"reminder:{reminder.id}", at=now)
     return reminder
 
 
@@ -279,6 +286,8 @@ async def remove_reminder(session: AsyncSession, member: Member | None, reminder
     if removed.rowcount != 1:
         raise Problem(N_("Lời nhắc #{id} đã gửi, không xóa được nữa."), id=reminder_id)
     session.expunge(reminder)
+    if member is not None:
+        await record(session, member, "reminder_remove", reminder.area, subject=f"reminder:{reminder.id}")
     return reminder
 
 

@@ -44,3 +44,18 @@ async def insert_returning(
     insert_ignore."""
     result = await session.scalars(_statement(session, model, conflict, True), [values])
     return result.first()
+
+
+async def upsert(
+    session: AsyncSession, model: type, values: dict[str, Any], conflict: list[str], changed: list[str],
+    increment: str | None = None,
+) -> None:
+    """INSERT … ON CONFLICT DO UPDATE the `changed` columns to the new values (and add the new
+    value of `increment` to the stored one)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = model.__table__
+    statement = insert(table).values(**values)
+    updates = {name: statement.excluded[name] for name in changed}
+    if increment is not None:
+        updates[increment] = table.c[increment] + statement.excluded[increment]
+    await session.execute(statement.on_conflict_do_update(index_elements=conflict, set_=updates))

@@ -2,8 +2,11 @@
 
 - Tip text and photos are sealed (PyNaCl SealedBox) to the officers' public key; only the
   private key file, kept by the officers, opens them.
-- The receipt code is looked up by its HMAC under the server's secret, and it derives
-  (argon2id, per-tip salt) the key pair that officers' replies are sealed to.
+- A receipt code (16 digits) is looked up by a memory-hard derivation of it (argon2id, salted
+  with a value of the server's secret), which each lookup pays for once; the same derivation
+  gives, with a per-tip salt, the key pair that officers' replies are sealed to. Codes given
+  before (12 digits) are found by their old HMAC under the secret, stretched with argon2id
+  (migration 0009), and derive their reply key with argon2id and the per-tip salt.
 """
 
 import asyncio
@@ -25,8 +28,17 @@ from nacl.pwhash import argon2id
 
 from db.text import N_, Problem
 
-CODE_DIGITS = 12
+CODE_DIGITS = 16
+# Receipts given before migration 0009 have 12 digits; they still find their tips.
+LEGACY_CODE_DIGITS = 12
 CODE_SALT_BYTES = argon2id.SALTBYTES
+# The cost every lookup (and every guess of an attacker holding the database and the secret)
+# pays: argon2id with libsodium's interactive limits, some 70 ms and 64 MiB on one core
+# (bench/receipt_cost.py measures it). Changing them would lose every tip's lookup.
+LOOKUP_OPS = argon2id.OPSLIMIT_INTERACTIVE
+LOOKUP_MEM = argon2id.MEMLIMIT_INTERACTIVE
+# The salt that stretches the old HMACs (migration 0009): the secret is inside the HMAC.
+LEGACY_SALT = b"binhyen:legacy12"
 _SEPARATORS = re.compile(r"[\s.\-_]+")
 
 
@@ -111,21 +123,17 @@ def new_receipt_code() -> str:
 
 
 def grouped(code: str) -> str:
-    """The code in groups of four digits, easy to copy: 4821 0937 5512."""
+    """The code in groups of four digits, easy to copy: 4821 0937 5512 7306."""
     return " ".join(code[i:i + 4] for i in range(0, len(code), 4))
 
 
 def normalise_code(text: str) -> str | None:
-    """The digits of a typed code (spaces, dots and dashes allowed), or None if it is not one."""
+    """The digits of a typed code (spaces, dots and dashes allowed), or None if it is not one
+    (16 digits, or the 12 of a receipt given before)."""
     digits = _SEPARATORS.sub("", text.strip())
-    if len(digits) == CODE_DIGITS and digits.isascii() and digits.isdigit():
+    if len(digits) in (CODE_DIGITS, LEGACY_CODE_DIGITS) and digits.isascii() and digits.isdigit():
         return digits
     return None
-
-
-def code_hash(keys: TipKeys, code: str) -> str:
-    """The keyed hash a tip is found by; without the server secret it says nothing."""
-    return hmac.new(keys.lookup_secret, code.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 def same_hash(stored: str, computed: str) -> bool:
@@ -133,84 +141,150 @@ def same_hash(stored: str, computed: str) -> bool:
     return hmac.compare_digest(stored.encode("ascii"), computed.encode("ascii"))
 
 
+def _stretch(data: bytes, salt: bytes, size: int) -> bytes:
+    return argon2id.kdf(size, data, salt, opslimit=LOOKUP_OPS, memlimit=LOOKUP_MEM)
+
+
+def _lookup_salt(keys: TipKeys) -> bytes:
+    return hmac.new(keys.lookup_secret, b"binhyen receipt lookup", hashlib.sha256).digest()[:CODE_SALT_BYTES]
+
+
+def legacy_hmac(keys: TipKeys, code: str) -> str:
+    """What the tips of 12-digit codes stored before migration 0009: an HMAC of the code."""
+    return hmac.new(keys.lookup_secret, code.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def stretched_legacy(hmac_hex: str) -> str:
+    """The old HMAC stretched with argon2id: what such a tip is found by since migration 0009."""
+    return _stretch(hmac_hex.encode("ascii"), LEGACY_SALT, 32).hex()
+
+
+@dataclass(frozen=True)
+class CodeLookup:
+    """What a receipt code derives: the value its tip is found by and, for a 16-digit code,
+    the material its reply key comes from."""
+
+    code: str
+    value: str
+    material: bytes | None
+
+
+def code_lookup(keys: TipKeys, code: str) -> CodeLookup:
+    """The lookup of a normalised code. Slow on purpose (one argon2id): call derive_lookup
+    from async code."""
+    if len(code) == LEGACY_CODE_DIGITS:
+        return CodeLookup(code, stretched_legacy(legacy_hmac(keys, code)), None)
+    material = _stretch(code.encode("ascii"), _lookup_salt(keys), 64)
+    value = hashlib.blake2b(material, digest_size=32, person=b"binhyen-lookup").hexdigest()
+    return CodeLookup(code, value, material)
+
+
+def code_key(code: str, salt: bytes) -> PrivateKey:
+    """The reply key pair of a tip of a 12-digit code (argon2id, interactive limits, the
+    tip's salt). Slow on purpose (about 70 ms and 64 MiB)."""
+    return PrivateKey(_stretch(code.encode("ascii"), salt, PrivateKey.SIZE))
+
+
+def reply_key(found: CodeLookup, salt: bytes) -> PrivateKey:
+    """The tip's reply key pair from its code's lookup and the tip's salt (slow for a 12-digit
+    code: call derive_reply_key from async code)."""
+    if found.material is None:
+        return code_key(found.code, salt)
+    seed = hashlib.blake2b(found.material, digest_size=PrivateKey.SIZE, key=salt, person=b"binhyen-reply")
+    return PrivateKey(seed.digest())
+
+
 # Each derivation holds 64 MiB: a burst of tips or lookups must not run several at once, nor
 # hold the default executor's threads (charts, photo cleaning, DNS) while they wait their turn.
-# So derivations queue for a thread of their own; one at a time still takes some 16 a second,
+# So derivations queue for a thread of their own; one at a time still takes some 14 a second,
 # far above the bot's default limit of 1,000 tips an hour.
 _KDF_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="binhyen-argon2id")
 
 
-def code_key(code: str, salt: bytes) -> PrivateKey:
-    """The tip's reply key pair, derived from the receipt code (argon2id, interactive limits).
-
-    Slow on purpose (about 60 ms and 64 MiB): call derive_code_key from async code."""
-    seed = argon2id.kdf(
-        PrivateKey.SIZE,
-        code.encode("ascii"),
-        salt,
-        opslimit=argon2id.OPSLIMIT_INTERACTIVE,
-        memlimit=argon2id.MEMLIMIT_INTERACTIVE,
-    )
-    return PrivateKey(seed)
+async def _in_kdf_thread(function, *args):
+    return await asyncio.get_running_loop().run_in_executor(_KDF_THREAD, function, *args)
 
 
-async def derive_code_key(code: str, salt: bytes) -> PrivateKey:
-    """code_key in the derivations' own thread, one at a time."""
-    return await asyncio.get_running_loop().run_in_executor(_KDF_THREAD, code_key, code, salt)
+async def derive_lookup(keys: TipKeys, code: str) -> CodeLookup:
+    """code_lookup in the derivations' own thread, one at a time."""
+    return await _in_kdf_thread(code_lookup, keys, code)
+
+
+async def derive_reply_key(found: CodeLookup, salt: bytes) -> PrivateKey:
+    """reply_key, in the derivations' thread when it derives one."""
+    if found.material is not None:
+        return reply_key(found, salt)
+    return await _in_kdf_thread(reply_key, found, salt)
 
 
 def new_salt() -> bytes:
-    """A fresh per-tip salt for code_key."""
+    """A fresh per-tip salt for the reply key."""
     return secrets.token_bytes(CODE_SALT_BYTES)
 
 
 @dataclass(frozen=True)
 class Receipt:
-    """A new tip's receipt code, its salt and the reply key pair they derive."""
+    """A new tip's receipt code, what its tip is found by, its salt and its reply key pair."""
 
     code: str
+    lookup: str
     salt: bytes
     key: PrivateKey
 
 
-def _derived_receipt() -> Receipt:
+def _derived_receipt(keys: TipKeys) -> Receipt:
     code, salt = new_receipt_code(), new_salt()
-    return Receipt(code, salt, code_key(code, salt))
+    found = code_lookup(keys, code)
+    return Receipt(code, found.value, salt, reply_key(found, salt))
 
 
 # Receipts derived ahead of time, in the derivations' thread: a tip's transaction (on SQLite,
-# the one write lock) then does not wait ~60 ms for argon2id. Each is used once, and none is
-# stored: one still unused when the process stops is simply gone.
+# the one write lock) then does not wait ~70 ms for argon2id. Each is used once, and none is
+# stored: one still unused when the process stops is simply gone. One pool per lookup secret.
 READY_RECEIPTS = 4
-_ready: deque[Receipt] = deque()
-_refills = 0  # derivations queued to refill `_ready`
-_refills_lock = threading.Lock()
 
 
-def _refill() -> None:
-    global _refills
-    try:
-        _ready.append(_derived_receipt())
-    finally:
-        with _refills_lock:
-            _refills -= 1
+class _Pool:
+    """The receipts ready for one lookup secret, and how many are being derived."""
+
+    def __init__(self, keys: TipKeys) -> None:
+        self.keys = keys
+        self.ready: deque[Receipt] = deque()
+        self.refills = 0
+        self.lock = threading.Lock()
+
+    def _refill(self) -> None:
+        try:
+            self.ready.append(_derived_receipt(self.keys))
+        finally:
+            with self.lock:
+                self.refills -= 1
+
+    def top_up(self) -> None:
+        with self.lock:
+            missing = READY_RECEIPTS - len(self.ready) - self.refills
+            self.refills += max(missing, 0)
+        for _ in range(missing):
+            _KDF_THREAD.submit(self._refill)
 
 
-def _top_up() -> None:
-    global _refills
-    with _refills_lock:
-        missing = READY_RECEIPTS - len(_ready) - _refills
-        _refills += max(missing, 0)
-    for _ in range(missing):
-        _KDF_THREAD.submit(_refill)
+_pools: dict[bytes, _Pool] = {}
 
 
-async def new_receipt() -> Receipt:
+def ready_receipts(keys: TipKeys) -> deque[Receipt]:
+    """The receipts derived ahead of time for these keys (for tests)."""
+    return _pools[keys.lookup_secret].ready if keys.lookup_secret in _pools else deque()
+
+
+async def new_receipt(keys: TipKeys) -> Receipt:
     """A fresh receipt for a new tip: one derived ahead of time when one is ready, else
     derived now; either way the pool is topped up in the background."""
+    pool = _pools.get(keys.lookup_secret)
+    if pool is None:
+        pool = _pools[keys.lookup_secret] = _Pool(keys)
     try:
-        receipt = _ready.popleft()
+        receipt = pool.ready.popleft()
     except IndexError:
-        receipt = await asyncio.get_running_loop().run_in_executor(_KDF_THREAD, _derived_receipt)
-    _top_up()
+        receipt = await _in_kdf_thread(_derived_receipt, keys)
+    pool.top_up()
     return receipt

@@ -11,20 +11,22 @@ from nacl.public import PrivateKey, PublicKey
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import CHANNELS, TIP_KINDS, Area, Member, Tip, TipEntry, TipPhoto, TipRoute, utcnow
+from db.models import CHANNELS, TIP_KINDS, TIP_STATUSES, Area, Member, Tip, TipEntry, TipPhoto, TipRoute, utcnow
 from db.services.areas import require_area
+from db.services.audit import record
 from db.services.campaigns import ancestor_ids
 from db.services.members import OFFICER_ROLES, scope_covers
 from db.services.tip_sealing import (
+    CodeLookup,
     TipKeys,
-    code_hash,
-    derive_code_key,
+    derive_lookup,
+    derive_reply_key,
     new_receipt,
     same_hash,
     seal,
     unseal,
 )
-from db.text import N_, Problem
+from db.text import N_, Problem, visible_text
 
 MAX_TEXT = 4000
 MAX_PLACE = 300
@@ -44,10 +46,6 @@ _CHAT_ID = re.compile(r"^-?[A-Za-z0-9_]{1,64}$")
 # character (and the replacement character) means binary garbage or a broken encoding.
 _ALLOWED_CONTROLS = frozenset("\n\t")
 _GARBAGE_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn"})
-# Bidi embeddings, overrides and isolates make a text read otherwise than it is stored (an
-# officer would see another number or address): refused. Other format characters (zero-width
-# spaces, soft hyphens, BOMs) are invisible and dropped.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 @dataclass
@@ -87,10 +85,8 @@ class OpenedTip:
 def clean_text(text: str | None, limit: int) -> str:
     """Typed text in NFC without invisible characters, or a Problem when it is empty (no
     letter or digit), longer than `limit` or garbage."""
-    text = unicodedata.normalize("NFC", (text or "").replace("\r\n", "\n").replace("\r", "\n"))
-    if _BIDI_CONTROLS & set(text):
-        raise Problem(N_("Nội dung có ký tự lạ, không đọc được. Bạn hãy gõ lại bằng chữ thường."))
-    text = "".join(char for char in text if unicodedata.category(char) != "Cf").strip()
+    # Bidi controls are refused and other format characters dropped (db.text.visible_text).
+    text = visible_text((text or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
     if not any(char.isalnum() for char in text):
         raise Problem(N_("Nội dung trống. Bạn hãy gõ vài dòng mô tả."))
     if any(
@@ -132,14 +128,14 @@ async def submit_tip(
     area = await session.get(Area, draft.area_id)
     if area is None:
         raise Problem(N_("Địa bàn đã chọn không còn trong hệ thống. Bạn hãy chọn lại."))
-    receipt = await new_receipt()
+    receipt = await new_receipt(keys)
     tip = Tip(
         area_id=area.id,
         area=area,
         kind=draft.kind,
         status="received",
         sealed=seal(keys.officers, _payload(draft)),
-        code_hash=code_hash(keys, receipt.code),
+        code_hash=receipt.lookup,
         code_salt=receipt.salt,
         reply_key=bytes(receipt.key.public_key),
         created_at=_hour(utcnow()),
@@ -151,13 +147,22 @@ async def submit_tip(
     return tip, receipt.code
 
 
-async def find_by_code(session: AsyncSession, keys: TipKeys, code: str) -> Tip | None:
-    """The tip this receipt code belongs to, or None."""
-    wanted = code_hash(keys, code)
-    tip = await session.scalar(select(Tip).where(Tip.code_hash == wanted))
-    if tip is None or not same_hash(tip.code_hash, wanted):
+@dataclass(frozen=True)
+class FoundTip:
+    """A tip found by its receipt code, with what the code derived (its reply key comes from it)."""
+
+    tip: Tip
+    lookup: CodeLookup
+
+
+async def find_by_code(session: AsyncSession, keys: TipKeys, code: str) -> FoundTip | None:
+    """The tip this receipt code (normalised) belongs to, or None. Each call costs one
+    argon2id derivation (in the derivations' thread), right code or wrong."""
+    found = await derive_lookup(keys, code)
+    tip = await session.scalar(select(Tip).where(Tip.code_hash == found.value))
+    if tip is None or not same_hash(tip.code_hash, found.value):
         return None
-    return tip
+    return FoundTip(tip, found)
 
 
 async def _entries(session: AsyncSession, tip_ids: list[int]) -> list[TipEntry]:
@@ -165,11 +170,11 @@ async def _entries(session: AsyncSession, tip_ids: list[int]) -> list[TipEntry]:
     return list(await session.scalars(query))
 
 
-async def tipster_history(session: AsyncSession, tip: Tip, code: str) -> list[HistoryItem]:
+async def tipster_history(session: AsyncSession, found: FoundTip) -> list[HistoryItem]:
     """The tip's history as its tipster may read it: replies opened with the code's key."""
-    key = await derive_code_key(code, tip.code_salt)
+    key = await derive_reply_key(found.lookup, found.tip.code_salt)
     items = []
-    for entry in await _entries(session, [tip.id]):
+    for entry in await _entries(session, [found.tip.id]):
         text = None
         if entry.sealed_for_tipster is not None:
             text = unseal(key, entry.sealed_for_tipster).decode("utf-8")
@@ -243,7 +248,7 @@ async def change_status(session: AsyncSession, member: Member, tip: Tip, status:
         raise Problem(N_("Trạng thái không hợp lệ."))
     tip.status = status
     session.add(TipEntry(tip_id=tip.id, kind="status", status=status, officer_id=member.id))
-    await session.flush()
+    await record(session, member, "tip_status", tip.area, subject=f"tip:{tip.id}", detail=status)
 
 
 async def add_reply(session: AsyncSession, keys: TipKeys, member: Member, tip: Tip, text: str) -> None:
@@ -257,7 +262,7 @@ async def add_reply(session: AsyncSession, keys: TipKeys, member: Member, tip: T
         sealed_for_officers=seal(keys.officers, data),
         sealed_for_tipster=seal(PublicKey(tip.reply_key), data),
     ))
-    await session.flush()
+    await record(session, member, "tip_reply", tip.area, subject=f"tip:{tip.id}")
 
 
 def _in_scope(member: Member):
@@ -275,6 +280,33 @@ async def open_tips(session: AsyncSession, member: Member, limit: int) -> tuple[
     total = await session.scalar(select(func.count(Tip.id)).where(*where))
     tips = await session.scalars(select(Tip).where(*where).order_by(Tip.id.desc()).limit(limit))
     return list(tips), total or 0
+
+
+async def tips_in_scope(
+    session: AsyncSession, member: Member, status: str | None = None, kind: str | None = None,
+    area: Area | None = None, limit: int = 200,
+) -> tuple[list[Tip], int]:
+    """The newest tips within an officer's scope (of `area` when given), filtered by status and
+    kind (at most `limit`), and how many match."""
+    if member.role not in OFFICER_ROLES:
+        return [], 0
+    where = [_in_scope(member)]
+    if status in TIP_STATUSES:
+        where.append(Tip.status == status)
+    if kind in TIP_KINDS:
+        where.append(Tip.kind == kind)
+    if area is not None:
+        where.append(Tip.area_id.in_(select(Area.id).where(Area.path.startswith(area.path, autoescape=True))))
+    total = await session.scalar(select(func.count(Tip.id)).where(*where))
+    tips = await session.scalars(select(Tip).where(*where).order_by(Tip.id.desc()).limit(limit))
+    return list(tips), total or 0
+
+
+async def sealed_parts(session: AsyncSession, tip: Tip) -> tuple[list[bytes], list[TipEntry]]:
+    """A tip's photos and history as stored (sealed): what the desk hands to the officer's
+    browser, which opens them with the private key."""
+    photos = await session.scalars(select(TipPhoto.sealed).where(TipPhoto.tip_id == tip.id).order_by(TipPhoto.id))
+    return list(photos), await _entries(session, [tip.id])
 
 
 async def set_route(session: AsyncSession, area_code: str, channel: str, chat_id: str) -> TipRoute:

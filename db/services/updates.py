@@ -1,12 +1,18 @@
-"""The processed-update ledger that makes each update take effect once."""
+"""The processed-update ledger that makes each update take effect once, and the replies kept
+with an update until they are sent (a tip's receipt), erased without residue."""
 
+import logging
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from db.models import ProcessedUpdate
-from db.services.sql import insert_ignore
+from db.models import KeptReply, ProcessedUpdate, utcnow
+from db.services.sql import insert_ignore, upsert
+from db.session import write_lock
+
+log = logging.getLogger(__name__)
 
 
 async def record_update(session: AsyncSession, source: str, update_id: str) -> bool:
@@ -26,28 +32,58 @@ async def prune_updates(session: AsyncSession, before: datetime) -> int:
 
 
 def _row(source: str, update_id: str):
-    return (ProcessedUpdate.source == source, ProcessedUpdate.update_id == update_id)
+    return (KeptReply.source == source, KeptReply.update_id == update_id)
 
 
 async def keep_replies(session: AsyncSession, source: str, update_id: str, replies: bytes) -> None:
-    """Keep, with the update's ledger row and in its transaction, replies still to be sent."""
-    await session.execute(update(ProcessedUpdate).where(*_row(source, update_id)).values(replies=replies))
+    """Keep, in the update's transaction, replies still to be sent (replacing earlier ones)."""
+    await upsert(session, KeptReply, {"source": source, "update_id": update_id, "replies": replies,
+                                      "kept_at": utcnow()}, ["source", "update_id"], ["replies"])
 
 
 async def kept_replies(session: AsyncSession, source: str, update_id: str) -> bytes | None:
     """The replies an earlier handling of this update kept and did not get to send."""
-    return await session.scalar(select(ProcessedUpdate.replies).where(*_row(source, update_id)))
+    return await session.scalar(select(KeptReply.replies).where(*_row(source, update_id)))
 
 
 async def forget_replies(session: AsyncSession, source: str, update_id: str) -> None:
-    """The kept replies were sent: nothing of them stays in the database."""
-    await session.execute(update(ProcessedUpdate).where(*_row(source, update_id)).values(replies=None))
+    """The kept replies were sent: their row goes (scrub_kept_replies then removes its traces)."""
+    await session.execute(delete(KeptReply).where(*_row(source, update_id)))
 
 
 async def updates_with_replies(session: AsyncSession, source: str, before: datetime) -> list[str]:
-    """The updates of `source` handled before `before` whose kept replies are still unsent."""
-    query = select(ProcessedUpdate.update_id).where(
-        ProcessedUpdate.source == source, ProcessedUpdate.replies.is_not(None),
-        ProcessedUpdate.processed_at < before,
-    ).order_by(ProcessedUpdate.processed_at)
+    """The updates of `source` whose replies, kept before `before`, are still unsent."""
+    query = select(KeptReply.update_id).where(
+        KeptReply.source == source, KeptReply.kept_at < before,
+    ).order_by(KeptReply.kept_at)
     return list(await session.scalars(query))
+
+
+async def scrub_kept_replies(engine: AsyncEngine) -> bool:
+    """Remove what a deleted kept reply leaves on disk; False when it must wait for a later
+    call (another transaction holds the table or a reader the WAL).
+
+    SQLite overwrites deleted content with zeros (secure_delete, db/session.py), but the row's
+    earlier page versions stay in the WAL until a checkpoint resets it, hundreds of updates
+    later: here the WAL is checkpointed and truncated to nothing at once. On PostgreSQL the
+    table is UNLOGGED (never in the WAL), but a deleted row stays in its pages until they are
+    reused: once no reply is kept any more, the table is truncated, which gives it new files.
+    """
+    if engine.dialect.name == "sqlite":
+        async with write_lock(engine), engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            cursor = await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, _frames, _done = await cursor.fetchone()
+            await cursor.close()
+        return not busy
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("SET LOCAL lock_timeout = '1s'"))
+            await connection.execute(text("LOCK TABLE kept_replies IN ACCESS EXCLUSIVE MODE"))
+            if await connection.scalar(text("SELECT EXISTS (SELECT 1 FROM kept_replies)")):
+                return False  # others wait to be sent: their turn truncates
+            await connection.execute(text("TRUNCATE kept_replies"))
+    except DBAPIError as error:  # the lock was not free within the second
+        log.info("kept replies not scrubbed yet: %s", type(error.orig).__name__)
+        return False
+    return True

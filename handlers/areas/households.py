@@ -1,7 +1,10 @@
 """Hamlet heads and officers: households not yet pledged / not yet reached, and approvals."""
 
-from aiogram import F, Router
+from typing import Literal
+
+from aiogram import Router
 from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.markdown import html_decoration as hd
@@ -11,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from base.after_commit import AfterCommit
 from base.clock import Clock
 from base.commands import COMMANDS, STAFF, requires
-from base.formatting import MAX_PAGE, echo, short, today, whole_number
+from base.formatting import echo, short, today
 from base.paging import fetch_page
 from base.settings import Settings
 from db.models import Area, Household, Member
@@ -21,6 +24,7 @@ from db.services.households import households_missing
 from db.services.joining import decide_household, pending_households
 from db.services.members import scope_covers
 from db.text import Translator
+from handlers.common.callbacks import Id, Page
 from handlers.common.keyboards import keyboard, pager
 
 PAGE = 10
@@ -29,16 +33,44 @@ MAX_HAMLET_BUTTONS = 40
 MAX_PENDING_SHOWN = 20
 
 
-async def _hamlet_in_scope(session: AsyncSession, member: Member, hamlet_id: str) -> Area | None:
-    area_id = whole_number(hamlet_id)
-    area = await session.get(Area, area_id) if area_id else None
+class HamletChoice(CallbackData, prefix="hl"):
+    """The hamlet whose lists to show."""
+
+    action: Literal["h"] = "h"
+    hamlet: Id
+
+
+class ListPage(CallbackData, prefix="hl"):
+    """A page of the households not pledged or not reached."""
+
+    which: Literal["unpledged", "unreached"]
+    hamlet: Id
+    page: Page
+
+
+class PendingHamlet(CallbackData, prefix="ap"):
+    """The hamlet whose new households to approve."""
+
+    action: Literal["h"] = "h"
+    hamlet: Id
+
+
+class Decision(CallbackData, prefix="ap"):
+    """Approve (y) or not (n) a new household."""
+
+    verdict: Literal["y", "n"]
+    household: Id
+
+
+async def _hamlet_in_scope(session: AsyncSession, member: Member, hamlet_id: int) -> Area | None:
+    area = await session.get(Area, hamlet_id)
     if area is None or area.level != "hamlet" or not scope_covers(member, area):
         return None
     return area
 
 
 async def _resolve(message: Message, session: AsyncSession, member: Member, code: str,
-                   prefix: str) -> Area | None:
+                   choice: type[HamletChoice] | type[PendingHamlet]) -> Area | None:
     """The hamlet a staff command is about: the typed code, the head's own hamlet, or a
     button list of the hamlets in the member's scope (then None)."""
     if code:
@@ -58,7 +90,7 @@ async def _resolve(message: Message, session: AsyncSession, member: Member, code
         await message.answer(_("Bạn gõ kèm mã ấp, ví dụ /households MÃ_ẤP."))
         return None
     await message.answer(_("Chọn ấp:"), reply_markup=keyboard(
-        *[[(short(f"{h.name} ({h.code})"), f"{prefix}:{h.id}")] for h in hamlets[:MAX_HAMLET_BUTTONS]]
+        *[[(short(f"{h.name} ({h.code})"), choice(hamlet=h.id))] for h in hamlets[:MAX_HAMLET_BUTTONS]]
     ))
     return None
 
@@ -66,7 +98,7 @@ async def _resolve(message: Message, session: AsyncSession, member: Member, code
 async def households_command(message: Message, command: CommandObject, session: AsyncSession,
                              member: Member, clock: Clock, settings: Settings) -> None:
     """/households [HAMLET]: the hamlet's progress and the two lists."""
-    hamlet = await _resolve(message, session, member, (command.args or "").strip(), "hl:h")
+    hamlet = await _resolve(message, session, member, (command.args or "").strip(), HamletChoice)
     if hamlet is not None:
         await summary(message, session, hamlet, clock, settings)
 
@@ -93,32 +125,28 @@ async def summary(target: Message, session: AsyncSession, hamlet: Area, clock: C
     if pending:
         lines.append(_("Có {count} hộ mới chờ duyệt: /approve {code}").format(count=pending, code=hamlet.code))
     await target.answer("\n".join(lines), reply_markup=keyboard(
-        [(_("Chưa ký cam kết ({count})").format(count=unpledged), f"hl:unpledged:{hamlet.id}:0")],
-        [(_("Chưa được tuyên truyền ({count})").format(count=unreached), f"hl:unreached:{hamlet.id}:0")],
+        [(_("Chưa ký cam kết ({count})").format(count=unpledged), ListPage(which="unpledged", hamlet=hamlet.id, page=0))],
+        [(_("Chưa được tuyên truyền ({count})").format(count=unreached), ListPage(which="unreached", hamlet=hamlet.id, page=0))],
     ))
 
 
-async def pick_hamlet(callback: CallbackQuery, session: AsyncSession, member: Member, clock: Clock,
-                      settings: Settings) -> None:
+async def pick_hamlet(callback: CallbackQuery, callback_data: HamletChoice, session: AsyncSession,
+                      member: Member, clock: Clock, settings: Settings) -> None:
     """A hamlet chosen from the buttons."""
     await callback.answer()
-    hamlet = await _hamlet_in_scope(session, member, callback.data.removeprefix("hl:h:"))
+    hamlet = await _hamlet_in_scope(session, member, callback_data.hamlet)
     if hamlet is None:
         await callback.message.answer(_("Ấp này nằm ngoài phạm vi bạn phụ trách."))
         return
     await summary(callback.message, session, hamlet, clock, settings)
 
 
-async def list_page(callback: CallbackQuery, session: AsyncSession, member: Member, clock: Clock,
-                    settings: Settings) -> None:
+async def list_page(callback: CallbackQuery, callback_data: ListPage, session: AsyncSession, member: Member,
+                    clock: Clock, settings: Settings) -> None:
     """One page of households not pledged / not reached."""
     await callback.answer()
-    parts = callback.data.split(":")
-    page = whole_number(parts[3], MAX_PAGE) if len(parts) == 4 else None
-    if page is None or parts[1] not in ("unpledged", "unreached"):
-        return
-    which = parts[1]
-    hamlet = await _hamlet_in_scope(session, member, parts[2])
+    which, page = callback_data.which, callback_data.page
+    hamlet = await _hamlet_in_scope(session, member, callback_data.hamlet)
     campaign = await current_campaign(session, hamlet, today(clock, settings)) if hamlet else None
     if hamlet is None or campaign is None:
         await callback.message.answer(_("Ấp này nằm ngoài phạm vi bạn phụ trách."))
@@ -134,13 +162,13 @@ async def list_page(callback: CallbackQuery, session: AsyncSession, member: Memb
     lines += [f"{h.code} — {hd.quote(h.head_name)}" + (f", {hd.quote(h.address)}" if h.address else "")
               for h in households]
     await callback.message.answer("\n".join(lines), reply_markup=keyboard(
-        pager(f"hl:{which}:{hamlet.id}", page, total, PAGE)))
+        pager(lambda number: ListPage(which=which, hamlet=hamlet.id, page=number), page, total, PAGE)))
 
 
 async def approve_command(message: Message, command: CommandObject, session: AsyncSession,
                           member: Member) -> None:
     """/approve [HAMLET]: households waiting for approval, each with ✅ / ❌."""
-    hamlet = await _resolve(message, session, member, (command.args or "").strip(), "ap:h")
+    hamlet = await _resolve(message, session, member, (command.args or "").strip(), PendingHamlet)
     if hamlet is not None:
         await show_pending(message, session, hamlet)
 
@@ -163,30 +191,29 @@ async def show_pending(target: Message, session: AsyncSession, hamlet: Area) -> 
             _("Hộ mới đăng ký ({code}): <b>{head}</b>, {address}, {size} người.").format(
                 code=household.code, head=hd.quote(household.head_name),
                 address=hd.quote(household.address), size=household.size),
-            reply_markup=keyboard([(_("✅ Duyệt"), f"ap:y:{household.id}"),
-                                   (_("❌ Không duyệt"), f"ap:n:{household.id}")]),
+            reply_markup=keyboard([(_("✅ Duyệt"), Decision(verdict="y", household=household.id)),
+                                   (_("❌ Không duyệt"), Decision(verdict="n", household=household.id))]),
         )
 
 
-async def pick_pending_hamlet(callback: CallbackQuery, session: AsyncSession, member: Member) -> None:
+async def pick_pending_hamlet(callback: CallbackQuery, callback_data: PendingHamlet, session: AsyncSession,
+                              member: Member) -> None:
     """A hamlet chosen for approvals."""
     await callback.answer()
-    hamlet = await _hamlet_in_scope(session, member, callback.data.removeprefix("ap:h:"))
+    hamlet = await _hamlet_in_scope(session, member, callback_data.hamlet)
     if hamlet is None:
         await callback.message.answer(_("Ấp này nằm ngoài phạm vi bạn phụ trách."))
         return
     await show_pending(callback.message, session, hamlet)
 
 
-async def decide(callback: CallbackQuery, session: AsyncSession, member: Member,
+async def decide(callback: CallbackQuery, callback_data: Decision, session: AsyncSession, member: Member,
                  after_commit: AfterCommit, translator: Translator, clock: Clock) -> None:
     """✅ Duyệt / ❌ Không duyệt."""
     await callback.answer()
-    approve, household_id = callback.data.startswith("ap:y:"), whole_number(callback.data[5:])
-    if household_id is None:
-        return
+    approve = callback_data.verdict == "y"
     household, _members = await decide_household(
-        session, member, household_id, approve, translator, clock.now())
+        session, member, callback_data.household, approve, translator, clock.now())
     text = _("Đã duyệt hộ {head} ({code}).") if approve else _("Đã không duyệt hộ {head} ({code}).")
     after_commit.call(callback.message.answer,
                       text.format(head=hd.quote(household.head_name), code=household.code))
@@ -199,8 +226,8 @@ def router() -> Router:
                             flags=COMMANDS["households"].flags)
     router.message.register(approve_command, Command("approve"), flags=COMMANDS["approve"].flags)
     staff = requires(*STAFF)
-    router.callback_query.register(pick_hamlet, F.data.startswith("hl:h:"), flags=staff)
-    router.callback_query.register(list_page, F.data.startswith("hl:"), flags=staff)
-    router.callback_query.register(pick_pending_hamlet, F.data.startswith("ap:h:"), flags=staff)
-    router.callback_query.register(decide, F.data.regexp(r"^ap:[yn]:"), flags=staff)
+    router.callback_query.register(pick_hamlet, HamletChoice.filter(), flags=staff)
+    router.callback_query.register(list_page, ListPage.filter(), flags=staff)
+    router.callback_query.register(pick_pending_hamlet, PendingHamlet.filter(), flags=staff)
+    router.callback_query.register(decide, Decision.filter(), flags=staff)
     return router

@@ -3,10 +3,11 @@ milestones and reminders, and remove reminders that have not been sent."""
 
 import unicodedata
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from base.after_commit import AfterCommit
 from base.commands import COMMANDS, requires
-from base.formatting import short, today, whole_number
+from base.formatting import short, today
 from base.settings import Settings
 from content.catalog import Catalog
 from db.models import AUDIENCES, MILESTONE_KINDS, Area, Campaign, Member, Reminder
@@ -44,6 +45,7 @@ from db.services.milestones import (
 from db.services.pledge_texts import newest_pledge_version
 from db.services.schedule_times import parse_day, parse_hhmm
 from handlers.areas.area import area_in_scope
+from handlers.common.callbacks import Id, Year
 from handlers.common.keyboards import button, not_a_command
 
 if TYPE_CHECKING:
@@ -52,6 +54,54 @@ if TYPE_CHECKING:
 TIMES = ("07:00", "08:00", "19:00")
 REMINDER_STATUS = {"planned": __("đã hẹn"), "sent": __("đã gửi"), "missed": __("bỏ lỡ")}
 STALE = __("Nút này không còn dùng được. Bạn hãy bắt đầu lại bằng lệnh.")
+
+
+class Step(CallbackData, prefix="cp"):
+    """A button without a value: close, add a milestone or a reminder, remove one, the festival day."""
+
+    action: Literal["close", "add", "remind", "rm", "festival"]
+
+
+class YearChoice(CallbackData, prefix="cp"):
+    """This year's or next year's calendar."""
+
+    action: Literal["year"] = "year"
+    year: Year
+
+
+class KindChoice(CallbackData, prefix="cp"):
+    """The kind of a new milestone."""
+
+    action: Literal["kind"] = "kind"
+    kind: Literal[MILESTONE_KINDS]
+
+
+class MilestoneChoice(CallbackData, prefix="cp"):
+    """The milestone a reminder hangs off."""
+
+    action: Literal["ms"] = "ms"
+    milestone: Id
+
+
+class TimeChoice(CallbackData, prefix="cp"):
+    """A preset time of day, as HHMM (the separator ':' cannot be in button data)."""
+
+    action: Literal["at"] = "at"
+    at: Literal[tuple(at.replace(":", "") for at in TIMES)]
+
+
+class AudienceChoice(CallbackData, prefix="cp"):
+    """Whom a reminder goes to."""
+
+    action: Literal["aud"] = "aud"
+    audience: Literal[AUDIENCES]
+
+
+class Removal(CallbackData, prefix="cp"):
+    """Remove a reminder: ask (`rm`), then confirm (`rmok`)."""
+
+    action: Literal["rm", "rmok"]
+    reminder: Id
 
 
 class CampaignForm(StatesGroup):
@@ -68,7 +118,7 @@ class CampaignForm(StatesGroup):
 
 
 def _keyboard(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[*rows, [button(_("Đóng"), "cp:close")]])
+    return InlineKeyboardMarkup(inline_keyboard=[*rows, [button(_("Đóng"), Step(action="close"))]])
 
 
 def _offset_label(days: int) -> str:
@@ -109,8 +159,8 @@ async def _calendar_text(
 
 
 def _menu_keyboard(*extra: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
-    return _keyboard([button(_("Thêm mốc"), "cp:add")], [button(_("Thêm lời nhắc"), "cp:remind")],
-                     [button(_("Xóa lời nhắc"), "cp:rm")], *extra)
+    return _keyboard([button(_("Thêm mốc"), Step(action="add"))], [button(_("Thêm lời nhắc"), Step(action="remind"))],
+                     [button(_("Xóa lời nhắc"), Step(action="rm"))], *extra)
 
 
 def _years(clock: "Clock", settings: Settings) -> tuple[int, int]:
@@ -131,7 +181,7 @@ async def _open_calendar(
     other = next_year if year == this_year else this_year
     await message.answer(await _calendar_text(session, campaign, area, year, settings),
                          reply_markup=_menu_keyboard(
-                             [button(_("📅 Xem năm {year}").format(year=other), f"cp:year:{other}")]))
+                             [button(_("📅 Xem năm {year}").format(year=other), YearChoice(year=other))]))
 
 
 async def show(
@@ -153,11 +203,11 @@ async def show(
 
 
 async def choose_year(
-    callback: CallbackQuery, session: AsyncSession, state: FSMContext, settings: Settings,
-    clock: "Clock",
+    callback: CallbackQuery, callback_data: YearChoice, session: AsyncSession, state: FSMContext,
+    settings: Settings, clock: "Clock",
 ) -> None:
     """This year's or next year's calendar."""
-    year = whole_number(callback.data.removeprefix("cp:year:"))
+    year = callback_data.year
     data = await state.get_data()
     if year not in _years(clock, settings) or "area_id" not in data:
         await callback.answer(str(STALE), show_alert=True)
@@ -180,16 +230,15 @@ async def ask_kind(callback: CallbackQuery, state: FSMContext) -> None:
     """Which milestone."""
     await callback.answer()
     await state.set_state(CampaignForm.kind)
-    rows = [[button(_(KIND_TITLES[kind]), f"cp:kind:{kind}")] for kind in MILESTONE_KINDS]
+    rows = [[button(_(KIND_TITLES[kind]), KindChoice(kind=kind))] for kind in MILESTONE_KINDS]
     await callback.message.answer(_("Thêm mốc nào?"), reply_markup=_keyboard(*rows))
 
 
-async def choose_kind(callback: CallbackQuery, session: AsyncSession, state: FSMContext) -> None:
+async def choose_kind(
+    callback: CallbackQuery, callback_data: KindChoice, session: AsyncSession, state: FSMContext
+) -> None:
     """A kind; a custom milestone asks for its title first."""
-    kind = callback.data.removeprefix("cp:kind:")
-    if kind not in MILESTONE_KINDS:
-        await callback.answer(str(STALE), show_alert=True)
-        return
+    kind = callback_data.kind
     await callback.answer()
     await state.update_data(kind=kind)
     if kind == "custom":
@@ -215,7 +264,7 @@ async def _ask_day(message: Message, session: AsyncSession, state: FSMContext) -
     rows = []
     if data["kind"] in DEFAULT_DAYS:  # the festival, the recognition's periods and deadlines
         default = date(year, *DEFAULT_DAYS[data["kind"]])
-        rows.append([button(f"{default:%d/%m/%Y}", "cp:festival")])
+        rows.append([button(f"{default:%d/%m/%Y}", Step(action="festival"))])
     await message.answer(_("Gõ ngày của mốc dạng DD/MM/YYYY (trong năm {year}).").format(year=year),
                          reply_markup=_keyboard(*rows))
 
@@ -262,7 +311,7 @@ async def _add_milestone(
             year=year, area=hd.quote(area.name)))
     after_commit.call(
         message.answer, "\n".join(lines),
-        reply_markup=_keyboard([button(_("Thêm lời nhắc cho mốc này"), f"cp:ms:{milestone.id}")]))
+        reply_markup=_keyboard([button(_("Thêm lời nhắc cho mốc này"), MilestoneChoice(milestone=milestone.id))]))
 
 
 async def ask_milestone(
@@ -279,16 +328,17 @@ async def ask_milestone(
                                       reply_markup=_menu_keyboard())
         return
     await state.set_state(CampaignForm.milestone)
-    rows = [[button(f"{m.happens_on:%d/%m} {milestone_title(m, _)}"[:60], f"cp:ms:{m.id}")]
+    rows = [[button(f"{m.happens_on:%d/%m} {milestone_title(m, _)}"[:60], MilestoneChoice(milestone=m.id))]
             for m in upcoming[:10]]
     await callback.message.answer(_("Nhắc cho mốc nào?"), reply_markup=_keyboard(*rows))
 
 
-async def choose_milestone(callback: CallbackQuery, session: AsyncSession, state: FSMContext) -> None:
+async def choose_milestone(
+    callback: CallbackQuery, callback_data: MilestoneChoice, session: AsyncSession, state: FSMContext
+) -> None:
     """The milestone; then how many days before."""
-    milestone_id = whole_number(callback.data.removeprefix("cp:ms:"))
     data, area, campaign, _year = await _context(session, state)
-    milestone = await get_milestone(session, milestone_id) if milestone_id else None
+    milestone = await get_milestone(session, callback_data.milestone)
     if (milestone is None or campaign is None or milestone.campaign_id != campaign.id
             or not milestone.area.contains(area)):
         await callback.answer(str(STALE), show_alert=True)
@@ -312,15 +362,15 @@ async def typed_offset(message: Message, state: FSMContext) -> None:
 async def _ask_time(message: Message, state: FSMContext, days: int) -> None:
     await state.update_data(days=days)
     await state.set_state(CampaignForm.at)
-    rows = [[button(at, f"cp:at:{at}") for at in TIMES]]
+    rows = [[button(at, TimeChoice(at=at.replace(":", ""))) for at in TIMES]]
     await message.answer(_("{offset}. Gửi lúc mấy giờ? Chọn, hoặc gõ giờ dạng HH:MM.").format(
         offset=_offset_label(days)), reply_markup=_keyboard(*rows))
 
 
-async def choose_time(callback: CallbackQuery, state: FSMContext) -> None:
+async def choose_time(callback: CallbackQuery, callback_data: TimeChoice, state: FSMContext) -> None:
     """A preset time of day."""
     await callback.answer()
-    await _ask_audience(callback.message, state, callback.data.removeprefix("cp:at:"))
+    await _ask_audience(callback.message, state, f"{callback_data.at[:2]}:{callback_data.at[2:]}")
 
 
 async def typed_time(message: Message, state: FSMContext) -> None:
@@ -335,18 +385,18 @@ async def _ask_audience(message: Message, state: FSMContext, text: str) -> None:
         return
     await state.update_data(at=f"{at:%H:%M}")
     await state.set_state(CampaignForm.audience)
-    rows = [[button(_(AUDIENCE_LABELS[a]), f"cp:aud:{a}")] for a in AUDIENCES]
+    rows = [[button(_(AUDIENCE_LABELS[a]), AudienceChoice(audience=a))] for a in AUDIENCES]
     await message.answer(_("Nhắc ai?"), reply_markup=_keyboard(*rows))
 
 
 async def choose_audience(
-    callback: CallbackQuery, session: AsyncSession, member: Member, state: FSMContext,
-    settings: Settings, clock: "Clock", after_commit: AfterCommit,
+    callback: CallbackQuery, callback_data: AudienceChoice, session: AsyncSession, member: Member,
+    state: FSMContext, settings: Settings, clock: "Clock", after_commit: AfterCommit,
 ) -> None:
     """The audience; the reminder is saved and planned."""
-    audience = callback.data.removeprefix("cp:aud:")
+    audience = callback_data.audience
     data, area, _campaign, _year = await _context(session, state)
-    if audience not in AUDIENCES or not {"milestone_id", "days", "at"} <= data.keys():
+    if not {"milestone_id", "days", "at"} <= data.keys():
         await callback.answer(str(STALE), show_alert=True)
         return
     await callback.answer()
@@ -384,34 +434,33 @@ async def ask_removal(
         await callback.message.answer(_("Không có lời nhắc nào chưa gửi để xóa."),
                                       reply_markup=_menu_keyboard())
         return
-    rows = [[button(short(_reminder_label(r, settings), 60), f"cp:rm:{r.id}")] for r in removable[:10]]
+    rows = [[button(short(_reminder_label(r, settings), 60), Removal(action="rm", reminder=r.id))] for r in removable[:10]]
     await callback.message.answer(_("Xóa lời nhắc nào?"), reply_markup=_keyboard(*rows))
 
 
 async def confirm_removal(
-    callback: CallbackQuery, session: AsyncSession, member: Member, settings: Settings
+    callback: CallbackQuery, callback_data: Removal, session: AsyncSession, member: Member, settings: Settings
 ) -> None:
     """Ask once more before removing."""
-    reminder_id = whole_number(callback.data.removeprefix("cp:rm:"))
-    reminder = await session.get(Reminder, reminder_id) if reminder_id else None
+    reminder = await session.get(Reminder, callback_data.reminder)
     if reminder is None or not may_remove(member, reminder):
         await callback.answer(_("Không có lời nhắc #{id} mà bạn được phép xóa.").format(
-            id=reminder_id or "?"), show_alert=True)
+            id=callback_data.reminder), show_alert=True)
         return
     await callback.answer()
     await callback.message.answer(
         _("Xóa lời nhắc {reminder} ({area})? Lời nhắc sẽ không được gửi.").format(
             reminder=hd.quote(_reminder_label(reminder, settings)), area=hd.quote(reminder.area.name)),
-        reply_markup=_keyboard([button(_("Xóa lời nhắc này"), f"cp:rmok:{reminder.id}")]))
+        reply_markup=_keyboard([button(_("Xóa lời nhắc này"), Removal(action="rmok", reminder=reminder.id))]))
 
 
 async def remove(
-    callback: CallbackQuery, session: AsyncSession, member: Member, after_commit: AfterCommit
+    callback: CallbackQuery, callback_data: Removal, session: AsyncSession, member: Member,
+    after_commit: AfterCommit,
 ) -> None:
     """Remove the reminder; the scheduler drops its job when it next plans."""
     await callback.answer()
-    reminder = await remove_reminder(
-        session, member, whole_number(callback.data.removeprefix("cp:rmok:")) or 0)
+    reminder = await remove_reminder(session, member, callback_data.reminder)
     after_commit.call(callback.message.answer,
                       _("Đã xóa lời nhắc #{id}; sẽ không gửi.").format(id=reminder.id),
                       reply_markup=_menu_keyboard())
@@ -433,21 +482,21 @@ def router() -> Router:
     # Typed steps read text, never a command: /cancel, /id … keep their meaning.
     typed = not_a_command()
     router.message.register(show, Command("campaign"), flags=COMMANDS["campaign"].flags)
-    callbacks.register(close, form, F.data == "cp:close", flags=staff)
-    callbacks.register(choose_year, form, F.data.startswith("cp:year:"), flags=staff)
-    callbacks.register(ask_kind, CampaignForm.menu, F.data == "cp:add", flags=staff)
-    callbacks.register(ask_milestone, CampaignForm.menu, F.data == "cp:remind", flags=staff)
-    callbacks.register(ask_removal, CampaignForm.menu, F.data == "cp:rm", flags=staff)
-    callbacks.register(confirm_removal, form, F.data.startswith("cp:rm:"), flags=staff)
-    callbacks.register(remove, form, F.data.startswith("cp:rmok:"), flags=staff)
-    callbacks.register(choose_kind, CampaignForm.kind, F.data.startswith("cp:kind:"), flags=staff)
+    callbacks.register(close, form, Step.filter(F.action == "close"), flags=staff)
+    callbacks.register(choose_year, form, YearChoice.filter(), flags=staff)
+    callbacks.register(ask_kind, CampaignForm.menu, Step.filter(F.action == "add"), flags=staff)
+    callbacks.register(ask_milestone, CampaignForm.menu, Step.filter(F.action == "remind"), flags=staff)
+    callbacks.register(ask_removal, CampaignForm.menu, Step.filter(F.action == "rm"), flags=staff)
+    callbacks.register(confirm_removal, form, Removal.filter(F.action == "rm"), flags=staff)
+    callbacks.register(remove, form, Removal.filter(F.action == "rmok"), flags=staff)
+    callbacks.register(choose_kind, CampaignForm.kind, KindChoice.filter(), flags=staff)
     router.message.register(typed_title, CampaignForm.title, typed, flags=staff)
-    callbacks.register(festival_day, CampaignForm.day, F.data == "cp:festival", flags=staff)
+    callbacks.register(festival_day, CampaignForm.day, Step.filter(F.action == "festival"), flags=staff)
     router.message.register(typed_day, CampaignForm.day, typed, flags=staff)
     callbacks.register(choose_milestone, StateFilter(CampaignForm.menu, CampaignForm.milestone),
-                       F.data.startswith("cp:ms:"), flags=staff)
+                       MilestoneChoice.filter(), flags=staff)
     router.message.register(typed_offset, CampaignForm.offset, typed, flags=staff)
-    callbacks.register(choose_time, CampaignForm.at, F.data.startswith("cp:at:"), flags=staff)
+    callbacks.register(choose_time, CampaignForm.at, TimeChoice.filter(), flags=staff)
     router.message.register(typed_time, CampaignForm.at, typed, flags=staff)
-    callbacks.register(choose_audience, CampaignForm.audience, F.data.startswith("cp:aud:"), flags=staff)
+    callbacks.register(choose_audience, CampaignForm.audience, AudienceChoice.filter(), flags=staff)
     return router

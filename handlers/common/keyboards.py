@@ -1,7 +1,7 @@
 """The one set of keyboard helpers: inline keyboards (numbered options on text-only channels),
 pagers, and the filter that keeps commands out of typed steps."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from aiogram import F
 from aiogram.filters.callback_data import CallbackData
@@ -27,11 +27,11 @@ def keyboard(*rows: Iterable[tuple[str, Data]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[button(label, data) for label, data in row] for row in rows if row])
 
 
-def pager(prefix: str, page: int, total: int, size: int) -> list[tuple[str, str]]:
-    """◀ / ▶ buttons for a paginated list (callback data `prefix:<page>`)."""
+def pager(page_data: Callable[[int], Data], page: int, total: int, size: int) -> list[tuple[str, Data]]:
+    """◀ / ▶ buttons for a paginated list; `page_data(page)` is a page's button data."""
     row = []
     if page > 0:
-        row.append((_("◀ Trước"), f"{prefix}:{page - 1}"))
+        row.append((_("◀ Trước"), page_data(page - 1)))
     if (page + 1) * size < total:
-        row.append((_("Sau ▶"), f"{prefix}:{page + 1}"))
+        row.append((_("Sau ▶"), page_data(page + 1)))
     return row

@@ -1,6 +1,6 @@
 """Quizzes under articles: one question at a time, the right answer and why, then the score."""
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -9,14 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from base.after_commit import AfterCommit
 from base.clock import Clock
-from base.formatting import today, whole_number
+from base.formatting import today
 from base.settings import Settings
 from content.catalog import Article, Catalog
 from db.models import Member
 from db.services.joining import has_consented
 from db.services.outreach import answer_question, quiz_attempt
 from handlers.common.keyboards import keyboard
-from handlers.outreach.learn import not_counted
+from handlers.outreach.learn import QuizAnswer, StartQuiz, not_counted
 
 LETTERS = "ABCDEF"
 
@@ -28,17 +28,17 @@ async def ask(target: Message, article: Article, number: int) -> None:
         number=number + 1, total=len(article.quiz), question=hd.quote(question.text))]
     lines += [f"{LETTERS[i]}. {hd.quote(option)}" for i, option in enumerate(question.options)]
     await target.answer("\n".join(lines), reply_markup=keyboard([
-        (LETTERS[i], f"quiz:a:{article.id}:{number}:{i}") for i in range(len(question.options))
+        (LETTERS[i], QuizAnswer(article=article.id, number=number, choice=i)) for i in range(len(question.options))
     ]))
 
 
 async def start_quiz(
-    callback: CallbackQuery, session: AsyncSession, member: Member | None, catalog: Catalog,
+    callback: CallbackQuery, callback_data: StartQuiz, session: AsyncSession, member: Member | None, catalog: Catalog,
     i18n: I18n, clock: Clock, settings: Settings,
 ) -> None:
     """Begin (or resume) the quiz of an article."""
     await callback.answer()
-    article = catalog.article(callback.data.removeprefix("quiz:s:"), i18n.current_locale)
+    article = catalog.article(callback_data.article, i18n.current_locale)
     if article is None or not article.quiz:
         await callback.message.answer(_("Bài này không có câu hỏi. Gõ /learn để chọn bài khác."))
         return
@@ -56,16 +56,15 @@ async def start_quiz(
 
 
 async def answer(
-    callback: CallbackQuery, session: AsyncSession, member: Member | None, catalog: Catalog,
+    callback: CallbackQuery, callback_data: QuizAnswer, session: AsyncSession, member: Member | None, catalog: Catalog,
     i18n: I18n, clock: Clock, settings: Settings, after_commit: AfterCommit,
 ) -> None:
     """An answer button: say if it was right and why, then the next question or the score
     (once the answer is stored: the score may say the household counts as reached)."""
     await callback.answer()
-    parts = callback.data.removeprefix("quiz:a:").rsplit(":", 2)
-    article = catalog.article(parts[0], i18n.current_locale) if len(parts) == 3 else None
-    number, choice = (whole_number(parts[1], 99), whole_number(parts[2], 99)) if article else (None, None)
-    if (article is None or not has_consented(member) or number is None or choice is None
+    article = catalog.article(callback_data.article, i18n.current_locale)
+    number, choice = callback_data.number, callback_data.choice
+    if (article is None or not has_consented(member)
             or number >= len(article.quiz) or choice >= len(article.quiz[number].options)):
         await callback.message.answer(_("Câu hỏi này không còn dùng được. Gõ /learn để làm lại."))
         return
@@ -101,6 +100,6 @@ async def answer(
 def router() -> Router:
     """The quiz router."""
     router = Router(name="quiz")
-    router.callback_query.register(start_quiz, F.data.startswith("quiz:s:"))
-    router.callback_query.register(answer, F.data.startswith("quiz:a:"))
+    router.callback_query.register(start_quiz, StartQuiz.filter())
+    router.callback_query.register(answer, QuizAnswer.filter())
     return router

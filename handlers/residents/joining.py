@@ -1,25 +1,31 @@
 """Joining a hamlet: /start j_CODE (QR, deep link), /join CODE, or picking the area from buttons;
 then consent, then finding or registering the household."""
 
+from typing import Annotated, Literal
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.markdown import html_decoration as hd
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from base.after_commit import AfterCommit
 from base.clock import Clock
 from base.commands import COMMANDS
-from base.formatting import MAX_PAGE, short, whole_number
+from base.formatting import MAX_ID, short, whole_number
 from base.paging import fetch_page, page_count
 from base.preferences import prefs_key, remembered_locale
 from db.models import Area, Household, Member
 from db.services.areas import children
 from db.services.joining import (
+    clean_address,
+    clean_head_name,
     give_consent,
     hamlet_by_join_code,
     has_consented,
@@ -30,12 +36,52 @@ from db.services.joining import (
 )
 from db.services.organizations import organization_by_join_code
 from db.text import Translator
+from handlers.common.callbacks import Id, Page
 from handlers.common.keyboards import keyboard, pager
 from handlers.movement.organizations import offer_representation
 
 PAGE = 8
 # Areas a page of /join shows (a province can have a hundred communes since the 2025 reform).
 AREA_PAGE = 20
+
+
+class AreaChoice(CallbackData, prefix="area"):
+    """An area to go into, or the hamlet to join."""
+
+    area: Id
+
+
+class AreaPage(CallbackData, prefix="areas"):
+    """A page of the areas under `parent` (0: the top of the tree)."""
+
+    parent: Annotated[int, Field(ge=0, le=MAX_ID)]
+    page: Page
+
+
+class Consent(CallbackData, prefix="consent"):
+    """The answer to the privacy notice."""
+
+    answer: Literal["yes", "no"]
+
+
+class HouseholdPage(CallbackData, prefix="hh"):
+    """A page of the hamlet's households."""
+
+    action: Literal["list"] = "list"
+    page: Page
+
+
+class HouseholdPick(CallbackData, prefix="hh"):
+    """The household chosen."""
+
+    action: Literal["pick"] = "pick"
+    household: Id
+
+
+class HouseholdStep(CallbackData, prefix="hh"):
+    """Register a household not on the list: begin, send, or cancel."""
+
+    action: Literal["new", "register", "cancel"]
 
 
 class Joining(StatesGroup):
@@ -72,7 +118,7 @@ async def begin(
     if not has_consented(member):
         await state.set_state(Joining.consent)
         await message.answer(privacy_notice(), reply_markup=keyboard(
-            [(_("✅ Đồng ý"), "consent:yes"), (_("Không đồng ý"), "consent:no")]
+            [(_("✅ Đồng ý"), Consent(answer="yes")), (_("Không đồng ý"), Consent(answer="no"))]
         ))
         return
     await ask_household(message, hamlet, member, state)
@@ -87,8 +133,8 @@ async def ask_household(message: Message, hamlet: Area, member: Member, state: F
         lines.append(_("Bạn đang ở hộ {head} ({code}); chọn hộ khác nếu cần.").format(
             head=hd.quote(member.household.head_name), code=member.household.code))
     lines.append(_("Gõ tên chủ hộ (có dấu hay không dấu đều được) hoặc mã hộ để tìm hộ của bạn."))
-    markup = keyboard([(_("📋 Xem danh sách hộ"), "hh:list:0")],
-                      [(_("➕ Hộ tôi chưa có trong danh sách"), "hh:new")])
+    markup = keyboard([(_("📋 Xem danh sách hộ"), HouseholdPage(page=0))],
+                      [(_("➕ Hộ tôi chưa có trong danh sách"), HouseholdStep(action="new"))])
     if after_commit is None:
         await message.answer("\n".join(lines), reply_markup=markup)
     else:
@@ -143,30 +189,29 @@ async def show_areas(message: Message, session: AsyncSession, parent: Area | Non
         title += " " + _("(trang {page}/{pages})").format(page=page + 1, pages=pages)
     shown = areas[page * AREA_PAGE:(page + 1) * AREA_PAGE]
     await message.answer(title, reply_markup=keyboard(
-        *[[(short(area.name), f"area:{area.id}")] for area in shown],
-        pager(f"areas:{parent.id if parent else 0}", page, len(areas), AREA_PAGE),
+        *[[(short(area.name), AreaChoice(area=area.id))] for area in shown],
+        pager(lambda number: AreaPage(parent=parent.id if parent else 0, page=number), page, len(areas), AREA_PAGE),
     ))
 
 
-async def area_page(callback: CallbackQuery, session: AsyncSession) -> None:
+async def area_page(callback: CallbackQuery, callback_data: AreaPage, session: AsyncSession) -> None:
     """◀ / ▶ under a list of areas."""
     await callback.answer()
-    parent_id, _sep, page_text = callback.data.removeprefix("areas:").partition(":")
-    parent_number, page = whole_number(parent_id), whole_number(page_text, MAX_PAGE)
+    parent_number, page = callback_data.parent, callback_data.page
     parent = await session.get(Area, parent_number) if parent_number else None
-    if parent_number is None or page is None or (parent_number and parent is None):
+    if parent_number and parent is None:
         await callback.message.answer(_("Không tìm thấy địa bàn này. Gõ /join để chọn lại."))
         return
     await show_areas(callback.message, session, parent, page)
 
 
 async def pick_area(
-    callback: CallbackQuery, session: AsyncSession, member: Member | None, state: FSMContext
+    callback: CallbackQuery, callback_data: AreaChoice, session: AsyncSession, member: Member | None,
+    state: FSMContext,
 ) -> None:
     """An area button: go one level down, or begin joining a hamlet."""
     await callback.answer()
-    area_id = whole_number(callback.data.removeprefix("area:"))
-    area = await session.get(Area, area_id) if area_id else None
+    area = await session.get(Area, callback_data.area)
     if area is None:
         await callback.message.answer(_("Không tìm thấy địa bàn này. Gõ /join để chọn lại."))
     elif area.level == "hamlet":
@@ -176,13 +221,13 @@ async def pick_area(
 
 
 async def consent(
-    callback: CallbackQuery, session: AsyncSession, member: Member | None, state: FSMContext,
+    callback: CallbackQuery, callback_data: Consent, session: AsyncSession, member: Member | None, state: FSMContext,
     channel: str, channel_user_id: str, fsm_storage: BaseStorage, after_commit: AfterCommit,
 ) -> None:
     """Đồng ý stores the member and goes on; Không đồng ý stores nothing."""
     await callback.answer()
     hamlet = await _hamlet(session, state)
-    if callback.data == "consent:no" or hamlet is None:
+    if callback_data.answer == "no" or hamlet is None:
         await state.clear()
         await callback.message.answer(_(
             "Bình Yên không lưu gì về bạn. Bạn vẫn đọc tin tuyên truyền (/learn) và gửi tin báo "
@@ -211,8 +256,8 @@ async def search(message: Message, session: AsyncSession, state: FSMContext) -> 
         await message.answer(
             _("Không tìm thấy hộ nào khớp “{query}”. Bạn gõ lại, hoặc chọn bên dưới.").format(
                 query=hd.quote(query)),
-            reply_markup=keyboard([(_("📋 Xem danh sách hộ"), "hh:list:0")],
-                                  [(_("➕ Hộ tôi chưa có trong danh sách"), "hh:new")]),
+            reply_markup=keyboard([(_("📋 Xem danh sách hộ"), HouseholdPage(page=0))],
+                                  [(_("➕ Hộ tôi chưa có trong danh sách"), HouseholdStep(action="new"))]),
         )
         return
     await message.answer(_("Chọn hộ của bạn:"), reply_markup=_household_buttons(found))
@@ -221,16 +266,18 @@ async def search(message: Message, session: AsyncSession, state: FSMContext) -> 
 def _household_buttons(households: list[Household], *extra: list[tuple[str, str]]):
     # The head's name and the household code only: the join code is posted in public, and the
     # addresses are for the hamlet head's lists.
-    rows = [[(short(f"{h.head_name} — {h.code}"), f"hh:pick:{h.id}")] for h in households]
-    return keyboard(*rows, *extra, [(_("➕ Hộ tôi chưa có trong danh sách"), "hh:new")])
+    rows = [[(short(f"{h.head_name} — {h.code}"), HouseholdPick(household=h.id))] for h in households]
+    return keyboard(*rows, *extra, [(_("➕ Hộ tôi chưa có trong danh sách"), HouseholdStep(action="new"))])
 
 
-async def list_page(callback: CallbackQuery, session: AsyncSession, state: FSMContext) -> None:
+async def list_page(
+    callback: CallbackQuery, callback_data: HouseholdPage, session: AsyncSession, state: FSMContext
+) -> None:
     """One page of the hamlet's households."""
     await callback.answer()
     hamlet = await _hamlet(session, state)
-    page = whole_number(callback.data.removeprefix("hh:list:"), MAX_PAGE)
-    if hamlet is None or page is None:
+    page = callback_data.page
+    if hamlet is None:
         await callback.message.answer(_("Phiên chọn hộ đã hết. Gõ /join để bắt đầu lại."))
         return
     households, total, page, pages = await fetch_page(
@@ -238,18 +285,17 @@ async def list_page(callback: CallbackQuery, session: AsyncSession, state: FSMCo
     text = _("Các hộ của {hamlet} (trang {page}/{pages}):").format(
         hamlet=hd.quote(hamlet.name), page=page + 1, pages=pages)
     await callback.message.answer(text, reply_markup=_household_buttons(
-        households, pager("hh:list", page, total, PAGE)))
+        households, pager(lambda number: HouseholdPage(page=number), page, total, PAGE)))
 
 
 async def pick_household(
-    callback: CallbackQuery, session: AsyncSession, member: Member | None, state: FSMContext,
+    callback: CallbackQuery, callback_data: HouseholdPick, session: AsyncSession, member: Member | None, state: FSMContext,
     after_commit: AfterCommit,
 ) -> None:
     """The member chose their household."""
     await callback.answer()
     hamlet = await _hamlet(session, state)
-    household_id = whole_number(callback.data.removeprefix("hh:pick:"))
-    household = await session.get(Household, household_id) if household_id else None
+    household = await session.get(Household, callback_data.household)
     if hamlet is None or member is None or household is None or household.hamlet_id != hamlet.id:
         await callback.message.answer(_("Phiên chọn hộ đã hết. Gõ /join để bắt đầu lại."))
         return
@@ -273,7 +319,7 @@ async def new_household(callback: CallbackQuery, session: AsyncSession, state: F
 
 async def new_name(message: Message, state: FSMContext) -> None:
     """The head's name of the new household."""
-    name = " ".join((message.text or "").split())
+    name = clean_head_name(message.text or "")  # a Problem (bidi controls …) is the reply: bot/middlewares/problems.py
     if not 2 <= len(name) <= 200:
         await message.answer(_("Bạn gõ họ tên chủ hộ (từ 2 đến 200 ký tự)."))
         return
@@ -284,7 +330,7 @@ async def new_name(message: Message, state: FSMContext) -> None:
 
 async def new_address(message: Message, state: FSMContext) -> None:
     """The new household's address."""
-    address = " ".join((message.text or "").split())
+    address = clean_address(message.text or "")  # a Problem (bidi controls …) is the reply: bot/middlewares/problems.py
     if not 2 <= len(address) <= 300:
         await message.answer(_("Bạn gõ địa chỉ của hộ (từ 2 đến 300 ký tự)."))
         return
@@ -305,20 +351,20 @@ async def new_size(message: Message, state: FSMContext) -> None:
         _("Đăng ký hộ:\n• Chủ hộ: {head}\n• Địa chỉ: {address}\n• Số người: {size}\n"
           "Trưởng ấp sẽ duyệt trước khi hộ được tính.").format(
             head=hd.quote(data["head_name"]), address=hd.quote(data["address"]), size=data["size"]),
-        reply_markup=keyboard([(_("✅ Gửi đăng ký"), "hh:register"), (_("Hủy"), "hh:cancel")]),
+        reply_markup=keyboard([(_("✅ Gửi đăng ký"), HouseholdStep(action="register")), (_("Hủy"), HouseholdStep(action="cancel"))]),
     )
 
 
 async def confirm_new(
-    callback: CallbackQuery, session: AsyncSession, member: Member | None, state: FSMContext,
-    after_commit: AfterCommit, translator: Translator, clock: Clock,
+    callback: CallbackQuery, callback_data: HouseholdStep, session: AsyncSession, member: Member | None,
+    state: FSMContext, after_commit: AfterCommit, translator: Translator, clock: Clock,
 ) -> None:
     """Send the registration to the hamlet head, or drop it."""
     await callback.answer()
     data = await state.get_data()
     hamlet = await _hamlet(session, state)
     await state.clear()
-    if callback.data == "hh:cancel":
+    if callback_data.action == "cancel":
         await callback.message.answer(_("Đã hủy đăng ký hộ mới."))
         return
     if hamlet is None or member is None or "size" not in data:
@@ -342,13 +388,13 @@ def router() -> Router:
     )
     router.message.register(start_with_code, Command("join", magic=F.args), flags=COMMANDS["join"].flags)
     router.message.register(join_without_code, Command("join"), flags=COMMANDS["join"].flags)
-    router.callback_query.register(pick_area, F.data.startswith("area:"))
-    router.callback_query.register(area_page, F.data.startswith("areas:"))
-    router.callback_query.register(consent, Joining.consent, F.data.in_({"consent:yes", "consent:no"}))
-    router.callback_query.register(list_page, F.data.startswith("hh:list:"))
-    router.callback_query.register(pick_household, F.data.startswith("hh:pick:"))
-    router.callback_query.register(new_household, F.data == "hh:new")
-    router.callback_query.register(confirm_new, Joining.new_confirm, F.data.in_({"hh:register", "hh:cancel"}))
+    router.callback_query.register(pick_area, AreaChoice.filter())
+    router.callback_query.register(area_page, AreaPage.filter())
+    router.callback_query.register(consent, Joining.consent, Consent.filter())
+    router.callback_query.register(list_page, HouseholdPage.filter())
+    router.callback_query.register(pick_household, HouseholdPick.filter())
+    router.callback_query.register(new_household, HouseholdStep.filter(F.action == "new"))
+    router.callback_query.register(confirm_new, Joining.new_confirm, HouseholdStep.filter(F.action != "new"))
     router.message.register(search, Joining.household, F.text, ~F.text.startswith("/"))
     router.message.register(new_name, Joining.new_name, F.text, ~F.text.startswith("/"))
     router.message.register(new_address, Joining.new_address, F.text, ~F.text.startswith("/"))

@@ -1,9 +1,12 @@
 """/language: choose Vietnamese or English."""
 
-from aiogram import F, Router
+from typing import Literal
+
+from aiogram import Router
 from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,22 +16,27 @@ from base.commands import COMMANDS
 from base.preferences import prefs_key, remember_locale
 from db.models import Member
 from db.services.members import set_locale
+from handlers.common.keyboards import keyboard
 
 # Each language is named in itself, so anyone can find their own.
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 
+class LanguageChoice(CallbackData, prefix="lang"):
+    """The language chosen."""
+
+    locale: Literal[tuple(LANGUAGE_NAMES)]
+
+
 async def ask_language(message: Message) -> None:
     """Offer the languages as buttons."""
-    keyboard = InlineKeyboardMarkup(inline_keyboard=[[
-        InlineKeyboardButton(text=name, callback_data=f"lang:{code}")
-        for code, name in LANGUAGE_NAMES.items()
-    ]])
-    await message.answer(_("Chọn ngôn ngữ / Choose your language:"), reply_markup=keyboard)
+    markup = keyboard([(name, LanguageChoice(locale=code)) for code, name in LANGUAGE_NAMES.items()])
+    await message.answer(_("Chọn ngôn ngữ / Choose your language:"), reply_markup=markup)
 
 
 async def choose_language(
     callback: CallbackQuery,
+    callback_data: LanguageChoice,
     session: AsyncSession,
     member: Member | None,
     i18n: I18n,
@@ -36,10 +44,7 @@ async def choose_language(
     after_commit: AfterCommit,
 ) -> None:
     """Remember the language and confirm in it."""
-    locale = callback.data.removeprefix("lang:")
-    if locale not in LANGUAGE_NAMES:
-        await callback.answer()
-        return
+    locale = callback_data.locale
     if member is not None:
         await set_locale(session, member, locale)
     else:
@@ -55,5 +60,5 @@ def router() -> Router:
     """The /language router."""
     router = Router(name="language")
     router.message.register(ask_language, Command("language"), flags=COMMANDS["language"].flags)
-    router.callback_query.register(choose_language, F.data.startswith("lang:"))
+    router.callback_query.register(choose_language, LanguageChoice.filter())
     return router

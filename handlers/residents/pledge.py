@@ -1,7 +1,10 @@
 """/pledge: the household confirms the campaign's pledge, or withdraws it with a reason."""
 
+from typing import Literal
+
 from aiogram import F, Router
 from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -26,6 +29,12 @@ class Withdrawing(StatesGroup):
     """Waiting for the reason of a withdrawal."""
 
     reason = State()
+
+
+class PledgeAction(CallbackData, prefix="pledge"):
+    """Confirm the household's pledge, or withdraw it."""
+
+    action: Literal["confirm", "withdraw"]
 
 
 def status_line(pledge: Pledge | None, head: str, year: int, settings: Settings) -> str:
@@ -54,9 +63,9 @@ async def show_pledge(
         return
     pledge = context.pledge
     if pledge is not None and pledge.status == "confirmed":
-        button = (_("Rút cam kết"), "pledge:withdraw")
+        button = (_("Rút cam kết"), PledgeAction(action="withdraw"))
     else:
-        button = (_("✅ Hộ tôi xác nhận cam kết"), "pledge:confirm")
+        button = (_("✅ Hộ tôi xác nhận cam kết"), PledgeAction(action="confirm"))
     await message.answer(
         f"<b>{hd.quote(text.title)}</b>\n\n{text.html}\n\n"
         + status_line(pledge, context.household.head_name, context.campaign.year, settings),
@@ -118,7 +127,7 @@ def router() -> Router:
     """The /pledge router."""
     router = Router(name="pledge")
     router.message.register(show_pledge, Command("pledge"), flags=COMMANDS["pledge"].flags)
-    router.callback_query.register(confirm, F.data == "pledge:confirm")
-    router.callback_query.register(ask_reason, F.data == "pledge:withdraw")
+    router.callback_query.register(confirm, PledgeAction.filter(F.action == "confirm"))
+    router.callback_query.register(ask_reason, PledgeAction.filter(F.action == "withdraw"))
     router.message.register(withdraw, Withdrawing.reason, F.text, ~F.text.startswith("/"))
     return router

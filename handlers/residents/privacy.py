@@ -1,7 +1,10 @@
 """/privacy shows what is stored about the member; /forget deletes it."""
 
-from aiogram import F, Router
+from typing import Literal
+
+from aiogram import Router
 from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import CallbackQuery, Message
@@ -70,15 +73,21 @@ async def ask_forget(message: Message, member: Member | None) -> None:
     if member.role != "resident":
         warning += "\n" + _("Bạn cũng sẽ mất vai trò {role}.").format(role=role_label(member))
     await message.answer(warning, reply_markup=keyboard(
-        [(_("Xóa dữ liệu của tôi"), "forget:yes"), (_("Không xóa"), "forget:no")]
+        [(_("Xóa dữ liệu của tôi"), Forget(answer="yes")), (_("Không xóa"), Forget(answer="no"))]
     ))
 
 
-async def forget(callback: CallbackQuery, session: AsyncSession, member: Member | None,
+class Forget(CallbackData, prefix="forget"):
+    """Delete my personal data: yes or no."""
+
+    answer: Literal["yes", "no"]
+
+
+async def forget(callback: CallbackQuery, callback_data: Forget, session: AsyncSession, member: Member | None,
                  state: FSMContext, fsm_storage: BaseStorage, after_commit: AfterCommit) -> None:
     """Delete the member's personal data, or keep it."""
     await callback.answer()
-    if callback.data == "forget:no":
+    if callback_data.answer == "no":
         await callback.message.answer(_("Đã giữ nguyên, không xóa gì."))
         return
     if member is not None:
@@ -97,5 +106,5 @@ def router() -> Router:
     router = Router(name="privacy")
     router.message.register(show_privacy, Command("privacy"), flags=COMMANDS["privacy"].flags)
     router.message.register(ask_forget, Command("forget"), flags=COMMANDS["forget"].flags)
-    router.callback_query.register(forget, F.data.in_({"forget:yes", "forget:no"}))
+    router.callback_query.register(forget, Forget.filter())
     return router

@@ -8,21 +8,23 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from base.labels import render_problem
+from base.state_expiry import STATE_SECONDS
 from base.tip_labels import split_messages
 from db.models import utcnow
 from db.services.tips import clean_text
 from db.text import Problem
 
-# A tip conversation left alone this long is forgotten with everything typed in it.
-DRAFT_SECONDS = 3600
+# A tip conversation is refused this long after its start, however many steps it took; the
+# storage forgets it (and every conversation) an hour after its last step
+# (base/state_expiry.py), so that its expiry in Redis says nothing of what it was.
+DRAFT_SECONDS = STATE_SECONDS
 
 
 async def begin(state: FSMContext, first: State, lifetime: int = DRAFT_SECONDS, **values: Any) -> None:
-    """Start a conversation afresh, to be forgotten `lifetime` seconds from now: a new draft
-    replaces anything left from an earlier one."""
+    """Start a conversation afresh, refused `lifetime` seconds from now: a new draft replaces
+    anything left from an earlier one."""
     await state.set_state(first)
     await state.set_data({"started": utcnow().timestamp(), "lifetime": lifetime, **values})
-    await _expire(state, lifetime)
 
 
 async def step(state: FSMContext, next_state: State, **values: Any) -> None:
@@ -30,10 +32,6 @@ async def step(state: FSMContext, next_state: State, **values: Any) -> None:
     await state.set_state(next_state)
     if values:
         await state.update_data(**values)
-    data = await state.get_data()
-    # Never past its time from the start, however many steps it takes.
-    left = data.get("started", utcnow().timestamp()) + _lifetime(data) - utcnow().timestamp()
-    await _expire(state, max(1, int(left)))
 
 
 def _lifetime(data: dict[str, Any]) -> int:
@@ -43,13 +41,6 @@ def _lifetime(data: dict[str, Any]) -> int:
 def _expired(data: dict[str, Any]) -> bool:
     started = data.get("started")
     return started is None or utcnow().timestamp() - started > _lifetime(data)
-
-
-async def _expire(state: FSMContext, seconds: int) -> None:
-    # Redis keeps conversation state without limit; a tip draft must not outlive its time.
-    expire = getattr(state.storage, "expire", None)  # bot.exactly_once.fsm_storage.CommittedStorage
-    if expire is not None:
-        await expire(state.key, seconds)
 
 
 async def live_draft(event: Message | CallbackQuery, state: FSMContext) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.markdown import html_decoration as hd
@@ -39,6 +39,8 @@ from db.services.tips import (
     tip_for_officer,
 )
 from db.text import Problem
+from handlers.common.callbacks import Id, Word
+from handlers.common.keyboards import button
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +55,14 @@ _retrying: set[asyncio.Task] = set()
 class Triage(CallbackData, prefix="tipo"):
     """An officer's status button under a group copy."""
 
-    tip: int
-    status: str
+    tip: Id
+    status: Word
 
 
 def triage_keyboard(tip: Tip) -> InlineKeyboardMarkup:
     """The status buttons under a tip's group copy."""
     return InlineKeyboardMarkup(inline_keyboard=[[
-        InlineKeyboardButton(text=str(STATUS_ACTIONS[status]),
-                             callback_data=Triage(tip=tip.id, status=status).pack())
+        button(str(STATUS_ACTIONS[status]), Triage(tip=tip.id, status=status))
         for status in OFFICER_STATUSES
     ]])
 

@@ -1,7 +1,7 @@
 """/tipstatus CODE: the tipster reads the status and replies of their tip, and adds to it.
 
-The receipt code is the only key: it finds the tip (by a keyed hash) and opens the replies
-(by the key it derives). Wrong codes are counted per sender and limited per hour.
+The receipt code is the only key: it finds the tip (by a memory-hard derivation under the
+server's secret) and opens the replies (by the key it derives). Wrong codes are counted per sender and limited per hour.
 """
 
 from aiogram import Bot, F, Router
@@ -26,6 +26,8 @@ from db.services.tip_limits import TipLimits
 from db.services.tip_sealing import TipKeys, normalise_code
 from db.services.tips import MAX_TEXT, add_addition, check_addition_room, find_by_code, tipster_history
 from db.text import Problem
+from handlers.common.callbacks import Word
+from handlers.common.keyboards import button
 from handlers.tips.drafting import answer_long, begin, cancel, live_draft, private_only, step, typed_text
 from handlers.tips.inbox import send_to_officers
 
@@ -45,11 +47,11 @@ class TipStatusForm(StatesGroup):
 class StatusAction(CallbackData, prefix="tips"):
     """Ask for a code, start an addition, or stop."""
 
-    action: str
+    action: Word
 
 
 def _button(text: str, action: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=StatusAction(action=action).pack())
+    return button(text, StatusAction(action=action))
 
 
 async def ask_status(
@@ -63,7 +65,7 @@ async def ask_status(
         return
     if not command.args:
         await begin(state, TipStatusForm.code)
-        await message.answer(_("Gõ mã biên nhận 12 chữ số của tin báo (ví dụ 4821 0937 5512)."))
+        await message.answer(_("Gõ mã biên nhận 16 chữ số của tin báo (ví dụ 4821 0937 5512 7306)."))
         return
     await _show(message, command.args, state, session, settings, tip_keys, tip_limits, channel, channel_user_id)
 
@@ -72,7 +74,7 @@ async def ask_code(callback: CallbackQuery, state: FSMContext) -> None:
     """The "Xem trạng thái" button: ask for the code (buttons never carry it)."""
     await callback.answer()
     await begin(state, TipStatusForm.code)
-    await callback.message.answer(_("Gõ mã biên nhận 12 chữ số của tin báo (ví dụ 4821 0937 5512)."))
+    await callback.message.answer(_("Gõ mã biên nhận 16 chữ số của tin báo (ví dụ 4821 0937 5512 7306)."))
 
 
 async def give_code(
@@ -94,14 +96,15 @@ async def _show(
 ) -> None:
     sender = await tip_limits.sender(channel, channel_user_id)
     try:
-        await tip_limits.check_code_attempts(sender)
+        await tip_limits.check_code_attempts(sender, session)
     except Problem as problem:
         await state.clear()
         await message.answer(render_problem(problem))
         return
     code = normalise_code(typed)
     if code is None:
-        await message.answer(_("Mã biên nhận gồm đúng 12 chữ số, ví dụ 4821 0937 5512. Bạn hãy gõ lại."))
+        await message.answer(_("Mã biên nhận gồm 16 chữ số (mã cấp trước đây có 12), ví dụ 4821 0937 5512 7306. "
+                               "Bạn hãy gõ lại."))
         return
     try:
         await tip_limits.take_lookup(sender)
@@ -109,13 +112,14 @@ async def _show(
         await state.clear()
         await message.answer(render_problem(problem))
         return
-    tip = await find_by_code(session, tip_keys, code)
-    if tip is None:
-        await tip_limits.wrong_code(sender)
+    found = await find_by_code(session, tip_keys, code)
+    if found is None:
+        await tip_limits.wrong_code(sender, session)
         await state.clear()
         await message.answer(_("Không có tin báo nào với mã này. Bạn hãy kiểm tra lại từng chữ số."))
         return
-    history = await tipster_history(session, tip, code)
+    tip = found.tip
+    history = await tipster_history(session, found)
     lines = [
         _("<b>Tin báo gửi ngày {date}</b>").format(date=local_date(tip.created_at, settings.tz)),
         _("Loại: {kind}").format(kind=kind_label(tip.kind)),

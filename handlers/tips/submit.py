@@ -7,6 +7,7 @@ state only until it is sent or cancelled, and an hour at most.
 
 import asyncio
 import logging
+from typing import Annotated
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
@@ -18,6 +19,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.markdown import html_decoration as hd
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from base.after_commit import AfterCommit
@@ -41,6 +43,8 @@ from db.services.tips import (
     submit_tip,
 )
 from db.text import Problem
+from handlers.common.callbacks import Page, Word
+from handlers.common.keyboards import button
 from handlers.tips.drafting import begin, cancel, live_draft, private_only, step, typed_text
 from handlers.tips.inbox import send_to_officers, triage_keyboard
 from handlers.tips.status import StatusAction
@@ -66,35 +70,31 @@ class TipForm(StatesGroup):
 class KindChoice(CallbackData, prefix="tipk"):
     """A kind button."""
 
-    kind: str
+    kind: Word
 
 
 class AreaChoice(CallbackData, prefix="tipa"):
     """Open an area to see what lies below it, or pick it as the place."""
 
-    action: str
-    area: int
-    page: int = 0
+    action: Word
+    area: Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]  # the handler says "chọn lại" unless it names an area
+    page: Page = 0
 
 
 class WhenChoice(CallbackData, prefix="tipw"):
     """A quick answer to "when"."""
 
-    choice: str
+    choice: Word
 
 
 class TipStep(CallbackData, prefix="tipx"):
     """Skip the place, finish the photos, send or cancel."""
 
-    action: str
-
-
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
+    action: Word
 
 
 def _cancel_row() -> list[InlineKeyboardButton]:
-    return [_button(_("Hủy"), TipStep(action="cancel"))]
+    return [button(_("Hủy"), TipStep(action="cancel"))]
 
 
 def _keyboard(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
@@ -133,7 +133,7 @@ async def start_tip(
         "Bình Yên không tự nhắn cho bạn.\n\n"
         "Gõ /cancel bất cứ lúc nào để hủy; không có gì được lưu cho đến khi bạn bấm Gửi."
     ))
-    buttons = [_button(str(KIND_LABELS[kind]), KindChoice(kind=kind)) for kind in TIP_KINDS]
+    buttons = [button(str(KIND_LABELS[kind]), KindChoice(kind=kind)) for kind in TIP_KINDS]
     await message.answer(
         _("<b>Bước 1/6.</b> Bạn muốn báo về việc gì?"),
         reply_markup=_keyboard([buttons[i:i + 2] for i in range(0, len(buttons), 2)]),
@@ -160,14 +160,14 @@ async def _ask_area(message: Message, session: AsyncSession, parent: Area | None
         parent = below[0]
         below = await children(session, parent)
     rows = [
-        [_button(area.name, AreaChoice(action="pick" if area.level == "hamlet" else "open", area=area.id))]
+        [button(area.name, AreaChoice(action="pick" if area.level == "hamlet" else "open", area=area.id))]
         for area in below[page * AREAS_PER_PAGE:(page + 1) * AREAS_PER_PAGE]
     ]
     if parent is not None:
         whole = _("Không rõ ấp nào (cả xã)") if parent.level == "commune" else _("Không rõ xã nào")
-        rows.append([_button(whole, AreaChoice(action="pick", area=parent.id))])
+        rows.append([button(whole, AreaChoice(action="pick", area=parent.id))])
     if (page + 1) * AREAS_PER_PAGE < len(below):
-        rows.append([_button(_("Xem thêm ▸"), AreaChoice(action="open", area=parent.id if parent else 0, page=page + 1))])
+        rows.append([button(_("Xem thêm ▸"), AreaChoice(action="open", area=parent.id if parent else 0, page=page + 1))])
     if parent is None:
         text = _("<b>Bước 2/6.</b> Việc xảy ra ở đâu? Chọn tỉnh, thành phố:")
     elif parent.level == "commune":
@@ -233,7 +233,7 @@ async def _ask_place(message: Message) -> None:
         _("<b>Bước 3/6.</b> Địa điểm cụ thể (không bắt buộc): số nhà, tên đường, quán, mốc gần đó.\n"
           "Bạn cũng có thể gửi vị trí nếu ứng dụng cho phép. Vị trí là thông tin nhạy cảm: "
           "chỉ gửi khi bạn thấy an toàn, không gửi cũng được."),
-        reply_markup=_keyboard([[_button(_("Bỏ qua"), TipStep(action="skip_place"))]]),
+        reply_markup=_keyboard([[button(_("Bỏ qua"), TipStep(action="skip_place"))]]),
     )
 
 
@@ -252,7 +252,7 @@ async def skip_place(callback: CallbackQuery, state: FSMContext) -> None:
 
 async def _ask_when(message: Message, state: FSMContext) -> None:
     await step(state, TipForm.when)
-    buttons = [_button(str(WHEN_LABELS[choice]), WhenChoice(choice=choice)) for choice in WHEN_CHOICES]
+    buttons = [button(str(WHEN_LABELS[choice]), WhenChoice(choice=choice)) for choice in WHEN_CHOICES]
     await message.answer(
         _("<b>Bước 4/6.</b> Việc xảy ra khi nào? Chọn, hoặc gõ ngày giờ bạn biết."),
         reply_markup=_keyboard([buttons[:2], buttons[2:4], buttons[4:]]),
@@ -310,7 +310,7 @@ async def button_expected(message: Message) -> None:
 
 
 def _photos_keyboard() -> InlineKeyboardMarkup:
-    return _keyboard([[_button(_("Tiếp tục"), TipStep(action="photos_done"))]])
+    return _keyboard([[button(_("Tiếp tục"), TipStep(action="photos_done"))]])
 
 
 async def give_photo(message: Message, state: FSMContext) -> None:
@@ -362,7 +362,7 @@ async def photos_done(callback: CallbackQuery, state: FSMContext, session: Async
 
 def _send_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[
-        _button(_("Gửi"), TipStep(action="send")), _button(_("Hủy"), TipStep(action="cancel")),
+        button(_("Gửi"), TipStep(action="send")), button(_("Hủy"), TipStep(action="cancel")),
     ]])
 
 
@@ -431,7 +431,7 @@ async def send_tip(
             lines.append(_("Có {count} ảnh không đọc được nên không được lưu.").format(count=lost))
         # The code exists nowhere else: the receipt is kept until sent, even across a crash.
         after_commit.keep(callback.message.answer, "\n".join(lines), reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[[_button(_("Xem trạng thái"), StatusAction(action="ask"))]]))
+            inline_keyboard=[[button(_("Xem trạng thái"), StatusAction(action="ask"))]]))
     except Problem as problem:
         await tip_limits.give_back(sender)
         await callback.message.answer(render_problem(problem))
@@ -439,7 +439,7 @@ async def send_tip(
     except BaseException:
         await tip_limits.give_back(sender)
         raise
-    # Cleared with the commit (bot/fsm_storage.py), before the receipt goes out: a "Gửi"
+    # Cleared with the commit (bot/exactly_once/fsm_storage.py), before the receipt goes out: a "Gửi"
     # pressed again while the receipt is on its way finds no draft to send twice.
     await state.clear()
     trail = await place_trail(session, tip.area)

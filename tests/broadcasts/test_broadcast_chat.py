@@ -141,7 +141,7 @@ async def test_an_officer_adds_a_milestone_and_a_reminder_in_chat(chat, session,
     await chat.press(milestone_button, user_id=OFFICER)
     [ask] = await chat.send("7", user_id=OFFICER)
     assert "Trước 7 ngày" in ask
-    await chat.press("cp:at:08:00", user_id=OFFICER)
+    await chat.press("cp:at:0800", user_id=OFFICER)
     [saved] = await chat.press("cp:aud:unpledged", user_id=OFFICER)
     assert "lúc 08:00 12/08/2026" in saved and "Xã Tân Hòa" in saved
     await session.rollback()

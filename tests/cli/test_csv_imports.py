@@ -133,6 +133,22 @@ def test_households_need_a_known_hamlet_and_a_sane_size(cli, tmp_path, capsys):
     assert count(cli, Household) == 0
 
 
+def test_bidi_controls_in_a_name_or_an_address_are_refused(cli, tmp_path, capsys):
+    """A right-to-left override would show hamlet heads another name or address than stored."""
+    assert main(["areas", "import", str(EXAMPLES / "areas.csv")]) == 0
+    path = tmp_path / "households.csv"
+    path.write_text(
+        "hamlet_code,code,head_name,address,size\n"
+        "DT-MH-01,H1,Nguyễn Văn \u202eAn,,4\n"
+        "DT-MH-01,H2,Trần Văn Bé,Số \u20671\u2069 đường 2,2\n",
+        encoding="utf-8",
+    )
+    assert main(["households", "import", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "Dòng 2: Nội dung có ký tự lạ" in err and "Dòng 3: Nội dung có ký tự lạ" in err
+    assert count(cli, Household) == 0
+
+
 def test_importing_again_updates_instead_of_duplicating(cli, tmp_path, capsys):
     main(["areas", "import", str(EXAMPLES / "areas.csv")])
     main(["households", "import", str(EXAMPLES / "households.csv")])

@@ -15,7 +15,7 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
 from bot.exactly_once.transaction import KeptRepliesUnsent
-from db.models import Broadcast, Delivery, Member, Pledge, ProcessedUpdate, Tip
+from db.models import Broadcast, Delivery, Member, Pledge, KeptReply, Tip
 from db.services.joining import give_consent, join_household
 from db.services.tips import find_by_code
 from handlers.residents.joining import Joining
@@ -162,20 +162,20 @@ class TestTipReceipts:
             await chat.feed(update)
         chat.session.deliver = deliver
         assert await count(session, Tip) == 1
-        kept = await fetch(session, select(ProcessedUpdate.replies).where(ProcessedUpdate.update_id == "555001"))
+        kept = await fetch(session, select(KeptReply.replies).where(KeptReply.update_id == "555001"))
         assert kept is not None and not any(
-            re.search(rb"\d{4} \d{4} \d{4}", kept[i:i + 14]) for i in range(len(kept)))
+            re.search(rb"\d{4} \d{4} \d{4} \d{4}", kept[i:i + 19]) for i in range(len(kept)))
 
         # Telegram redelivers the update: the tip is not stored again, the receipt goes out.
         before = len(chat.session.sent)
         await chat.feed(update)
         receipts = [s.text for s in chat.session.sent[before:] if "Mã biên nhận" in s.text]
         assert len(receipts) == 1
-        code = re.search(r"(\d{4} \d{4} \d{4})", receipts[0]).group(1).replace(" ", "")
+        code = re.search(r"(\d{4} \d{4} \d{4} \d{4})", receipts[0]).group(1).replace(" ", "")
         await session.rollback()
         assert await find_by_code(session, app.dispatcher["tip_keys"], code) is not None
         assert await count(session, Tip) == 1
-        assert await fetch(session, select(ProcessedUpdate.replies).where(ProcessedUpdate.update_id == "555001")) is None
+        assert await fetch(session, select(KeptReply.replies).where(KeptReply.update_id == "555001")) is None
         # A further redelivery finds nothing left to send.
         before = len(chat.session.sent)
         await chat.feed(update)
@@ -232,7 +232,7 @@ class TestFailedReceiptSends:
 
     async def receipt_code(self, chat, before: int) -> str:
         [receipt] = [s.text for s in chat.session.sent[before:] if "Mã biên nhận" in s.text]
-        return re.search(r"(\d{4} \d{4} \d{4})", receipt).group(1).replace(" ", "")
+        return re.search(r"(\d{4} \d{4} \d{4} \d{4})", receipt).group(1).replace(" ", "")
 
     async def test_a_receipt_that_fails_once_is_sent_again_at_once(self, chat, session, tip_tree):  # noqa: F811
         await self.walk_to_summary(chat, tip_tree)
@@ -242,8 +242,8 @@ class TestFailedReceiptSends:
         heal()
         code = await self.receipt_code(chat, before)
         assert not any(APOLOGY in s.text for s in chat.session.sent[before:])
-        assert await fetch(session, select(ProcessedUpdate.replies)
-                           .where(ProcessedUpdate.update_id == "556001")) is None
+        assert await fetch(session, select(KeptReply.replies)
+                           .where(KeptReply.update_id == "556001")) is None
         [status] = await chat.send(f"/tipstatus {code}", user_id=7770001)
         assert "Đã tiếp nhận" in status
 
@@ -258,15 +258,15 @@ class TestFailedReceiptSends:
         heal()
         assert not any("Mã biên nhận" in s.text or APOLOGY in s.text for s in chat.session.sent[before:])
         assert await count(session, Tip) == 1
-        assert await fetch(session, select(ProcessedUpdate.replies)
-                           .where(ProcessedUpdate.update_id == "556002")) is not None
+        assert await fetch(session, select(KeptReply.replies)
+                           .where(KeptReply.update_id == "556002")) is not None
 
         before = len(chat.session.sent)
         await chat.feed(update)
         code = await self.receipt_code(chat, before)
         assert await count(session, Tip) == 1
-        assert await fetch(session, select(ProcessedUpdate.replies)
-                           .where(ProcessedUpdate.update_id == "556002")) is None
+        assert await fetch(session, select(KeptReply.replies)
+                           .where(KeptReply.update_id == "556002")) is None
         [status] = await chat.send(f"/tipstatus {code}", user_id=7770001)
         assert "Đã tiếp nhận" in status
 

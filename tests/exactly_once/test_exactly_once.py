@@ -1,17 +1,19 @@
 """Each update takes effect once: redeliveries, failures, races, and several instances on Redis."""
 
 import asyncio
+import logging
 
 import pytest
 from aiogram import Router
 from aiogram.filters import Command
+from sqlalchemy import inspect, select
 
 from base.settings import load_settings
 from bot.app import build_app
 from bot.exactly_once.transaction import UpdateInFlight
 from db.models import Member, ProcessedUpdate
 from db.services.members import ensure_member
-from testkit.fakes import ChatDriver, count
+from testkit.fakes import ChatDriver, count, fetch
 from testkit.services import redis_url
 
 
@@ -44,6 +46,23 @@ async def test_a_redelivered_update_is_answered_and_recorded_once(chat, session)
     await chat.feed(update)
     assert len(chat.session.sent) == 1
     assert await ledger_rows(session) == 1
+
+
+async def test_the_ledger_keeps_the_key_and_the_hour_only_and_the_log_no_duration(chat, session, engine, caplog):
+    """A handled update leaves nothing that dates it to the second: the ledger keeps its key and
+    the hour, and the per-update log line says it was handled, not how long it took (the
+    update that stored a tip takes longest)."""
+    caplog.set_level(logging.INFO, logger="aiogram.event")
+    await chat.send("/start")
+    async with engine.connect() as connection:
+        columns = await connection.run_sync(
+            lambda sync: [column["name"] for column in inspect(sync).get_columns("processed_updates")])
+    assert sorted(columns) == ["processed_at", "source", "update_id"]
+    stamp = await fetch(session, select(ProcessedUpdate.processed_at))
+    assert (stamp.minute, stamp.second, stamp.microsecond) == (0, 0, 0)
+    lines = [record.getMessage() for record in caplog.records if record.name == "aiogram.event"]
+    assert lines and all("is handled" in line and "Duration" not in line and " ms" not in line
+                         for line in lines), lines
 
 
 async def test_a_failed_update_leaves_nothing_and_its_redelivery_takes_effect(app, chat, session):
@@ -93,7 +112,10 @@ async def test_two_instances_handle_a_redelivered_update_once(two_instances, ses
     await two.feed(update)
     await one.feed(update)
     assert len(one.session.sent) + len(two.session.sent) == 1
-    assert await redis.get(f"binhyen:update:telegram:{one.bot.id}:903") == b"done"
+    key = f"binhyen:update:telegram:{one.bot.id}:903"
+    assert await redis.get(key) == b"done"
+    # Its expiry falls on the hour: its time to live dates the update to the hour only.
+    assert await redis.execute_command("EXPIRETIME", key) % 3600 == 0
 
 
 async def test_fsm_preferences_live_in_redis_for_every_instance(two_instances):

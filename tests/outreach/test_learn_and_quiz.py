@@ -20,9 +20,19 @@ def write(root: Path, relative: str, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def article(article_id: str, language: str, body: str, quiz: str = "", version: int = 1) -> str:
+# What every article's front matter must carry besides its text (content/sources.py).
+TRACE = """reviewed: 2026-01-15
+sources:
+  - title: "Bộ luật Hình sự 2015"
+    number: "100/2015/QH13"
+    articles: [174]
+"""
+
+
+def article(article_id: str, language: str, body: str, quiz: str = "", version: int = 1,
+            trace: str = TRACE) -> str:
     return (f"---\nid: {article_id}\ntopic: fraud\ntitle: \"Bài {article_id} ({language})\"\n"
-            f"language: {language}\nversion: {version}\nsummary: \"Tóm tắt\"\n{quiz}---\n{body}\n")
+            f"language: {language}\nversion: {version}\nsummary: \"Tóm tắt\"\n{trace}{quiz}---\n{body}\n")
 
 
 QUIZ = """quiz:
@@ -188,7 +198,7 @@ def test_one_splitter_keeps_paragraphs_then_lines_then_words():
     assert split_text("\n\n", 10) == []
 
 
-READ = "learn:r:to-giac-toi-pham:1"  # "Đã đọc" under a shipped article
+READ = "learn:r:to-giac-toi-pham:2"  # "Đã đọc" under a shipped article (version 2 since issue 20)
 
 
 async def register_pending_household(chat, places, user_id: int = 1001) -> None:
@@ -240,7 +250,7 @@ async def test_a_reading_before_choosing_a_household_counts_once_the_member_join
 
 
 async def test_a_household_reached_last_year_is_counted_again_in_the_new_campaign(app, chat, session):
-    from db.models import Campaign, Household
+    from db.models import Household
     from db.services.campaigns import create_campaign
     from db.services.members import grant_role
     from testkit.delivery_fakes import FakeClock, local

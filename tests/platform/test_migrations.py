@@ -36,6 +36,7 @@ TABLES = {"areas", "households", "members", "campaigns", "processed_updates", "a
           "readings", "quiz_attempts", "pledges", "tallies",
           "tips", "tip_photos", "tip_entries", "tip_routes",
           "milestones", "reminders", "broadcasts", "deliveries", "apscheduler_jobs",
+          "desk_links", "desk_sessions", "audit_log",
           "organizations", "organization_registrations", "model_types", "movement_models",
           "recognition_criteria", "recognitions", "criterion_checks"}
 

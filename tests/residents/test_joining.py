@@ -160,6 +160,26 @@ async def test_a_household_not_listed_is_registered_and_waits_for_the_head(chat,
     assert "đã được xử lý" in reply
 
 
+@pytest.mark.parametrize("override", ["\u202e", "\u2066", "\u202b"])
+async def test_bidi_controls_in_a_new_households_name_or_address_are_refused(chat, session, places, override):
+    """A right-to-left override would show the hamlet head, in /approve, another name or
+    address than the one stored (as tips refuse them)."""
+    await consent_to(chat, places)
+    await chat.press("hh:new")
+    [reply] = await chat.send(f"Ngô Thị {override}naL")
+    assert "ký tự lạ" in reply
+    [reply] = await chat.send("Ngô Thị\u200b Lan")  # a zero-width space is dropped, not refused
+    assert "Địa chỉ" in reply
+    [reply] = await chat.send(f"Số {override}21 Tổ 4")
+    assert "ký tự lạ" in reply
+    await chat.send("Tổ 4, ấp Bình Long")
+    [summary] = await chat.send("5")
+    assert "Ngô Thị Lan" in summary
+    await chat.press("hh:register")
+    stored = await fetch(session, select(Household).where(Household.code == "DK0001"))
+    assert (stored.head_name, stored.address) == ("Ngô Thị Lan", "Tổ 4, ấp Bình Long")
+
+
 async def test_a_rejected_household_loses_its_member(chat, session, places):
     from db.services.members import grant_role
 

@@ -175,7 +175,7 @@ async def test_a_campaign_made_from_the_command_line_can_be_pledged(chat, sessio
                      "--kind", "festival_day"]):
         assert await asyncio.to_thread(main, command) == 0, command
     campaign = await fetch(session, select(Campaign))
-    assert campaign.pledge_version == Catalog.load().newest_pledge_version() == "2026.1"
+    assert campaign.pledge_version == Catalog.load().newest_pledge_version() == "2026.2"
     hamlet = await fetch(session, select(Area).where(Area.code == "DT-MH-01"))
     await chat.send(f"/start j_{hamlet.join_code}")
     await chat.press("consent:yes")
@@ -187,7 +187,7 @@ async def test_a_campaign_made_from_the_command_line_can_be_pledged(chat, sessio
     [reply] = await chat.press("pledge:confirm")
     assert "Cảm ơn bạn! Hộ <b>" not in reply and "Nguyễn Văn An" in reply
     pledge = await fetch(session, select(Pledge))
-    assert (pledge.campaign_id, pledge.pledge_version) == (campaign.id, "2026.1")
+    assert (pledge.campaign_id, pledge.pledge_version) == (campaign.id, "2026.2")
 
 
 async def test_a_campaign_whose_pledge_text_is_missing_is_flagged(chat, session, database_url, monkeypatch,

@@ -34,7 +34,7 @@ async def test_forget_deletes_the_member_and_keeps_the_households_pledge_and_rea
     await session.commit()
     await chat.send("/pledge")
     await chat.press("pledge:confirm")
-    await chat.press("learn:r:to-giac-toi-pham:1", forged=True)
+    await chat.press("learn:r:to-giac-toi-pham:2", forged=True)
     [warning] = await chat.send("/forget")
     assert "vẫn được tính cho hộ" in warning
     [reply] = await chat.press("forget:no")

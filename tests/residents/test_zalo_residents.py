@@ -84,11 +84,14 @@ async def test_a_long_article_arrives_whole_in_parts_then_reading_and_a_quiz_cou
     article = Catalog.load().article(ARTICLE, "vi")
     assert len(parts) >= 4  # two Telegram pieces of up to 3,900 characters, cut again for Zalo
     assert all(1 <= text_size(sent["text"]) <= MAX_TEXT for sent in zalo_api.texts[before:])
-    # Nothing lost, nothing twice, in order: the article's words, then the options under it.
+    # Nothing lost, nothing twice, in order: the article's words, its sources, then the options under it.
     words = " ".join(parts).split()
     expected = plain_text(f"<b>{hd.quote(article.title)}</b>\n\n{article.html}", "HTML").split()
     assert words[:len(expected)] == expected
-    assert " ".join(words[len(expected):]).startswith(MENU_HINT)
+    sources, hint, _options = " ".join(words[len(expected):]).partition(MENU_HINT)
+    assert sources.startswith("Nguồn • " + article.sources[0].title) and hint
+    positions = [sources.find(source.title) for source in article.sources]
+    assert -1 not in positions and positions == sorted(positions)
     assert [MENU_HINT in part for part in parts] == [False] * (len(parts) - 1) + [True]
 
     [read] = await zalo.choose("✅ Đã đọc")

@@ -1,6 +1,6 @@
 """Every staff command and button tried by every role, in and out of its scope (issue 8, point 4).
 
-MATRIX is the table: a case per command of handlers/commands.py and per staff handler (a
+MATRIX is the table: a case per command of base/commands.py and per staff handler (a
 handler registered with role flags), with the outcome each role gets on a target within its
 scope ("in") and outside it ("out"): ALLOWED, ROLE (refused for the role) or SCOPE (refused
 for the area). A refused case must change nothing; an allowed case that writes must write.
@@ -166,6 +166,7 @@ MATRIX = [
     Case("/reply REF", ("tip-inbox.reply",), send("/reply {reference} Cảm ơn, công an đã nhận tin."), OFFICERS,
          wrote=inserted("tip_entries", kind="reply", tip_id=lambda t: t["tip_id"]), fresh_tip=True),
     Case("/campaign CODE", ("campaign.show",), send("/campaign {hamlet}"), OFFICERS),
+    Case("/dashboard", ("dashboard.dashboard",), send("/dashboard"), STAFF_STEP, wrote=inserted("desk_links")),
     # Staff buttons: the households lists and approvals.
     Case("hl:h (a hamlet's lists)", ("households.pick_hamlet",), press("hl:h:{area_id}"), STAFF),
     Case("hl:unpledged (a list)", ("households.list_page",), press("hl:unpledged:{area_id}:0"), STAFF),
@@ -234,7 +235,7 @@ MATRIX = [
          state=CampaignForm.milestone, data=campaign_data),
     Case("a reminder's days typed", ("campaign.typed_offset",), send("5"), OFFICER_STEP,
          state=CampaignForm.offset, data=lambda t: campaign_data(t, milestone_id=t["milestone_id"])),
-    Case("cp:at (a time)", ("campaign.choose_time",), press("cp:at:08:00"), OFFICER_STEP,
+    Case("cp:at (a time)", ("campaign.choose_time",), press("cp:at:0800"), OFFICER_STEP,
          state=CampaignForm.at, data=lambda t: campaign_data(t, milestone_id=t["milestone_id"], days=1)),
     Case("a reminder's time typed", ("campaign.typed_time",), send("08:00"), OFFICER_STEP,
          state=CampaignForm.at, data=lambda t: campaign_data(t, milestone_id=t["milestone_id"], days=1)),
@@ -442,7 +443,7 @@ class Tried:
 
 async def attempt(case: Case, user: int, scope: str, app, chat, session, arranged, caplog) -> Tried:
     """Try a case as `user` on a target in or out of their scope."""
-    app.dispatcher.storage.inner.storage.clear()
+    app.dispatcher.storage.inner.clear()
     chat.session.menus.clear()
     aimed = await target(session, arranged, scope, case.fresh_tip)
     if case.state is not None:

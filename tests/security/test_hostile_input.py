@@ -9,7 +9,7 @@ fields missing. After every example:
 - every reply is Telegram HTML that parses, within Telegram's lengths, user text quoted;
 - no reply tells the user a secret of someone else (tip texts, receipt codes, another
   household's private data, staff-only lists of another area, other users' ids);
-- every row written is one the user's role and scope allow (tests/hostile.py).
+- every row written is one the user's role and scope allow (testkit/hostile.py).
 """
 
 import logging
@@ -61,7 +61,7 @@ HOSTILE = [
     "\u202eRTL\u202c", "\u200f\u200e", "😀👨‍👩‍👧‍👦🇻🇳", "\x00", "a\x00b", "\x07\x1b[31m", "\ud800", "x\udfffy",
     "\ufeff", "\ufffd", "x" * 4097, "ạ" * 4100, "y" * 100_000, "1", "2", "3", "0", "-1", "99", "٣", "²",
     "１２", "1e9", "99999999999999999999", "H11", "h21", "C2", "P", "DEMO-01", "T-2026-000002",
-    "T-2026-999999999", "T-9999-000001", "0000 0000 0000", "123456789012", "19/08/2026",
+    "T-2026-999999999", "T-9999-000001", "0000 0000 0000", "123456789012", "0000 0000 0000 0000", "1234567890123456", "19/08/2026",
     "31/02/2026", "00/00/0000", "25:61", "07:30", "23:59", "20/08 07:30", "31/12/2026 07:00",
     "/cancel", "/start", "/help", "/unknown", "/tip@OtherBot",
 ]
@@ -163,6 +163,13 @@ SCENARIOS = {
               ("send", "/tips"), ("send", "/help")],
 }
 
+# Buttons every role may have in some chat, pressed under an inline-mode message instead.
+INLINE_PRESSES = ["tipo:#T.C1:checking", "tipo:#T.C2:closed", "learn:topics", "area:#A.C1", "area:#A.H11",
+                  "lang:en", "consent:yes", "hh:list:0", "hh:pick:#HH.H11", "hh:new", "pledge:confirm",
+                  "pledge:withdraw", "forget:yes", "hl:h:#A.H11", "ap:h:#A.H21", "ap:y:#HH.PENDING",
+                  "bc:drop:#B.H11", "cp:add", "cp:year:2027", "tipk:drugs", "tipx:send", "tips:ask",
+                  "tips:add", "learn:t:traffic", f"quiz:s:{ARTICLE.id}"]
+
 ROLES = {"unregistered", "resident", "hamlet_head", "officer", "admin"}
 # Who a path is for, mostly (anyone else tries it too).
 SUITED = {
@@ -179,7 +186,8 @@ SUITED = {
 @st.composite
 def random_action(draw) -> tuple:
     """One update of any kind."""
-    kind = draw(st.sampled_from(["send", "number", "command", "press", "group", "group_press", "raw"]))
+    kind = draw(st.sampled_from(["send", "number", "command", "press", "group", "group_press", "raw",
+                                 "inline_press"]))
     if kind == "send":
         return ("send", draw(texts))
     if kind == "number":  # a number typed at a menu presses its option on text channels
@@ -193,6 +201,8 @@ def random_action(draw) -> tuple:
     if kind == "group_press":
         return ("group_press", draw(st.one_of(callback_data, st.just("tipo:#T.C1:checking"),
                                               st.just("tipo:#T.C2:closed"))))
+    if kind == "inline_press":  # a real button's data under an inline-mode message (no chat)
+        return ("inline_press", draw(st.one_of(callback_data, st.sampled_from(INLINE_PRESSES))))
     return ("raw", draw(st.sampled_from(RAW_KINDS)), draw(texts))
 
 
@@ -355,14 +365,26 @@ async def act(chat, kind: str, action: tuple, value: str, user: int) -> None:
         await chat.send(value, user_id=user, chat_id=GROUP_C1)
     elif kind == "group_press":
         await press(chat, value, user, GROUP_C2 if user % 2 else GROUP_C1)
+    elif kind == "inline_press":
+        await chat.feed(inline_press(chat, value, user))
     else:
         await chat.feed(raw_update(chat, action[1], user, value))
+
+
+def inline_press(chat, data: str, user: int) -> Update:
+    """A button under an inline-mode message: `inline_message_id`, no message, no chat."""
+    update_id = next(chat._ids)
+    query_id = f"inline{update_id}"
+    chat.session.remember_callback(query_id, user)  # the alert is shown to the presser
+    return Update(update_id=update_id, callback_query=CallbackQuery(
+        id=query_id, from_user=chat.user(user), chat_instance="inline", inline_message_id="AAEx",
+        data=data))
 
 
 async def reset(app, chat, session, world: World) -> None:
     """Each example starts alike: no conversation under way, no menus, fresh tip limits, the cast
     as arranged."""
-    app.dispatcher.storage.inner.storage.clear()
+    app.dispatcher.storage.inner.clear()
     chat.session.menus.clear()
     settings_ = app.settings
     app.dispatcher["tip_limits"] = TipLimits(None, settings_.tip_limit_per_sender_day,
@@ -414,3 +436,18 @@ async def test_hostile_updates_break_nothing_leak_nothing_and_write_only_within_
     problems += run.escaped + check_replies(run, world)
     problems += scope_violations(changes(before, after), actor_of(user, before, after), before)
     assert not problems, "\n".join([f"user {user} ({CAST[user][0]}) sent {actions!r}:", *problems])
+
+
+async def test_a_button_under_an_inline_message_is_answered_politely_by_every_role(app, chat, session, world):
+    """A callback query without a message (an inline-mode message's button) has no chat to
+    answer in: every handler would fail on `callback.message`. It gets a notice, changes nothing."""
+    before = await snapshot(session)
+    for user in CAST:
+        for data in INLINE_PRESSES:
+            start = len(chat.session.sent)
+            with Failures() as failures:
+                await chat.feed(inline_press(chat, resolve(data, world), user))
+            assert not failures.records, (user, data, [r.getMessage() for r in failures.records])
+            [notice] = [sent.text for sent in chat.session.sent[start:]]
+            assert "chỉ dùng được trong khung chat riêng" in notice, (user, data, notice)
+    assert not changes(before, await snapshot(session))

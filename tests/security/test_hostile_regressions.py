@@ -1,4 +1,4 @@
-"""Regression tests for what the hostile-input suite (tests/test_hostile_input.py) found."""
+"""Regression tests for what the hostile-input suite (tests/security/test_hostile_input.py) found."""
 
 import logging
 
@@ -24,7 +24,7 @@ BAD_NUMBERS = ["²", "٣", str(2**31), str(2**63), "9" * 30]
 
 @pytest.fixture
 async def staff(app, session):
-    """The tree of tests/arrange.py with a hamlet head of H11 and an officer of C1."""
+    """The tree of testkit/arrange.py with a hamlet head of H11 and an officer of C1."""
     app.dispatcher["clock"] = FakeClock(local(2026, 8, 10, 9, 0))
     world = await tree(session, year=2026)
     await grant_role(session, "telegram", str(HEAD), "hamlet_head", "H11")

@@ -105,7 +105,7 @@ async def file_tip(chat, tree, user_id=TIPSTER, text=TEXT, place=PLACE, commune=
         sent += await chat.send_media(user_id, **item)
     sent += await chat.press(TipStep(action="photos_done").pack(), user_id)
     sent += await chat.press(TipStep(action="send").pack(), user_id)
-    match = re.search(r"\b(\d{4} \d{4} \d{4})\b", "\n".join(sent))
+    match = re.search(r"\b(\d{4} \d{4} \d{4} \d{4})\b", "\n".join(sent))
     return (match.group(1).replace(" ", "") if match else ""), sent
 
 
@@ -161,7 +161,7 @@ async def test_tip_starts_with_113_and_cancelling_stores_nothing(chat, session, 
 
 async def test_the_receipt_flow_end_to_end(chat, session, tree):
     code, sent = await file_tip(chat, tree, location=(10.5, 105.6))
-    assert len(code) == 12
+    assert len(code) == 16
     receipt_menu = chat.session.menus[TIPSTER]  # the receipt's button (the group's came after)
     assert StatusAction(action="ask").pack() in chat.buttons(TIPSTER)
     receipt = next(text for text in sent if "Mã biên nhận" in text)
@@ -252,7 +252,7 @@ async def test_the_database_holds_no_sender_code_or_readable_text(chat, session,
     await chat.send("Bổ sung: người bán đi xe màu đỏ.", user_id=TIPSTER)
     text = await dump(session)
     assert "Tỉnh Thử" in text  # the dump does read the tables
-    for secret in (str(TIPSTER), code, " ".join([code[:4], code[4:8], code[8:]]), TEXT, PLACE,
+    for secret in (str(TIPSTER), code, grouped(code), TEXT, PLACE,
                    "xe màu đỏ", TEXT.encode().decode("latin-1"), PLACE.encode().decode("latin-1")):
         assert secret not in text, secret
     tip = (await session.scalars(select(Tip))).one()
@@ -369,7 +369,8 @@ class TestHourlyLimit:
 
     async def test_the_limit_holds_and_a_confirmed_draft_waits_for_the_next_hour(
             self, app, chat, session, tree):
-        clock = FakeClock(datetime.now(timezone.utc))
+        # Half past: the next hour begins half an hour on, within the draft's hour.
+        clock = FakeClock(datetime.now(timezone.utc).replace(minute=30, second=0, microsecond=0))
         app.dispatcher["clock"] = clock
         late = TIPSTER + 3
         send = TipStep(action="send").pack()
@@ -393,7 +394,7 @@ class TestHourlyLimit:
         assert "vẫn được giữ" in refusal
         assert await count(session, Tip) == 2
 
-        clock.advance(3600)  # the next hour
+        clock.advance(1800)  # the next hour
         [receipt, _copy] = await chat.press(send, late)
         assert "Mã biên nhận" in receipt
         assert await count(session, Tip) == 3
@@ -401,7 +402,7 @@ class TestHourlyLimit:
 
 async def test_wrong_codes_are_limited_per_sender(chat, tree):
     code, _ = await file_tip(chat, tree, place=None)
-    wrong = f"{(int(code) + 1) % 10**12:012d}"
+    wrong = f"{(int(code) + 1) % 10**16:016d}"
     for _ in range(5):
         [reply] = await chat.send(f"/tipstatus {wrong}", user_id=TIPSTER)
         assert "Không có tin báo nào với mã này" in reply
@@ -410,7 +411,7 @@ async def test_wrong_codes_are_limited_per_sender(chat, tree):
     [reply] = await chat.send(f"/tipstatus {code}", user_id=TIPSTER + 9)
     assert "Đã tiếp nhận" in reply
     [reply] = await chat.send("/tipstatus 12345", user_id=TIPSTER + 9)
-    assert "đúng 12 chữ số" in reply
+    assert "gồm 16 chữ số" in reply
 
 
 async def test_lookups_by_a_right_code_are_limited_per_sender(chat, tree):
@@ -428,14 +429,15 @@ async def test_waiting_key_derivations_leave_the_default_threads_free():
     """Derivations queue for their own thread: other to_thread work (charts, photos) goes on."""
     import asyncio
 
-    from db.services.tip_sealing import derive_code_key, new_salt
+    from db.services.tip_sealing import TipKeys, derive_lookup, new_key_pair
 
-    derivations = [asyncio.create_task(derive_code_key("123456789012", new_salt())) for _ in range(10)]
+    keys = TipKeys(new_key_pair().public_key, SECRET.encode())
+    derivations = [asyncio.create_task(derive_lookup(keys, f"{n:016d}")) for n in range(10)]
     await asyncio.sleep(0)  # every derivation is queued
     assert await asyncio.to_thread(lambda: "drawn") == "drawn"
     assert sum(task.done() for task in derivations) <= 2  # the chart did not wait for them
-    keys = await asyncio.gather(*derivations)
-    assert len({bytes(key) for key in keys}) == 10
+    lookups = await asyncio.gather(*derivations)
+    assert len({lookup.value for lookup in lookups}) == 10
 
 
 async def test_receipts_are_derived_ahead_of_time_and_each_used_once():
@@ -445,19 +447,22 @@ async def test_receipts_are_derived_ahead_of_time_and_each_used_once():
 
     from db.services import tip_sealing
 
-    first = await tip_sealing.new_receipt()
+    keys = tip_sealing.TipKeys(tip_sealing.new_key_pair().public_key, b"a secret of this test only")
+    first = await tip_sealing.new_receipt(keys)
     for _ in range(400):  # a guard against a hang, not a timing: the pool fills in the background
-        if len(tip_sealing._ready) == tip_sealing.READY_RECEIPTS:
+        if len(tip_sealing.ready_receipts(keys)) == tip_sealing.READY_RECEIPTS:
             break
         await asyncio.sleep(0.05)
-    ready = list(tip_sealing._ready)
+    ready = list(tip_sealing.ready_receipts(keys))
     assert len(ready) == tip_sealing.READY_RECEIPTS
-    taken = [await tip_sealing.new_receipt() for _ in ready]
+    taken = [await tip_sealing.new_receipt(keys) for _ in ready]
     assert taken == ready  # the ready ones, in order, none twice
     codes = {receipt.code for receipt in [first, *taken]}
-    assert len(codes) == len(taken) + 1 and all(len(code) == 12 and code.isdigit() for code in codes)
+    assert len(codes) == len(taken) + 1 and all(len(code) == 16 and code.isdigit() for code in codes)
     for receipt in (first, taken[0]):
-        assert bytes(tip_sealing.code_key(receipt.code, receipt.salt)) == bytes(receipt.key)
+        found = tip_sealing.code_lookup(keys, receipt.code)
+        assert found.value == receipt.lookup
+        assert bytes(tip_sealing.reply_key(found, receipt.salt)) == bytes(receipt.key)
 
 
 @pytest.mark.parametrize(
@@ -634,7 +639,7 @@ def test_a_tip_works_on_the_text_only_console(database_url, officers_key, monkey
     out = capsys.readouterr().out
     assert "113" in out and "1. Ma túy" in out and "Bỏ qua" in out
     assert "Mã biên nhận của bạn:" in out
-    code = re.search(r"\b(\d{4} \d{4} \d{4})\b", out).group(1)
+    code = re.search(r"\b(\d{4} \d{4} \d{4} \d{4})\b", out).group(1)
     script.write_text(f"/tipstatus {code}\n", encoding="utf-8")
     assert main(["chat", "--user", "9", "--script", str(script)]) == 0
     assert "Đã tiếp nhận" in capsys.readouterr().out
@@ -700,7 +705,7 @@ async def redis_values(client) -> str:
 
 async def test_redis_holds_no_readable_draft_nor_the_tip_a_status_check_opened(database_url, officers_key, tree):
     """Conversation state is sealed in Redis: a dump shows no tip text, place, kind or tip id."""
-    from handlers.tips.status import VIEWING_SECONDS
+    from base.state_expiry import STATE_SECONDS
     from testkit.fakes import ChatDriver
 
     async with bot_with_redis(database_url, officers_key) as (app, client):
@@ -720,13 +725,13 @@ async def test_redis_holds_no_readable_draft_nor_the_tip_a_status_check_opened(d
 
         await chat.press(TipStep(action="photos_done").pack(), TIPSTER)
         sent = await chat.press(TipStep(action="send").pack(), TIPSTER)
-        code = re.search(r"(\d{4} \d{4} \d{4})", "\n".join(sent)).group(1).replace(" ", "")
+        code = re.search(r"(\d{4} \d{4} \d{4} \d{4})", "\n".join(sent)).group(1).replace(" ", "")
         await chat.send(f"/tipstatus {code}", user_id=TIPSTER)
         after = await redis_values(client)
         for readable in (TEXT, PLACE, code, "tip_id", "TipStatusForm", reference_of(chat)):
             assert readable not in after, readable
-        for key in await client.keys("binhyen:fsm:*"):  # the link to the tip lives minutes only
-            assert 0 < await client.ttl(key) <= VIEWING_SECONDS
+        for key in await client.keys("binhyen:fsm:*"):  # gone within the hour, like any state
+            assert 0 < await client.ttl(key) <= STATE_SECONDS
         # The sealed state still works: the addition reaches the tip.
         await chat.press(StatusAction(action="add").pack(), TIPSTER)
         [thanks, _copy] = await chat.send("Bổ sung: người bán đi xe màu đỏ.", user_id=TIPSTER)

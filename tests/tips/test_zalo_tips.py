@@ -67,7 +67,7 @@ async def file_tip(zalo, commune="Xã Tân Hòa", hamlet="Ấp Bình Long", user
     seen += await zalo.choose("Tiếp tục", user=user)
     before_send()
     seen += await zalo.choose("Gửi", user=user)
-    match = re.search(r"\b(\d{4} \d{4} \d{4})\b", seen[-1])
+    match = re.search(r"\b(\d{4} \d{4} \d{4} \d{4})\b", seen[-1])
     return (match.group(1).replace(" ", "") if match else ""), seen
 
 
@@ -93,7 +93,7 @@ async def test_a_tip_by_numbers_then_triage_reply_status_and_an_addition(
     assert "Nơi xảy ra: Ấp Bình Long, Xã Tân Hòa, Tỉnh Thử" in summary
     assert await count(session, Tip) == 0  # nothing stored before "Gửi"
     [receipt] = await zalo.choose("Gửi")
-    code = re.search(r"^(\d{4} \d{4} \d{4})$", receipt, re.MULTILINE).group(1).replace(" ", "")
+    code = re.search(r"^(\d{4} \d{4} \d{4} \d{4})$", receipt, re.MULTILINE).group(1).replace(" ", "")
     assert "Mã biên nhận của bạn:" in receipt and "<code>" not in receipt
     assert "Xem trạng thái" in zalo.menu()
 
@@ -261,7 +261,7 @@ async def test_a_receipt_still_refused_while_polling_is_sent_by_the_sweep_after_
         await restarted.close()
     receipt = zalo_api.texts_to(LAN)[-1]
     assert "Mã biên nhận của bạn:" in receipt
-    code = re.search(r"^(\d{4} \d{4} \d{4})$", receipt, re.MULTILINE).group(1).replace(" ", "")
+    code = re.search(r"^(\d{4} \d{4} \d{4} \d{4})$", receipt, re.MULTILINE).group(1).replace(" ", "")
     [status] = await zalo.send(f"/tipstatus {code}")
     assert "Trạng thái: Đã tiếp nhận" in status
 

@@ -3,8 +3,8 @@ self-management models and their types, the recognition criteria (seeded from Th
 124/2021/TT-BCA), recognitions and officers' ticks; the recognition's milestones and the
 representatives as an audience.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-05
 """
 
@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

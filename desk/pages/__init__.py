@@ -1,0 +1,15 @@
+"""The desk's pages, one module per area of work; `register` adds every route."""
+
+from aiohttp import web
+
+from desk.pages import audit, broadcasts, calendar, entry, households, overview, tips
+
+# Pages of the movement-cycle work (recognition checklists, self-management models) slot in
+# here, with a link in templates/base.html's navigation.
+MODULES = (entry, overview, households, broadcasts, calendar, tips, audit)
+
+
+def register(app: web.Application) -> None:
+    """Add every page's routes to the desk application."""
+    for module in MODULES:
+        module.routes(app.router)
