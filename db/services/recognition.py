@@ -24,7 +24,7 @@ from db.services.campaigns import current_campaign
 from db.services.criteria import Checklist, RecognitionUnit, checklist
 from db.services.members import OFFICER_ROLES, scope_covers
 from db.services.sql import insert_returning
-from db.text import N_, Problem, nfc
+from db.text import N_, Problem, nfc, visible_text
 
 STATUS_LABELS = {
     None: N_("chưa đăng ký"),
@@ -195,7 +195,7 @@ async def note(session: AsyncSession, member: Member, recognition: Recognition, 
     if not may_prepare(member, unit):
         raise Problem(N_("Đơn vị {code} nằm ngoài phạm vi bạn phụ trách."), code=unit.code)
     _check_open(recognition)
-    text = nfc(text)
+    text = nfc(visible_text(text))
     if not text or len(text) > MAX_NOTE or any(ord(ch) < 32 for ch in text):
         raise Problem(N_("Ghi chú cần từ 1 đến {limit} ký tự."), limit=MAX_NOTE)
     check = await session.scalar(select(CriterionCheck).where(
@@ -233,7 +233,7 @@ class Decision:
 
 def check_decision_number(text: str) -> str:
     """The decision's number as written (e.g. "125/QĐ-UBND"), or a Problem."""
-    number = nfc(text)
+    number = nfc(visible_text(text))
     if not number or len(number) > MAX_NUMBER or any(ord(ch) < 32 for ch in number):
         raise Problem(N_("Số quyết định cần từ 1 đến {limit} ký tự, ví dụ 125/QĐ-UBND."), limit=MAX_NUMBER)
     return number

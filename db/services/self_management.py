@@ -19,7 +19,7 @@ from db.models import (
 from db.services.audit import record, unit_area
 from db.services.campaigns import ancestor_ids
 from db.services.members import OFFICER_ROLES, scope_covers
-from db.text import N_, Problem, nfc
+from db.text import N_, Problem, nfc, visible_text
 
 STATUS_LABELS = {
     "active": N_("đang hoạt động"),
@@ -65,7 +65,7 @@ def unit_of(model: MovementModel) -> Unit:
 def clean_text(text: str, limit: int, message: str, required: bool = True) -> str:
     """Text in NFC, spaces collapsed, without control characters, within `limit`; a Problem
     (`message`, with the limit) otherwise."""
-    value = nfc(text or "")
+    value = nfc(visible_text(text or ""))  # a bidi control would show another text than stored
     if (required and not value) or len(value) > limit or any(ord(ch) < 32 for ch in value):
         raise Problem(message, limit=limit)
     return value
