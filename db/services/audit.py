@@ -19,6 +19,10 @@ ACTION_LABELS = {
     "milestone": N_("Thêm hoặc dời mốc chiến dịch"),
     "reminder": N_("Đặt lời nhắc"),
     "reminder_remove": N_("Xóa lời nhắc"),
+    "recognition_step": N_("Chuyển bước xét công nhận"),
+    "recognition_decision": N_("Quyết định công nhận “An toàn về ANTT”"),
+    "model": N_("Thêm mô hình tự quản"),
+    "model_review": N_("Rà soát mô hình tự quản"),
 }
 
 
@@ -31,6 +35,13 @@ async def record(
         at=at or utcnow(), member_id=member.id if member else None, action=action,
         area_id=area.id if area else None, subject=subject, detail=(detail or None) and detail[:200]))
     await session.flush()
+
+
+async def unit_area(session: AsyncSession, area: Area | None, organization) -> Area | None:
+    """The area an entry about a unit is filed under: the unit's own, or its organization's commune."""
+    if area is not None:
+        return area
+    return await session.get(Area, organization.commune_id) if organization is not None else None
 
 
 async def audit_entries(session: AsyncSession, member: Member, limit: int = 200,

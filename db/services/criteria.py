@@ -22,7 +22,7 @@ from db.models import (
     RecognitionCriterion,
 )
 from db.services.campaigns import ancestor_ids
-from db.text import N_, Problem, nfc
+from db.text import N_, Problem, nfc, visible_text
 
 HOUSEHOLDS_PLEDGED = "computed:households_pledged"
 EFFECTIVE_MODEL = "computed:effective_model"
@@ -305,7 +305,7 @@ def _checked_text(number: str, label_vi: str, label_en: str) -> tuple[str, str, 
                       number=number)
     labels = []
     for label in (label_vi, label_en):
-        value = nfc(label)
+        value = nfc(visible_text(label))
         if not value or len(value) > MAX_LABEL or any(ord(ch) < 32 for ch in value):
             raise Problem(N_("Nội dung tiêu chí cần từ 1 đến {limit} ký tự."), limit=MAX_LABEL)
         labels.append(value)

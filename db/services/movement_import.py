@@ -11,7 +11,7 @@ from db.services.csv_import import CODE, ImportFailed, ImportSummary, Row
 from db.services.organizations import unused_join_code
 from db.services.schedule_times import parse_day
 from db.services.self_management import ModelDraft, Unit, check_unit, model_types
-from db.text import N_, Problem, fold
+from db.text import N_, Problem, fold, visible_text
 
 # The kinds as a Vietnamese file may write them, folded (no diacritics, lower case).
 KIND_WORDS = {
@@ -39,7 +39,11 @@ async def import_organizations(session: AsyncSession, rows: list[Row]) -> Import
         code = cells["code"].upper()
         commune = communes.get(cells["commune_code"].upper())
         kind = KIND_WORDS.get(fold(cells["kind"]))
-        name, address = cells["name"], cells.get("address", "")
+        try:  # a bidi control would show officers another name than stored
+            name, address = visible_text(cells["name"]).strip(), visible_text(cells.get("address", "")).strip()
+        except Problem as problem:
+            failed.add(row.line, problem.message, **problem.params)
+            continue
         if commune is None:
             failed.add(row.line, N_("Không có xã, phường mã {code}."), code=cells["commune_code"])
         elif not CODE.match(code):

@@ -12,7 +12,7 @@ from db.services.areas import new_join_code
 from db.services.campaigns import current_campaign
 from db.services.members import OFFICER_ROLES, scope_covers
 from db.services.sql import insert_returning
-from db.text import N_, Problem, nfc
+from db.text import N_, Problem, nfc, visible_text
 
 KIND_LABELS = {
     "agency": N_("Cơ quan"),
@@ -157,7 +157,7 @@ async def withdraw(
     organization = place.organization
     if member.organization_id != organization.id and not may_record(member, organization):
         raise Problem(N_("Đơn vị {code} không thuộc địa bàn bạn phụ trách."), code=organization.code)
-    reason = nfc(reason)
+    reason = nfc(visible_text(reason))
     if not reason or len(reason) > MAX_REASON or any(ord(ch) < 32 for ch in reason):
         raise Problem(N_("Lý do cần từ 1 đến {limit} ký tự."), limit=MAX_REASON)
     registration = place.registration

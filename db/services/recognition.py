@@ -19,11 +19,12 @@ from db.models import (
     RecognitionCriterion,
     utcnow,
 )
+from db.services.audit import record, unit_area
 from db.services.campaigns import current_campaign
 from db.services.criteria import Checklist, RecognitionUnit, checklist
 from db.services.members import OFFICER_ROLES, scope_covers
 from db.services.sql import insert_returning
-from db.text import N_, Problem, nfc
+from db.text import N_, Problem, nfc, visible_text
 
 STATUS_LABELS = {
     None: N_("chưa đăng ký"),
@@ -141,8 +142,16 @@ async def register_unit(session: AsyncSession, member: Member | None, campaign: 
     conflict = ["campaign_id", "area_id"] if unit.area is not None else ["campaign_id", "organization_id"]
     recognition = await insert_returning(session, Recognition, values, conflict)
     if recognition is not None:
+        await _audit(session, member, "recognition_step", unit, recognition, "registered")
         return recognition, True
     return await recognition_of(session, campaign, unit), False
+
+
+async def _audit(session: AsyncSession, member: Member | None, action: str, unit: RecognitionUnit,
+                 recognition: Recognition, detail: str) -> None:
+    """A step or decision in the audit log, filed under the unit's area (an organization's commune)."""
+    await record(session, member, action, await unit_area(session, unit.area, unit.organization),
+                 subject=f"recognition:{recognition.id}", detail=detail)
 
 
 def _unit_of(recognition: Recognition) -> RecognitionUnit:
@@ -186,7 +195,7 @@ async def note(session: AsyncSession, member: Member, recognition: Recognition, 
     if not may_prepare(member, unit):
         raise Problem(N_("Đơn vị {code} nằm ngoài phạm vi bạn phụ trách."), code=unit.code)
     _check_open(recognition)
-    text = nfc(text)
+    text = nfc(visible_text(text))
     if not text or len(text) > MAX_NOTE or any(ord(ch) < 32 for ch in text):
         raise Problem(N_("Ghi chú cần từ 1 đến {limit} ký tự."), limit=MAX_NOTE)
     check = await session.scalar(select(CriterionCheck).where(
@@ -209,6 +218,7 @@ async def advance(session: AsyncSession, member: Member, recognition: Recognitio
                       status=STATUS_LABELS[recognition.status])
     recognition.status, recognition.updated_at = status, utcnow()
     await session.flush()
+    await _audit(session, member, "recognition_step", unit, recognition, status)
     return recognition
 
 
@@ -223,7 +233,7 @@ class Decision:
 
 def check_decision_number(text: str) -> str:
     """The decision's number as written (e.g. "125/QĐ-UBND"), or a Problem."""
-    number = nfc(text)
+    number = nfc(visible_text(text))
     if not number or len(number) > MAX_NUMBER or any(ord(ch) < 32 for ch in number):
         raise Problem(N_("Số quyết định cần từ 1 đến {limit} ký tự, ví dụ 125/QĐ-UBND."), limit=MAX_NUMBER)
     return number
@@ -257,6 +267,7 @@ async def decide(session: AsyncSession, member: Member | None, recognition: Reco
     recognition.decided_by_role = member.role if member else "operator"
     recognition.updated_at = utcnow()
     await session.flush()
+    await _audit(session, member, "recognition_decision", unit, recognition, decision.result)
     return recognition
 
 

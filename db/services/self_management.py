@@ -8,10 +8,18 @@ from datetime import date
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import MODEL_STATUSES, Area, Member, ModelType, MovementModel, Organization
+from db.models import (
+    MODEL_STATUSES,
+    Area,
+    Member,
+    ModelType,
+    MovementModel,
+    Organization,
+)
+from db.services.audit import record, unit_area
 from db.services.campaigns import ancestor_ids
 from db.services.members import OFFICER_ROLES, scope_covers
-from db.text import N_, Problem, nfc
+from db.text import N_, Problem, nfc, visible_text
 
 STATUS_LABELS = {
     "active": N_("đang hoạt động"),
@@ -57,7 +65,7 @@ def unit_of(model: MovementModel) -> Unit:
 def clean_text(text: str, limit: int, message: str, required: bool = True) -> str:
     """Text in NFC, spaces collapsed, without control characters, within `limit`; a Problem
     (`message`, with the limit) otherwise."""
-    value = nfc(text or "")
+    value = nfc(visible_text(text or ""))  # a bidi control would show another text than stored
     if (required and not value) or len(value) > limit or any(ord(ch) < 32 for ch in value):
         raise Problem(message, limit=limit)
     return value
@@ -170,6 +178,8 @@ async def add_model(
         removed_reason=draft.removed_reason, reviewed_on=draft.reviewed_on, how_to_join=draft.how_to_join)
     session.add(model)
     await session.flush()
+    area = await unit_area(session, unit.area, unit.organization)
+    await record(session, member, "model", area, subject=f"model:{model.id}")
     return model
 
 
@@ -197,6 +207,8 @@ async def review_model(
     model.status = status
     model.reviewed_on = today
     await session.flush()
+    area = await unit_area(session, model.area, model.organization)
+    await record(session, member, "model_review", area, subject=f"model:{model.id}", detail=status)
     return model
 
 
@@ -210,6 +222,8 @@ async def update_counts(
     model.groups, model.sites, model.members = check_count(groups), check_count(sites), check_count(members)
     model.reviewed_on = today
     await session.flush()
+    area = await unit_area(session, model.area, model.organization)
+    await record(session, member, "model_review", area, subject=f"model:{model.id}", detail="counts")
     return model
 
 

@@ -2,11 +2,21 @@
 
 from aiohttp import web
 
-from desk.pages import audit, broadcasts, calendar, entry, households, overview, tips
+from desk.pages import (
+    audit,
+    broadcasts,
+    calendar,
+    entry,
+    households,
+    models,
+    overview,
+    recognition,
+    tips,
+)
 
-# Pages of the movement-cycle work (recognition checklists, self-management models) slot in
-# here, with a link in templates/base.html's navigation.
-MODULES = (entry, overview, households, broadcasts, calendar, tips, audit)
+# The movement-cycle pages (recognition checklists, self-management models) follow the
+# calendar, as in templates/base.html's navigation.
+MODULES = (entry, overview, households, broadcasts, calendar, recognition, models, tips, audit)
 
 
 def register(app: web.Application) -> None:

@@ -10,6 +10,7 @@ from aiohttp import web
 from base.labels import LEVEL_LABELS, TARGET_LABELS
 from base.reports.build import build_report
 from base.reports.charts import bar_order, chart_png, chart_svg
+from base.reports.movement import indicators
 from base.reports.table import Report, row, target_row, units_label
 from db.services import tallies as t
 from db.services.campaigns import campaign_years
@@ -52,27 +53,32 @@ async def report_of(request: web.Request, area) -> Report:
 
 
 def targets(report: Report) -> list[dict]:
-    """Every target of the campaign: its label, figure, value and verdict."""
+    """Every target of the campaign with its figure and verdict: households reached and pledged,
+    the share of the areas below meeting them, and the movement's indicators (units recognized
+    and registered, communes with an effective model), as /stats and the reports show them."""
     values, goals = row(report.tallies, report.tallies.root), target_row(report.campaign)
     units = units_label(report.tallies, report.tallies.root)
+    wanted = report.campaign.targets
     lines = []
-    for key, value in report.campaign.targets.items():
-        label = str(TARGET_LABELS[key]).format(value=f"{value:g}") if key in TARGET_LABELS else key
-        if key == "households_reached_pct":
-            lines.append({"label": label, "figure": values["reached_pct"], "unit": "%", "met": values["reached_met"]})
-        elif key == "households_pledged_pct":
-            lines.append({"label": label, "figure": values["pledged_pct"], "unit": "%", "met": values["pledged_met"]})
-        elif key == t.CHILDREN_TARGET and units:
-            for prefix, what in (("reached", _("tuyên truyền")), ("pledged", _("cam kết"))):
-                lines.append({
-                    "label": _("{units} đạt chỉ tiêu {what}: mục tiêu {goal}%").format(
-                        units=units, what=what, goal=f"{goals[f'{prefix}_units_pct']:g}"),
-                    "figure": values[f"{prefix}_units_pct"], "unit": "%", "met": values[f"{prefix}_units_goal"],
-                    "note": _("{met}/{judged} địa bàn").format(met=values[f"{prefix}_units_met"],
-                                                            judged=values["units_judged"])})
-        else:
-            lines.append({"label": label, "figure": None, "unit": "", "met": None,
-                          "note": _("Bình Yên chưa ghi nhận chỉ số này")})
+    for key, prefix in (("households_reached_pct", "reached"), ("households_pledged_pct", "pledged")):
+        if key in wanted:
+            label = str(TARGET_LABELS[key]).format(value=f"{wanted[key]:g}") if key in TARGET_LABELS else key
+            lines.append({"label": label, "figure": values[f"{prefix}_pct"], "unit": "%",
+                          "met": values[f"{prefix}_met"]})
+    if units and t.AREAS_GOAL in wanted:
+        for prefix, what in (("reached", _("tuyên truyền")), ("pledged", _("cam kết"))):
+            lines.append({
+                "label": _("{units} đạt chỉ tiêu {what}: mục tiêu {goal}%").format(
+                    units=units, what=what, goal=f"{goals[f'{prefix}_units_pct']:g}"),
+                "figure": values[f"{prefix}_units_pct"], "unit": "%", "met": values[f"{prefix}_units_goal"],
+                "note": _("{met}/{judged} địa bàn").format(met=values[f"{prefix}_units_met"],
+                                                        judged=values["units_judged"])})
+    for indicator in indicators(report.tallies, report.tallies.root):
+        share = indicator.share
+        goal = "" if indicator.target is None else _(": mục tiêu {goal}%").format(goal=f"{indicator.target:g}")
+        lines.append({"label": indicator.label + goal, "figure": None if share is None else round(share, 1),
+                      "unit": "%", "met": indicator.met,
+                      "note": _("{count}/{total}").format(count=indicator.count, total=indicator.total)})
     return lines
 
 

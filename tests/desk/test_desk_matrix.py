@@ -7,6 +7,7 @@ scope). A refused case writes nothing; an allowed case that writes must write. A
 to the desk without a row here fails test_every_route_is_in_the_matrix.
 """
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,16 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
-from db.models import Area, Broadcast, Campaign, Member, Milestone
+from db.models import (
+    Area,
+    Broadcast,
+    Campaign,
+    Member,
+    Milestone,
+    Recognition,
+    RecognitionCriterion,
+)
+from db.services.areas import add_area
 from db.services.members import grant_role
 from db.services.milestones import ReminderSpec, add_milestone, add_reminder
 from db.services.tip_sealing import TipKeys
@@ -24,7 +34,9 @@ from testkit.arrange import tree
 from testkit.delivery_fakes import TZ, FakeClock, local
 from testkit.desk import start_desk
 from testkit.hostile import OFFICERS_KEY, TIP_SECRET, changes, snapshot, tips_on
+from testkit.movement import add_model, recognitions
 
+SERIAL = itertools.count(1)
 ALLOWED, SIGN_IN, ROLE, SCOPE = "allowed", "sign in", "refused by role", "refused by scope"
 NOBODY, HEAD, OFFICER, ADMIN, OFFICER_C2 = "none", "810001", "810002", "810003", "810009"
 USERS = (NOBODY, HEAD, OFFICER, ADMIN)
@@ -76,6 +88,25 @@ MATRIX = [
          wrote="tips"),
     Case("tip-reply", "POST", "/tips/{tip_id}/reply", OFFICERS, data=lambda t: {"text": "Công an đã nhận tin."},
          wrote="tip_entries"),
+    Case("recognition-start", "GET", "/recognition", STAFF_ANY),
+    Case("recognition", "GET", "/recognition/{hamlet}", STAFF),
+    Case("recognition-unit", "GET", "/recognition/area/{hamlet_id}", STAFF),
+    Case("recognition-register", "POST", "/recognition/area/{fresh_id}/register", OFFICERS,
+         data=lambda t: {"year": "2026"}, wrote="recognitions"),
+    Case("recognition-step", "POST", "/recognitions/{registered_id}/step", OFFICERS,
+         data=lambda t: {"status": "self_assessed"}, wrote="recognitions"),
+    Case("recognition-tick", "POST", "/recognitions/{registered_id}/criteria/{criterion_id}", OFFICERS,
+         data=lambda t: {"met": "1", "note": "Biên bản họp ấp"}, wrote="criterion_checks"),
+    Case("recognition-decide", "POST", "/recognitions/{proposed_id}/decision", OFFICERS,
+         data=lambda t: {"result": "failed", "number": "5/QĐ-UBND", "day": "2026-08-10"}, wrote="recognitions"),
+    Case("models-start", "GET", "/models", STAFF_ANY),
+    Case("models", "GET", "/models/{hamlet}", STAFF),
+    Case("model-add", "POST", "/models/{hamlet}", OFFICERS,
+         data=lambda t: {"unit": t["hamlet"], "type": str(t["type_id"]), "name": "Tổ tự quản số 9"},
+         wrote="movement_models"),
+    Case("model-review", "POST", "/models/{model_id}/review", OFFICERS,
+         data=lambda t: {"status": "effective", "groups": "1", "sites": "1", "members": "9"},
+         wrote="movement_models"),
     Case("audit", "GET", "/audit", ADMINS),
 ]
 # Routes every signed-in member uses the same way, tested in test_login.py.
@@ -113,7 +144,8 @@ async def browsers(app, arranged):
 
 
 async def target(session, world, scope: str) -> dict[str, Any]:
-    """A fresh broadcast, tip, milestone and reminder in H11 ("in") or H21 ("out")."""
+    """A fresh broadcast, tip, milestone, reminder, recognitions and model in H11 or C1 ("in"),
+    or in H21 or C2 ("out")."""
     codes = ("H11", "C1") if scope == "in" else ("H21", "C2")
     hamlet, commune = [await session.scalar(select(Area).where(Area.code == code)) for code in codes]
     sender = HEAD if scope == "in" else OFFICER_C2
@@ -129,9 +161,20 @@ async def target(session, world, scope: str) -> dict[str, Any]:
                                           "Mốc", TZ, None)
     reminder = await add_reminder(session, milestone, hamlet, ReminderSpec.parse("1d"), None, None,
                                   local(2026, 8, 10, 9, 0), TZ, None)
+    # Fresh hamlets of the commune: one not registered, one registered, one proposed; a model.
+    fresh = [await add_area(session, f"{commune.code}-{next(SERIAL)}", "Ấp mới", "hamlet", commune) for _n in range(3)]
+    await recognitions(session, campaign, [fresh[1]])
+    await recognitions(session, campaign, [fresh[2]], status="proposed")
+    registered, proposed = [await session.scalar(select(Recognition.id).where(Recognition.area_id == area.id))
+                            for area in fresh[1:]]
+    criterion = await session.scalar(select(RecognitionCriterion.id).where(
+        RecognitionCriterion.unit_kind == "hamlet", RecognitionCriterion.rule.is_(None)))
+    model = await add_model(session, "Tổ tự quản", area=hamlet)
     await session.commit()
     return {"hamlet": hamlet.code, "broadcast_id": broadcast.id, "tip_id": tip.id,
-            "milestone_id": milestone.id, "reminder_id": reminder.id}
+            "milestone_id": milestone.id, "reminder_id": reminder.id, "hamlet_id": hamlet.id,
+            "fresh_id": fresh[0].id, "registered_id": registered, "proposed_id": proposed,
+            "criterion_id": criterion, "model_id": model.id, "type_id": model.type_id}
 
 
 async def outcome(answer, browser) -> str:

@@ -192,3 +192,14 @@ async def test_a_resident_sees_the_hamlets_models_with_how_to_take_part_from_lea
     assert "Tổ đã giải thể" not in shown and "Tổ ấp khác" not in shown
     [outsider] = await chat.press("mm:show", user_id=4242, forged=True)
     assert "/join" in outsider
+
+
+async def test_a_bidi_control_in_a_typed_name_is_refused(chat, session, places):
+    await chat.press(f"ma:{places.c1.id}", user_id=OFFICER, forged=True)
+    await chat.press(f"mu:{places.h11.id}", user_id=OFFICER)
+    camera = await fetch(session, select(ModelType).where(ModelType.code == "camera-an-ninh"))
+    await chat.press(f"mt:{camera.id}", user_id=OFFICER)
+    [refused] = await chat.send("Camera \u202eấp", user_id=OFFICER)
+    assert "ký tự lạ" in refused
+    [asked] = await chat.send("Camera ấp", user_id=OFFICER)  # still at the step
+    assert "ba số" in asked
