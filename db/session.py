@@ -19,6 +19,8 @@ POOL_SIZE = 20
 # fails with the apology and is tried again.
 CONNECT_SECONDS = 5
 COMMAND_SECONDS = 20
+# How long a SQLite statement waits for another connection's lock before it fails.
+SQLITE_BUSY_MS = 30_000
 
 
 def is_sqlite(url: str) -> bool:
@@ -98,7 +100,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # Deleted content is overwritten with zeros, not left in free space: an erased kept
         # receipt must not stay readable in the file (db/services/updates.py).

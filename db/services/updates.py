@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from db.models import KeptReply, ProcessedUpdate, utcnow
 from db.services.sql import insert_ignore, upsert
-from db.session import write_lock
+from db.session import SQLITE_BUSY_MS, write_lock
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +71,16 @@ async def scrub_kept_replies(engine: AsyncEngine) -> bool:
     """
     if engine.dialect.name == "sqlite":
         async with write_lock(engine), engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            cursor = await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            busy, _frames, _done = await cursor.fetchone()
-            await cursor.close()
+            driver = (await connection.get_raw_connection()).driver_connection
+            # A reader (a report, the desk) keeps the WAL busy: never wait for it here, holding
+            # the write lock (the busy timeout is 30 s); the next erasure checkpoints again.
+            await driver.execute("PRAGMA busy_timeout=0")
+            try:
+                cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy, _frames, _done = await cursor.fetchone()
+                await cursor.close()
+            finally:
+                await driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
         return not busy
     try:
         async with engine.begin() as connection:
