@@ -269,8 +269,6 @@ class DeliveryWorker:
                 self._wakeup.clear()
                 await self.clock.wait(self._wakeup, self.idle_poll)
                 continue
-            self.waiting.update(row.id for row in rows)
-            self.held.update(row.id for row in rows)
             queue = list(rows)
             while queue:
                 # The next row whose chat may have a message now: one that must wait for its
@@ -304,13 +302,26 @@ class DeliveryWorker:
         self.held.difference_update(ids)
 
     async def _claim(self, channel: str, limit: int, now: datetime, quiet: bool) -> list[Claimed]:
+        """Claim due rows; they are `waiting` (given back if the worker stops) from before the
+        COMMIT, and `held` (their lease renewed) once it is known to have gone through."""
         async with self.reads() as session:
             # A read-only look first: an idle worker never takes SQLite's write lock.
             earliest = await deliveries.next_due(session, channel, urgent_only=quiet)
         if earliest is None or earliest > now:
             return []
-        async with self.sessions() as session, session.begin():
-            return await deliveries.claim(session, channel, limit, now, self.name, urgent_only=quiet)
+        rows: list[Claimed] = []
+        try:
+            async with self.sessions() as session, session.begin():
+                rows = await deliveries.claim(session, channel, limit, now, self.name, urgent_only=quiet)
+                self.waiting.update(row.id for row in rows)
+        except asyncio.CancelledError:
+            raise  # stopped during the COMMIT: the rows are given back (a no-op if it failed)
+        except Exception:
+            # The COMMIT may have gone through unheard: not renewed, those rows run out.
+            self.waiting.difference_update(row.id for row in rows)
+            raise
+        self.held.update(row.id for row in rows)
+        return rows
 
     async def _deliver(self, channel: str, row: Claimed) -> None:
         try:

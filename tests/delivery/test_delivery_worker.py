@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from db.models import Broadcast, Delivery, Member
+from db.services import deliveries
 from db.services.broadcasts import count_audience, create_broadcast, finish_broadcasts
 from db.services.schedule_times import QuietHours
 from delivery.sender import Channel, Failed, RetryAfter, Unreachable
@@ -255,7 +256,7 @@ async def test_two_workers_share_the_rows_on_postgresql_each_sent_once(engine, s
 
 
 async def test_rows_claimed_when_the_answer_to_the_claim_was_lost_are_sent_after_their_lease(
-        engine, session, world, clock, translator):
+        engine, session, world, clock, translator, monkeypatch):
     """The database committed a claim, then the connection broke before the worker heard back
     (an outage that starts during the COMMIT): the worker does not know it holds those rows.
     It must not keep renewing their lease (they would stay 'sending' for ever): they run out
@@ -263,16 +264,17 @@ async def test_rows_claimed_when_the_answer_to_the_claim_was_lost_are_sent_after
     item = await broadcast(session, world, clock, translator)
     sender = FakeSender(clock)
     worker = make_worker(engine, sender, clock, translator)
-    claim, lost = worker._claim, []
+    claim, lost = deliveries.claim, []
 
-    async def claim_but_lose_the_answer(*args, **kwargs):
-        rows = await claim(*args, **kwargs)
+    async def claim_but_lose_the_answer(claiming, *args, **kwargs):
+        rows = await claim(claiming, *args, **kwargs)
         if rows and not lost:
             lost.extend(rows)
-            raise ConnectionResetError("the connection broke after the COMMIT")
+            await claiming.commit()  # the database commits the claim…
+            raise ConnectionResetError("…and the connection breaks before the answer")
         return rows
 
-    worker._claim = claim_but_lose_the_answer
+    monkeypatch.setattr(deliveries, "claim", claim_but_lose_the_answer)
     await asyncio.wait_for(worker.drain(), 60)
     assert lost and sorted(sender.chats()) == ["101", "102", "103", "201"]
     assert all(row.status == "sent" for row in await rows(session))

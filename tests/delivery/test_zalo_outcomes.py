@@ -118,7 +118,7 @@ async def test_telegram_goes_on_while_the_zalo_quota_pauses_zalo_and_the_pause_i
     session.add_all(telegram_people)
     await session.commit()
     await queue(session, clock, "broadcast:1", zalo_people + telegram_people)
-    zalo = QuotaSender(clock, resets=10 * 3600, watch=2)
+    zalo = QuotaSender(clock, resets=float("inf"), watch=2)  # used up for good
     telegram = CountingSender(clock, expected=40)
     worker = DeliveryWorker(engine, [Channel("telegram", telegram, 25.0), Channel("zalo", zalo, 10.0)],
                             clock=clock, tz=TZ)
@@ -134,7 +134,8 @@ async def test_telegram_goes_on_while_the_zalo_quota_pauses_zalo_and_the_pause_i
     assert worker.pacers["telegram"].paused_until == 0
     # The rows Zalo refused wait for the end of the pause, marked for the operator.
     waiting = await rows(session, Delivery.last_error == QUOTA_WAIT)
-    assert waiting and all(row.status == "pending" and row.attempts == 0 for row in waiting)
+    assert waiting and all(row.status == "pending" and row.attempts == 0 for row in waiting), [
+        (row.chat_id, row.status, row.attempts, row.claimed_by) for row in waiting]
     paused = await quota_pauses(session, zalo.refused_at)  # (the fake clock ran on meanwhile)
     assert set(paused) == {"zalo"} and paused["zalo"] == max(row.next_attempt_at for row in waiting)
 
