@@ -534,6 +534,9 @@ def scope_violations(found: list[Change], actor: Actor, before: Rows) -> list[st
         elif table == "audit_log":  # the desk's record of a staff action the actor was allowed
             ok = change.before is None and row["member_id"] in actor.ids and (
                 row["area_id"] is None or actor.covers(row["area_id"]))
+        elif table == "desk_links":  # /dashboard: a staff member's own one-time login link
+            ok = change.before is None and row["member_id"] in actor.ids and actor.member is not None and (
+                actor.member["role"] in STAFF_ROLES)
         elif table == "wrong_code_minutes":  # anyone's wrong receipt code counts: no sender, no code
             ok = True
         elif table == "campaigns":  # next year's, created with its first milestone

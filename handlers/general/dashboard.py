@@ -18,7 +18,7 @@ from db.services.desk_access import LINK_MINUTES, issue_link
 async def dashboard(message: Message, session: AsyncSession, member: Member, clock: Clock,
                     settings: Settings, after_commit: AfterCommit) -> None:
     """Send the link once it is stored; never in a group, where others would see it."""
-    if message.chat.type != "private":
+    if message.chat.type != "private":  # the private-commands middleware answers first; kept as a guard
         await message.answer(_("Gõ /dashboard trong trò chuyện riêng với Bình Yên: đường dẫn đăng nhập "
                                "không được gửi vào nhóm."))
         return
