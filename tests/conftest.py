@@ -24,6 +24,10 @@ from testkit.fake_zalo import FakeZalo
 from testkit.fakes import ChatDriver
 from testkit.services import flushed_redis, postgres_url, unavailable
 
+# The suite never reads the demo's tip keys that `make run` leaves in .demo-keys/: tests switch
+# tips on themselves, and `make test` after `make run` must see what a fresh clone sees.
+Settings.model_config["env_file"] = None
+
 BACKENDS = ["sqlite", "postgres"]
 
 
