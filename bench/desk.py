@@ -22,10 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from base.settings import load_settings  # noqa: E402
 from bench.report import fill  # noqa: E402
+from bench.scratch import scratch_postgres  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import Household  # noqa: E402
@@ -91,18 +91,8 @@ async def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             await measure("SQLite", f"sqlite+aiosqlite:///{folder}/bench.db", args.households)
         return
-    name = f"binhyen_desk_{int(time.time())}"
-    admin = make_engine(args.postgres, command_timeout=None, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        await measure("PostgreSQL", make_url(args.postgres).set(database=name).render_as_string(False),
-                      args.households)
-    finally:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        await admin.dispose()
-
+    async with scratch_postgres(args.postgres, "binhyen_desk") as url:
+        await measure("PostgreSQL", url, args.households)
 
 if __name__ == "__main__":
     asyncio.run(main())

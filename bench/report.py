@@ -33,6 +33,7 @@ from sqlalchemy import func, insert, select, text  # noqa: E402
 from base.i18n import make_i18n, use_locale  # noqa: E402
 from base.reports.build import build_report  # noqa: E402
 from base.reports.xlsx import write_xlsx  # noqa: E402
+from bench.scratch import scratch_postgres  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import (  # noqa: E402
     TIP_KINDS,
@@ -224,20 +225,8 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         await measure("SQLite", f"sqlite+aiosqlite:///{folder}/bench.db", args.households)
     if args.postgres:
-        name = f"binhyen_bench_{int(time.time())}"
-        admin = make_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            from sqlalchemy.engine import make_url
-
-            await measure("PostgreSQL", make_url(args.postgres).set(database=name).render_as_string(False),
-                          args.households)
-        finally:
-            async with admin.connect() as connection:
-                await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-            await admin.dispose()
-
+        async with scratch_postgres(args.postgres, "binhyen_bench") as url:
+            await measure("PostgreSQL", url, args.households)
 
 if __name__ == "__main__":
     asyncio.run(main())

@@ -84,3 +84,28 @@ async def hamlet_of_members(session, recipients: int, first_chat: int) -> Area:
          "role": "resident"} for n, household in enumerate(households)])
     await session.commit()
     return hamlet
+
+
+def committed_rows(url: str, statement) -> list:
+    """Every row of `statement` in the database at `url`, read on a connection of its own: for
+    tests that drive the synchronous CLI (`binhyen …`) and then look at what it committed."""
+    import asyncio
+
+    from db.session import make_engine, make_sessionmaker
+
+    async def run() -> list:
+        engine = make_engine(url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                return list((await session.execute(statement)).all())
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def committed_count(url: str, model, *where) -> int:
+    """How many rows of `model` the database at `url` holds now (see committed_rows)."""
+    from sqlalchemy import func
+
+    return committed_rows(url, select(func.count()).select_from(model).where(*where))[0][0]

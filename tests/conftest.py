@@ -130,6 +130,13 @@ def database_url(databases: Databases, backend: str) -> str:
 
 
 @pytest.fixture
+def cli(database_url: str, monkeypatch) -> str:
+    """`binhyen …` (bot.cli.main.main) run by the test works on this test's database."""
+    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
+    return database_url
+
+
+@pytest.fixture
 def empty_database_url(databases: Databases, backend: str) -> str:
     """A database with no tables at all."""
     return databases.new(backend, migrated=False)

@@ -312,21 +312,33 @@ async def cmd_members_list(args: argparse.Namespace, settings: Settings) -> int:
     return await _in_transaction(settings, work)
 
 
-async def cmd_qr(args: argparse.Namespace, settings: Settings) -> int:
-    """Draw a hamlet's join poster (its code, and a QR code of the Telegram link when the bot's
-    username is known) and print its join code, the line to type on Zalo and the link."""
-    from db.services.qr import is_bot_username, join_link, write_poster
+def poster_place(args: argparse.Namespace, settings: Settings) -> tuple[str | None, Path] | None:
+    """The bot username for a poster's QR link (`--bot`, else the configured one) and the file to
+    write, or None when either is wrong (the reason is printed)."""
+    from db.services.qr import is_bot_username
 
     username = args.bot or settings.telegram_bot_username
     if username and not is_bot_username(username):
         print(_("“{name}” không phải tên bot Telegram: 5 đến 32 chữ cái không dấu, số hoặc _, "
                 "bắt đầu bằng chữ cái và kết thúc bằng “bot” (ví dụ @binhyen_bot).").format(name=username),
               file=sys.stderr)
-        return 2
+        return None
     out = Path(args.out)
     if not out.parent.is_dir():
         print(_("Không có thư mục {folder} để lưu mã QR.").format(folder=out.parent), file=sys.stderr)
+        return None
+    return username, out
+
+
+async def cmd_qr(args: argparse.Namespace, settings: Settings) -> int:
+    """Draw a hamlet's join poster (its code, and a QR code of the Telegram link when the bot's
+    username is known) and print its join code, the line to type on Zalo and the link."""
+    from db.services.qr import join_link, write_poster
+
+    place = poster_place(args, settings)
+    if place is None:
         return 2
+    username, out = place
 
     async def work(session: AsyncSession) -> int:
         hamlet = await require_area(session, args.hamlet)

@@ -3,7 +3,6 @@ posters."""
 
 import argparse
 import sys
-from pathlib import Path
 
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,18 +47,13 @@ async def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_qr(args: argparse.Namespace, settings: Settings) -> int:
     """Draw an organization's join poster: its code, and a QR code of the Telegram link when the
     bot's username is known."""
-    from db.services.qr import is_bot_username, join_link, write_poster
+    from bot.cli.main import poster_place
+    from db.services.qr import join_link, write_poster
 
-    username = args.bot or settings.telegram_bot_username
-    if username and not is_bot_username(username):
-        print(_("“{name}” không phải tên bot Telegram: 5 đến 32 chữ cái không dấu, số hoặc _, "
-                "bắt đầu bằng chữ cái và kết thúc bằng “bot” (ví dụ @binhyen_bot).").format(name=username),
-              file=sys.stderr)
+    place = poster_place(args, settings)
+    if place is None:
         return 2
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        print(_("Không có thư mục {folder} để lưu mã QR.").format(folder=out.parent), file=sys.stderr)
-        return 2
+    username, out = place
 
     async def work(session: AsyncSession) -> int:
         organization = await require_organization(session, args.code)

@@ -1,45 +1,16 @@
 """Bulk import of areas and households from CSV: NFC names, line-numbered errors, all or nothing."""
 
-import asyncio
 import unicodedata
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.cli.main import main
 from db.models import Area, Household
-from db.session import make_engine, make_sessionmaker
+from testkit.arrange import committed_count as count, committed_rows as rows
 
 EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
-
-
-def count(url: str, model) -> int:
-    async def query() -> int:
-        engine = make_engine(url)
-        async with make_sessionmaker(engine)() as session:
-            result = await session.scalar(select(func.count()).select_from(model))
-        await engine.dispose()
-        return result
-
-    return asyncio.run(query())
-
-
-def rows(url: str, query):
-    async def run():
-        engine = make_engine(url)
-        async with make_sessionmaker(engine)() as session:
-            result = (await session.execute(query)).all()
-        await engine.dispose()
-        return result
-
-    return asyncio.run(run())
-
-
-@pytest.fixture
-def cli(database_url, monkeypatch):
-    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
-    return database_url
 
 
 def test_the_documented_examples_import(cli, capsys):

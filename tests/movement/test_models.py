@@ -1,7 +1,6 @@
 """Self-management models: imported from CSV (all or nothing), added and reviewed by officers in
 chat (/models), seen by hamlet heads, and by residents with how to take part (/learn)."""
 
-import asyncio
 from datetime import date
 from pathlib import Path
 
@@ -12,30 +11,12 @@ from bot.cli.main import main
 from db.models import ModelType, MovementModel
 from db.services.joining import give_consent, join_household
 from db.services.members import grant_role
-from db.session import make_engine, make_sessionmaker
-from testkit.arrange import local_today, tree
+from testkit.arrange import committed_rows as query, local_today, tree
 from testkit.fakes import count, fetch
 from testkit.movement import add_model, add_organization
 
 EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
 RESIDENT, HEAD, OFFICER, OFFICER_C2 = 6001, 6002, 6003, 6004
-
-
-def query(url: str, statement):
-    async def run():
-        engine = make_engine(url)
-        async with make_sessionmaker(engine)() as session:
-            result = (await session.execute(statement)).all()
-        await engine.dispose()
-        return result
-
-    return asyncio.run(run())
-
-
-@pytest.fixture
-def cli(database_url, monkeypatch):
-    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
-    return database_url
 
 
 def test_the_documented_example_imports_and_again_updates(cli, capsys):

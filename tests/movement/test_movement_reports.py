@@ -44,11 +44,6 @@ async def movement(session):
     return places
 
 
-@pytest.fixture
-def cli(database_url, monkeypatch):
-    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
-
-
 def write(tmp_path, area: str, fmt: str) -> str:
     path = tmp_path / f"{area}.{fmt}"
     assert main(["report", "--area", area, "--format", fmt, "--out", str(path)]) == 0

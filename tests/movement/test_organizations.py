@@ -2,7 +2,6 @@
 representative with the unit's code, registered once per campaign in chat or from paper,
 withdrawn with a reason."""
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -11,30 +10,12 @@ from sqlalchemy import func, select
 
 from bot.cli.main import main
 from db.models import Member, Organization, OrganizationRegistration
-from db.session import make_engine, make_sessionmaker
-from testkit.arrange import tree
+from testkit.arrange import committed_rows as query, tree
 from testkit.fakes import count, fetch
 from testkit.movement import add_organization
 
 EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
 REPRESENTATIVE, OFFICER, OFFICER_C2 = 5001, 5002, 5003
-
-
-def query(url: str, statement):
-    async def run():
-        engine = make_engine(url)
-        async with make_sessionmaker(engine)() as session:
-            result = (await session.execute(statement)).all()
-        await engine.dispose()
-        return result
-
-    return asyncio.run(run())
-
-
-@pytest.fixture
-def cli(database_url, monkeypatch):
-    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
-    return database_url
 
 
 def test_the_documented_example_imports_with_a_join_code_each(cli, capsys):

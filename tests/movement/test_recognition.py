@@ -271,12 +271,6 @@ async def test_officers_of_another_commune_and_residents_are_refused(chat, sessi
     assert (await recognition_of(session, places.h11.id)).status == "proposed"
 
 
-@pytest.fixture
-def cli(database_url, monkeypatch):
-    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
-    return database_url
-
-
 async def test_the_command_line_lists_each_unit_with_its_kind_status_and_criteria_not_met(
         session, places, cli, capsys):
     await add_organization(session, places.c1, "UB1", "Ủy ban xã Tân Hòa")
