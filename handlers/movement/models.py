@@ -47,7 +47,7 @@ from db.services.self_management import (
 )
 from db.text import N_
 from handlers.common.callbacks import Id, Page
-from handlers.common.keyboards import keyboard, not_a_command
+from handlers.common.keyboards import keyboard, not_a_command, pager
 
 PAGE = 10
 MAX_UNIT_BUTTONS = 20
@@ -198,13 +198,9 @@ async def show_page(target: Message, session: AsyncSession, member: Member, area
                        "⚫ đã loại bỏ.").format(total=total, page=page + 1, pages=pages))
     rows = [[(short(f"{STATUS_MARKS[m.status]} {m.name} — {unit_of(m).name}"), ModelOpen(model=m.id))]
             for m in models]
-    pager = []
-    if page > 0:
-        pager.append((_("◀ Trước"), ModelPage(area=area.id, page=page - 1)))
-    if (page + 1) * PAGE < total:
-        pager.append((_("Sau ▶"), ModelPage(area=area.id, page=page + 1)))
+    page_row = pager(lambda number: ModelPage(area=area.id, page=number), page, total, PAGE)
     await target.answer("\n".join(lines), reply_markup=keyboard(
-        *rows, pager, [(_("➕ Thêm mô hình"), ModelAdd(area=area.id))]))
+        *rows, page_row, [(_("➕ Thêm mô hình"), ModelAdd(area=area.id))]))
 
 
 async def turn_page(callback: CallbackQuery, callback_data: ModelPage, session: AsyncSession, member: Member,

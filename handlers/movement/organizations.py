@@ -47,7 +47,7 @@ from db.services.recognition import campaign_of, unit_checklist
 from db.text import N_, Problem
 from handlers.areas.area import area_in_scope, join_lines
 from handlers.common.callbacks import Id, Page
-from handlers.common.keyboards import keyboard, not_a_command
+from handlers.common.keyboards import keyboard, not_a_command, pager
 from handlers.movement.recognition import card_text
 
 PAGE = 10
@@ -311,13 +311,9 @@ async def show_page(target: Message, session: AsyncSession, area: Area, page: in
         registration = registered.get(organization.id)
         mark = "✅" if registration is not None and registration.status == "confirmed" else "⬜"
         rows.append([(short(f"{mark} {organization.name}"), Desk(action="open", org=organization.id))])
-    pager = []
-    if page > 0:
-        pager.append((_("◀ Trước"), DeskPage(area=area.id, page=page - 1)))
-    if (page + 1) * PAGE < total:
-        pager.append((_("Sau ▶"), DeskPage(area=area.id, page=page + 1)))
+    page_row = pager(lambda number: DeskPage(area=area.id, page=number), page, total, PAGE)
     lines.append(_("✅ đã đăng ký, ⬜ chưa. Chọn một đơn vị:"))
-    await target.answer("\n".join(lines), reply_markup=keyboard(*rows, pager))
+    await target.answer("\n".join(lines), reply_markup=keyboard(*rows, page_row))
 
 
 async def turn_page(callback: CallbackQuery, callback_data: DeskPage, session: AsyncSession, member: Member,

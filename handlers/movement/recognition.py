@@ -51,7 +51,7 @@ from db.services.recognition import (
 from db.services.schedule_times import parse_day
 from db.text import N_
 from handlers.common.callbacks import Id, Page
-from handlers.common.keyboards import keyboard, not_a_command
+from handlers.common.keyboards import keyboard, not_a_command, pager
 
 PAGE = 10
 MISSING_SHOWN = 20
@@ -277,13 +277,8 @@ async def show_list(target: Message, session: AsyncSession, area: Area, page: in
         kind, unit_id = line.unit.ref
         label = f"{status_mark(line.recognition)} {line.unit.name} ({kind_label(line.unit).lower()})"
         rows.append([(short(label), RcUnit(kind=kind, id=unit_id))])
-    pager = []
-    if page > 0:
-        pager.append((_("◀ Trước"), RcList(area=area.id, page=page - 1)))
-    if (page + 1) * PAGE < len(lines_all):
-        pager.append((_("Sau ▶"), RcList(area=area.id, page=page + 1)))
-    await target.answer("\n".join(lines), reply_markup=keyboard(*rows, pager))
-
+    page_row = pager(lambda number: RcList(area=area.id, page=number), page, len(lines_all), PAGE)
+    await target.answer("\n".join(lines), reply_markup=keyboard(*rows, page_row))
 
 
 async def turn_page(callback: CallbackQuery, callback_data: RcList, session: AsyncSession, member: Member,
