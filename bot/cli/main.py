@@ -157,11 +157,11 @@ async def _console_desk(app: App):
     from aiohttp import web
 
     from bot.web_desk import mount_desk
-    from bot.webhook import web_application
+    from bot.webhook import AccessLog, web_application
 
     server = web_application(app)
     mount_desk(server, app)
-    runner = web.AppRunner(server)
+    runner = web.AppRunner(server, access_log_class=AccessLog)
     await runner.setup()
     try:
         await web.TCPSite(runner, *app.settings.web_host_port).start()

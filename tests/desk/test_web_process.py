@@ -1,7 +1,7 @@
 """`binhyen run --role web` as a real process: a migrated SQLite database, the desk on
 BINHYEN_WEB_LISTEN (a free port on 127.0.0.1), no chat token. Without a session `/` explains how
 to get a link and shows no data; a link printed by `binhyen web link` (another process) logs in;
-SIGTERM ends it cleanly. With a Telegram token the role still starts no chat: no getUpdates."""
+SIGTERM ends it cleanly; the access log holds no login token. With a Telegram token the role still starts no chat: no getUpdates."""
 
 import asyncio
 import re
@@ -90,6 +90,8 @@ async def test_the_web_role_serves_the_desk_and_a_cli_link_logs_in(arranged, dat
         assert await stopped_cleanly(process) == 0
         log = process.log.read_text()
         assert "Traceback" not in log
+        # The link's token is a password until used: the access log cuts it out.
+        assert url.rsplit("/", 1)[1] not in log and '"POST /desk/login/… HTTP/1.1" 303' in log
         assert "console" not in log.lower() and "Chưa đặt BINHYEN_TELEGRAM_TOKEN" not in log  # no chat
     finally:
         await process.stop()
