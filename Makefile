@@ -53,7 +53,7 @@ vendor:
 
 # The README's screenshots of the desk (docs/screenshots/), taken by the browser tests.
 screenshots: install-dev i18n-compile
-	BINHYEN_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/desk/test_browser.py -k sqlite
+	BINHYEN_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/desk/test_browser.py
 
 # The layer contracts first (pyproject.toml, [tool.importlinter]), then the suite.
 test: install-dev i18n-compile

@@ -1,7 +1,9 @@
 """The desk in a real headless Chromium (Debian's package, driven by Playwright's async API):
 logging in with a link, the link refused a second time, drilling down from the province to a
 hamlet, an export, a broadcast composed with its live recipient count, a tip sealed by the bot
-opened in the browser with the key file, and another commune's tip refused.
+opened in the browser with the key file, another commune's tip refused, a hamlet's recognition
+checklist ticked and the model registry added to and reviewed by a commune officer, and the
+hamlet head who sees them without edit controls and whose POST is refused.
 
 Skipped with the reason where chromium is missing, except in CI (CI=true), where they must run.
 BINHYEN_SCREENSHOTS=docs/screenshots (make screenshots) keeps the screenshots for the README."""
@@ -16,7 +18,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from db.models import Broadcast
+from db.models import Area, Broadcast, Campaign, CriterionCheck, ModelType, MovementModel, Recognition
 from db.services.members import grant_role
 from db.services.tip_photos import clean_photo
 from db.services.tip_sealing import TipKeys, write_private_key
@@ -29,7 +31,7 @@ from testkit.hostile import OFFICERS_KEY, TIP_SECRET, tips_on
 CHROMIUM = os.environ.get("BINHYEN_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
-ADMIN, OFFICER = "820001", "820002"
+ADMIN, OFFICER, HEAD = "820001", "820002", "820003"
 WAIT_MS = 20_000
 
 
@@ -216,3 +218,88 @@ async def test_a_wrong_key_file_opens_nothing(desk, page, session, tmp_path):
     await page.wait_for_selector("#unseal-error:not([hidden])")
     assert "không mở được" in await page.inner_text("#unseal-error")
     assert await page.inner_text("#tip-text") == ""
+
+
+async def test_an_officer_ticks_a_checklist_and_keeps_the_model_registry(desk, page, session, shots):
+    h11 = await session.scalar(select(Area.id).where(Area.code == "H11"))
+    await log_in(page, desk, OFFICER)
+    await page.click("nav a:text('Công nhận')")
+    await page.wait_for_selector("table.recognition")
+    await page.screenshot(path=shots / "recognition.png", full_page=True)
+    await page.click(f"#unit-area-{h11} a")
+    await page.wait_for_selector("h1:has-text('Ấp Bình Long')")
+    await page.click("#register")
+    await page.wait_for_selector("table.checklist form")
+    row = page.locator("table.checklist tr:has(form)").first
+    number = (await row.get_attribute("id")).removeprefix("criterion-")
+    await row.locator("input[name=note]").fill("Biên bản họp ấp ngày 05/08")
+    await row.locator("button[value='1']").click()
+    await page.wait_for_selector(f"#criterion-{number}:has-text('Biên bản họp ấp ngày 05/08')")
+    assert "đạt" in await page.inner_text(f"#criterion-{number}")
+    await page.screenshot(path=shots / "recognition-unit.png", full_page=True)
+    await session.rollback()
+    recognition = await session.scalar(select(Recognition).where(Recognition.area_id == h11))
+    assert recognition.status == "registered"
+    check = await session.scalar(select(CriterionCheck).where(CriterionCheck.recognition_id == recognition.id))
+    assert (check.met, check.note, check.checked_by_role) == (True, "Biên bản họp ấp ngày 05/08", "officer")
+
+    await page.click("nav a:text('Mô hình')")
+    await page.wait_for_selector("#add-model")
+    await page.fill("#unit", "H11")
+    model_type = await session.scalar(select(ModelType.id).where(ModelType.code == "to-nhan-dan-tu-quan"))
+    await page.select_option("#type", str(model_type))
+    await page.fill("#name", "Tổ tự quản số 3")
+    await page.fill("#groups", "3")
+    await page.fill("#members", "40")
+    await page.click("#add-model")
+    await page.wait_for_selector("table.models td:text('Tổ tự quản số 3')")
+    await session.rollback()
+    model = await session.scalar(select(MovementModel))
+    assert (model.name, model.area_id, model.groups, model.members, model.status) == (
+        "Tổ tự quản số 3", h11, 3, 40, "active")
+    review = page.locator(f"#model-{model.id} + tr.review form")
+    await review.locator("select[name=status]").select_option("effective")
+    await review.locator("input[name=members]").fill("52")
+    await review.locator("button").click()
+    await page.wait_for_selector(f"#model-{model.id}:has-text('10/08/2026')")
+    await page.screenshot(path=shots / "models.png", full_page=True)
+    await session.rollback()
+    model = await session.scalar(select(MovementModel))
+    assert (model.status, model.members, model.reviewed_on.isoformat()) == ("effective", 52, "2026-08-10")
+
+
+async def test_the_hamlet_head_sees_no_edit_controls_and_a_post_is_refused(desk, page, session):
+    from testkit.movement import add_model, recognitions
+
+    h11 = await session.scalar(select(Area).where(Area.code == "H11"))
+    h11_id = h11.id
+    campaign = await session.scalar(select(Campaign))
+    await recognitions(session, campaign, [h11], status="proposed")
+    model = await add_model(session, "Tổ tự quản số 1", area=h11)
+    model_id = model.id
+    await grant_role(session, "telegram", HEAD, "hamlet_head", "H11")
+    await session.commit()
+    recognition_id = await session.scalar(select(Recognition.id).where(Recognition.area_id == h11_id))
+    await log_in(page, desk, HEAD)
+    await page.click("nav a:text('Công nhận')")
+    await page.click(f"#unit-area-{h11_id} a")
+    await page.wait_for_selector("table.checklist")
+    assert await page.locator("main form, #register, #step, #passed").count() == 0
+    assert "Còn thiếu" in await page.inner_text("main")
+    await page.click("nav a:text('Mô hình')")
+    await page.wait_for_selector(f"#model-{model_id}")
+    assert await page.locator("main form, #add-model, tr.review").count() == 0
+    # The same request an officer's form sends, with this session's CSRF token and origin: refused.
+    csrf = await page.locator("input[name=csrf]").first.input_value()
+    answer = await page.request.post(desk.origin + desk.path(f"/recognitions/{recognition_id}/decision"),
+                                     form={"csrf": csrf, "result": "failed", "number": "1/QĐ", "day": "2026-08-10"}, headers={"Origin": desk.origin},
+                                     max_redirects=0)
+    assert answer.status == 403 and "chưa có quyền này" in await answer.text()  # the role, not the CSRF check
+    answer = await page.request.post(desk.origin + desk.path(f"/models/{model_id}/review"),
+                                     form={"csrf": csrf, "status": "formal", "groups": "0", "sites": "0",
+                                           "members": "0"}, headers={"Origin": desk.origin}, max_redirects=0)
+    assert answer.status == 403 and "chưa có quyền này" in await answer.text()
+    await session.rollback()
+    assert await session.scalar(select(Recognition.status).where(Recognition.id == recognition_id)) == "proposed"
+    assert await session.scalar(select(MovementModel.status).where(MovementModel.id == model_id)) == "active"
+    assert await session.scalar(select(func.count(CriterionCheck.id))) == 0

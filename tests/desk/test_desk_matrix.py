@@ -65,6 +65,7 @@ MATRIX = [
     Case("chart", "GET", "/area/{hamlet}/chart.svg", STAFF),
     Case("export", "GET", "/area/{hamlet}/export.csv", STAFF),
     Case("hamlet", "GET", "/hamlet/{hamlet}", STAFF),
+    Case("hamlet-export", "GET", "/hamlet/{hamlet}/export.csv?show=unpledged", STAFF),
     Case("broadcasts", "GET", "/broadcasts", STAFF_ANY, hides="broadcast-{broadcast_id}\""),
     Case("broadcast-new", "GET", "/broadcasts/new", STAFF_ANY),
     Case("broadcast-recipients", "GET", "/broadcasts/recipients?area={hamlet}&audience=all", STAFF),

@@ -2,9 +2,15 @@
 areas below lowest first, the households' filters, exports made by the report's own code,
 broadcasts and the calendar through the chat's services, and the audit log."""
 
+import asyncio
+import csv
+import io
+
+import openpyxl
 import pytest
 from sqlalchemy import select
 
+from bot.cli.main import main
 from db.models import AuditEntry, Broadcast, Delivery, Member, Milestone, Pledge
 from db.services.members import grant_role
 from testkit.arrange import tree
@@ -51,6 +57,56 @@ async def test_a_hamlets_households_filter_the_unpledged(desk):
     everyone = await (await desk.get("/hamlet/H11")).text()
     unpledged = await (await desk.get("/hamlet/H11?show=unpledged")).text()
     assert "Nguyễn Văn An" in everyone and "Nguyễn Văn An" not in unpledged and "Trần Thị Bích" in unpledged
+
+
+@pytest.mark.parametrize("show, expected", [(None, ["H001", "H002", "H003", "H004", "H005"]),
+                                            ("unpledged", ["H002", "H003", "H004", "H005"]),
+                                            ("unreached", ["H001", "H002", "H003", "H004", "H005"])])
+async def test_a_hamlets_exports_hold_exactly_the_rows_the_page_shows(desk, show, expected):
+    await desk.login("telegram", HEAD)
+    query = f"?show={show}" if show else ""
+    page = await (await desk.get(f"/hamlet/H11{query}")).text()
+    assert [code for code in expected if f"<td>{code}</td>" in page] == expected
+    assert f"/hamlet/H11/export.xlsx?year=2026{'&amp;show=' + show if show else ''}" in page
+    csv_answer = await desk.get(f"/hamlet/H11/export.csv{query}")
+    stem = f"binhyen-H11-2026-households{'-' + show if show else ''}"
+    assert csv_answer.headers["Content-Disposition"] == f'attachment; filename="{stem}.csv"'
+    body = (await csv_answer.read()).decode("utf-8")
+    assert body.startswith("\ufeff")
+    lines = list(csv.reader(io.StringIO(body[1:])))
+    assert lines[0] == ["Mã", "Chủ hộ", "Địa chỉ", "Ký cam kết", "Tuyên truyền"]
+    assert [line[0] for line in lines[1:]] == expected
+    assert ("Nguyễn Văn An" in body) == ("H001" in expected)
+    assert all(line[3] == ("có" if line[0] == "H001" else "chưa") and line[4] == "chưa" for line in lines[1:])
+    xlsx = await desk.get(f"/hamlet/H11/export.xlsx{query}")
+    assert xlsx.content_type == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    sheet = openpyxl.load_workbook(io.BytesIO(await xlsx.read())).active
+    table = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=3)]
+    assert table[0] == lines[0] and table[1:] == lines[1:]
+    png = await desk.get(f"/hamlet/H11/export.png{query}")
+    assert png.content_type == "image/png" and (await png.read())[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+async def test_binhyen_report_households_writes_the_desks_own_file(desk, database_url, monkeypatch, tmp_path,
+                                                                   capsys):
+    await desk.login("telegram", HEAD)
+    downloaded = await (await desk.get("/hamlet/H11/export.csv?show=unpledged")).read()
+    monkeypatch.setenv("BINHYEN_DATABASE_URL", database_url)
+    out = tmp_path / "h11.csv"
+    args = ["report", "--area", "H11", "--households", "unpledged", "--format", "csv", "--out", str(out)]
+    assert await asyncio.wait_for(asyncio.to_thread(main, args), 60) == 0
+    assert out.read_bytes() == downloaded
+    refused = ["report", "--area", "C1", "--households", "all", "--format", "csv", "--out", str(tmp_path / "c1.csv")]
+    assert await asyncio.wait_for(asyncio.to_thread(main, refused), 60) == 2
+    assert "chỉ có cho một ấp" in capsys.readouterr().err and not (tmp_path / "c1.csv").exists()
+
+
+async def test_a_hamlets_export_in_english_and_out_of_a_hamlet(desk):
+    await desk.login("telegram", OFFICER)
+    assert (await desk.get("/hamlet/C1/export.csv")).status == 404  # a commune has no household list
+    await desk.post("/language", {"lang": "en", "back": "/"})
+    body = (await (await desk.get("/hamlet/H11/export.csv?show=unpledged")).read()).decode("utf-8")
+    assert body.splitlines()[0] == "\ufeffCode,Head of household,Address,Pledged,Reached"
 
 
 async def test_exports_are_the_reports_own(desk):
